@@ -1,0 +1,194 @@
+// ledger::Store — the event log on RocksDB: durable, group-committed, idempotent appends
+// with per-tenant stream versions, global positions and a per-tenant SHA-256 hash chain.
+//
+// Thread-safe: any number of threads may Append and read concurrently. Appends are queued
+// and committed by a single writer (leveldb's DBImpl::Write pattern): the front waiter
+// becomes the leader, validates the queued requests in order, writes one synced
+// WriteBatch for all of them and completes every waiter. A returned OK means durable.
+//
+// A failed write is sticky: afterwards every append fails with Unavailable until the
+// store is reopened (a failed fsync may or may not have persisted the data).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ledger/clock.h"
+#include "ledger/event.h"
+#include "ledger/sha256.h"
+#include "ledger/status.h"
+#include "ledger/time.h"
+
+namespace rocksdb {
+class Env;
+}
+
+namespace ledger {
+
+// The head of one tenant's stream: its last version and hash (zeros when empty).
+struct StreamHead {
+  uint64_t version = 0;
+  uint64_t position = 0;  // global position of the last event, 0 when empty
+  Digest hash{};
+};
+
+// A business rejection: a code from DESIGN 6.1 ("conflict", "idempotency_key_reused",
+// "bad_request", ...) and a message naming the problem.
+struct Rejected {
+  std::string code;
+  std::string message;
+};
+
+// Decides a command's events inside the writer, in commit order, against the stream head
+// as it stands after every earlier request (including earlier ones of the same group).
+// Runs on the writer thread: must not block or call back into the store. Returns a
+// rejection, or fills `events`.
+using DecideFn = std::function<std::optional<Rejected>(
+    const StreamHead& head, Micros now, std::vector<EventDraft>* events)>;
+
+// One command's worth of events to append atomically.
+struct AppendRequest {
+  std::string tenant;
+  // Idempotency key, unique within the tenant forever (R16). Required.
+  std::string command_id;
+  // Hash of the request's content; same id + different hash → idempotency_key_reused.
+  Digest request_hash{};
+  // Rejected with "conflict" unless the stream is at exactly this version (R17).
+  std::optional<uint64_t> expected_version;
+  // Manual clock: the command's time, which must not go backwards. Must be unset with
+  // the system clock (bad_request).
+  std::optional<Micros> at;
+  // For the rejection log if the request is rejected.
+  std::string actor;
+  std::string command_type;
+  std::string command_json;
+  // The events, in order. Ignored when `decide` is set.
+  std::vector<EventDraft> events;
+  // Optional: decides the events in the writer instead of `events`.
+  DecideFn decide;
+};
+
+// One appended event as reported back to the caller.
+struct AppendedEvent {
+  uint64_t position = 0;
+  uint64_t version = 0;
+  std::string type;
+};
+
+// The business outcome of an append.
+struct AppendResult {
+  enum class Kind { kAccepted, kDuplicate, kRejected };
+  Kind kind = Kind::kRejected;
+  std::string command_id;
+  // Accepted/duplicate: the stream version after the command and the position of its
+  // last event (the head's position if it appended nothing).
+  uint64_t version = 0;
+  uint64_t position = 0;
+  Micros recorded_at = 0;
+  std::vector<AppendedEvent> events;
+  // Rejected: why.
+  Rejected rejection;
+};
+
+// A rejected command as kept in the rejection log (R3).
+struct RejectionRecord {
+  uint64_t sequence = 0;  // global order of rejections, from 1
+  std::string tenant;
+  std::string command_id;
+  std::string command_type;
+  std::string actor;
+  std::string code;
+  std::string message;
+  Micros at = 0;
+  std::string command_json;
+};
+
+// Streams stored events in order, holding one bounded batch in memory at a time.
+// Not thread-safe; the store must outlive it.
+class EventCursor {
+ public:
+  virtual ~EventCursor() = default;
+  // True while positioned on an event.
+  virtual bool Valid() const = 0;
+  // The current event. REQUIRES: Valid().
+  virtual const StoredEvent& event() const = 0;
+  // Moves to the next event. REQUIRES: Valid().
+  virtual void Next() = 0;
+  // Not OK if reading failed (the cursor is then not Valid()).
+  virtual Status status() const = 0;
+};
+
+// Options for Store::Open.
+struct StoreOptions {
+  // Clock mode for a new ledger; an existing ledger keeps the mode it was created with.
+  ClockMode clock_mode_if_new = ClockMode::kSystem;
+  // RocksDB Env (tests: an in-memory or fault-injecting Env). nullptr = Env::Default().
+  rocksdb::Env* env = nullptr;
+  // Most requests committed in one group (one synced WriteBatch).
+  size_t max_group_requests = 1024;
+  // Most bytes of events in one group before the rest waits for the next.
+  size_t max_group_bytes = 8u << 20;
+  // Open without writing (replay tools): appends fail with Unavailable.
+  bool read_only = false;
+};
+
+class Store {
+ public:
+  // Opens (creating if missing) the ledger in directory `path`.
+  static Status Open(const StoreOptions& options, const std::string& path,
+                     std::unique_ptr<Store>* store);
+
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+  // Waits for in-flight appends, then closes the database.
+  ~Store();
+
+  // Appends one command's events atomically, or nothing. OK with result->kind telling
+  // accepted / duplicate / rejected; a non-OK Status means the write failed (nothing was
+  // acknowledged; the store now refuses writes) or the store is unavailable.
+  Status Append(AppendRequest request, AppendResult* result);
+
+  // Records a command rejected before reaching the store (bad_request, forbidden, ...).
+  // Durable when OK is returned; goes through the same group commit as appends.
+  Status RecordRejection(RejectionRecord record);
+
+  // The clock mode fixed when the ledger was created.
+  ClockMode clock_mode() const;
+  // The ledger's current time: the latest time it stamped (manual mode: the latest `at`).
+  Micros LedgerTime() const;
+
+  // The tenant's stream head (version 0 if the tenant has no events).
+  Status GetHead(std::string_view tenant, StreamHead* head) const;
+  // Highest global position written (0 when empty).
+  uint64_t LastPosition() const;
+
+  // Events at global positions [from, to], in order.
+  std::unique_ptr<EventCursor> ReadLog(uint64_t from, uint64_t to = UINT64_MAX) const;
+  // Events of one tenant at stream versions [from, to], in order.
+  std::unique_ptr<EventCursor> ReadStream(std::string_view tenant, uint64_t from = 1,
+                                          uint64_t to = UINT64_MAX) const;
+
+  // The idempotency record of a command: the result it got. NotFound if unknown.
+  Status LookupCommand(std::string_view tenant, std::string_view command_id,
+                       AppendResult* result) const;
+
+  // Calls `fn` for each rejection of `tenant`, oldest first, until it returns false.
+  Status ForEachRejection(std::string_view tenant,
+                          const std::function<bool(const RejectionRecord&)>& fn) const;
+
+  // Not OK once a write has failed (sticky until reopened).
+  Status WriteHealth() const;
+
+  class Impl;
+
+ private:
+  explicit Store(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace ledger

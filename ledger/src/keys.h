@@ -1,0 +1,72 @@
+// Key and value encodings of the ledger's RocksDB column families (internal).
+//
+//   meta        "format" | "clock_mode" | "ledger_time" | "rejection_seq" → value
+//   events      BE64(position)                      → canonical event bytes
+//   streams     tenant \0 BE64(version)             → BE64(position)
+//   commands    tenant \0 command_id                → CommandRecord
+//   heads       tenant                              → BE64(version) BE64(position) hash[32]
+//   rejections  tenant \0 BE64(sequence)            → Rejection (Cap'n Proto)
+//
+// Big-endian integers make RocksDB's bytewise order the numeric order. Tenant ids never
+// contain \0 (DESIGN section 3 charset), so the separator is unambiguous.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <string_view>
+
+namespace ledger::keys {
+
+inline constexpr char kMetaFormat[] = "format";
+inline constexpr char kMetaClockMode[] = "clock_mode";
+inline constexpr char kMetaLedgerTime[] = "ledger_time";
+inline constexpr char kMetaRejectionSeq[] = "rejection_seq";
+inline constexpr char kFormatVersion[] = "1";
+
+inline void PutBE64(std::string* out, uint64_t v) {
+  char buf[8];
+  for (int i = 7; i >= 0; --i) {
+    buf[i] = static_cast<char>(v & 0xff);
+    v >>= 8;
+  }
+  out->append(buf, 8);
+}
+
+inline uint64_t GetBE64(const char* p) {
+  uint64_t v = 0;
+  for (int i = 0; i < 8; ++i) v = (v << 8) | static_cast<uint8_t>(p[i]);
+  return v;
+}
+
+inline std::string BE64(uint64_t v) {
+  std::string s;
+  PutBE64(&s, v);
+  return s;
+}
+
+inline std::string EventKey(uint64_t position) { return BE64(position); }
+
+inline std::string StreamPrefix(std::string_view tenant) {
+  std::string k(tenant);
+  k.push_back('\0');
+  return k;
+}
+
+inline std::string StreamKey(std::string_view tenant, uint64_t version) {
+  std::string k = StreamPrefix(tenant);
+  PutBE64(&k, version);
+  return k;
+}
+
+inline std::string CommandKey(std::string_view tenant, std::string_view command_id) {
+  std::string k = StreamPrefix(tenant);
+  k.append(command_id);
+  return k;
+}
+
+inline std::string RejectionKey(std::string_view tenant, uint64_t sequence) {
+  return StreamKey(tenant, sequence);
+}
+
+}  // namespace ledger::keys
