@@ -60,7 +60,7 @@ bool Expect(std::string_view text, size_t* i, char a, char b = '\0') {
 
 std::optional<Micros> ParseRfc3339(std::string_view text) {
   size_t i = 0;
-  int64_t year, month, day, hour, minute, second;
+  int64_t year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
   if (!Digits(text, &i, 4, &year) || !Expect(text, &i, '-') || !Digits(text, &i, 2, &month) ||
       !Expect(text, &i, '-') || !Digits(text, &i, 2, &day) || !Expect(text, &i, 'T', 't') ||
       !Digits(text, &i, 2, &hour) || !Expect(text, &i, ':') || !Digits(text, &i, 2, &minute) ||
@@ -90,7 +90,7 @@ std::optional<Micros> ParseRfc3339(std::string_view text) {
   } else if (i < text.size() && (text[i] == '+' || text[i] == '-')) {
     const int64_t sign = text[i] == '+' ? 1 : -1;
     ++i;
-    int64_t oh, om;
+    int64_t oh = 0, om = 0;
     if (!Digits(text, &i, 2, &oh) || !Expect(text, &i, ':') || !Digits(text, &i, 2, &om) ||
         oh > 23 || om > 59) {
       return std::nullopt;

@@ -123,6 +123,15 @@ class EventCursor {
   virtual Status status() const = 0;
 };
 
+// Counters of the writer since the store was opened (for metrics and benchmarks).
+struct StoreStats {
+  uint64_t groups = 0;          // synced WriteBatches written
+  uint64_t requests = 0;        // appends and rejections committed in those groups
+  uint64_t events = 0;          // events appended
+  uint64_t build_micros = 0;    // leader time validating and encoding groups
+  uint64_t write_micros = 0;    // leader time in the synced RocksDB write
+};
+
 // Options for Store::Open.
 struct StoreOptions {
   // Clock mode for a new ledger; an existing ledger keeps the mode it was created with.
@@ -183,6 +192,9 @@ class Store {
 
   // Not OK once a write has failed (sticky until reopened).
   Status WriteHealth() const;
+
+  // Writer counters since open.
+  StoreStats Stats() const;
 
   class Impl;
 
