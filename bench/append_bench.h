@@ -11,6 +11,10 @@ struct AppendBenchOptions {
   int events = 200000;
   int event_bytes = 300;  // approximate stored size of one event
   std::string dir = "var/bench";
+  // Clients as chains of asynchronous appends, one command outstanding each (as the
+  // server's connections use the store), or (false) one blocked thread per client.
+  // The raw baseline always uses one thread per client.
+  bool async_clients = true;
   bool skip_raw = false;  // profiling only: no baseline, ratio meaningless
 };
 

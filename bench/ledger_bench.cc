@@ -1,6 +1,6 @@
 // ledger-bench: performance measurements of the ledger, one JSON line per run.
 //
-//   ledger-bench append --clients C --events N --json [--event-bytes B] [--dir DIR]
+//   ledger-bench append --clients C --events N --json [--threads] [--event-bytes B] [--dir DIR]
 #include <fmt/format.h>
 
 #include <boost/program_options.hpp>
@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
       "events", po::value<int>(&append.events), "events to append")(
       "event-bytes", po::value<int>(&append.event_bytes), "approximate size of one event")(
       "dir", po::value<std::string>(&append.dir), "scratch directory on the disk under test")(
+      "threads", "clients are threads blocked in Append (default: asynchronous clients)")(
       "skip-raw", po::bool_switch(&append.skip_raw), "profiling: skip the raw RocksDB baseline");
   po::variables_map vm;
   try {
@@ -40,6 +41,7 @@ int main(int argc, char** argv) {
     fmt::print(stderr, "ledger-bench: --clients must be >= 1 and --events >= --clients\n");
     return 2;
   }
+  if (vm.count("threads")) append.async_clients = false;
   if (verb == "append") return ledger::bench::RunAppendBench(append);
   fmt::print(stderr, "ledger-bench: unknown benchmark '{}'\n", verb);
   return 2;

@@ -143,15 +143,25 @@ Status Store::Impl::LoadMeta() {
     last_position = keys::GetBE64(it->key().data());
   }
   build_position_ = last_position.load();
-  return FromRocks(it->status());
+  if (!it->status().ok()) return FromRocks(it->status());
+  if (!options.read_only) {
+    builder_ = std::thread([this] { BuilderLoop(); });
+    syncer_ = std::thread([this] { SyncerLoop(); });
+    completer_ = std::thread([this] { CompleterLoop(); });
+  }
+  return Status::OK();
 }
 
 Store::Impl::~Impl() {
   {
-    std::unique_lock<std::mutex> lock(mu_);
-    closing_ = true;
-    idle_.wait(lock, [this] { return queue_.empty() && write_turn_ == next_ticket_; });
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+    builder_cv_.notify_all();
+    syncer_cv_.notify_all();
   }
+  if (builder_.joinable()) builder_.join();
+  if (syncer_.joinable()) syncer_.join();
+  if (completer_.joinable()) completer_.join();
   if (db) {
     for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
     handles.clear();
@@ -171,17 +181,55 @@ Status Store::Open(const StoreOptions& options, const std::string& path,
   return Status::OK();
 }
 
+namespace {
+
+// Blocks the caller until its write completes.
+class Waiter {
+ public:
+  AppendCallback Callback(AppendResult* result) {
+    return [this, result](const Status& s, AppendResult& r) {
+      std::lock_guard<std::mutex> lock(mu_);
+      status_ = s;
+      if (result != nullptr) *result = std::move(r);
+      done_ = true;
+      cv_.notify_one();  // under the lock: the waiter may destroy us right after
+    };
+  }
+  Status Wait() {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [this] { return done_; });
+    return status_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  Status status_;
+  bool done_ = false;
+};
+
+}  // namespace
+
+void Store::AppendAsync(AppendRequest request, AppendCallback done) {
+  auto w = std::make_unique<QueuedWrite>();
+  w->request = std::move(request);
+  w->done = std::move(done);
+  impl_->Submit(std::move(w));
+}
+
 Status Store::Append(AppendRequest request, AppendResult* result) {
-  QueuedWrite w;
-  w.request = &request;
-  w.result = result;
-  return impl_->Write(&w);
+  Waiter waiter;
+  AppendAsync(std::move(request), waiter.Callback(result));
+  return waiter.Wait();
 }
 
 Status Store::RecordRejection(RejectionRecord record) {
-  QueuedWrite w;
-  w.rejection = &record;
-  return impl_->Write(&w);
+  Waiter waiter;
+  auto w = std::make_unique<QueuedWrite>();
+  w->rejection = std::move(record);
+  w->done = waiter.Callback(nullptr);
+  impl_->Submit(std::move(w));
+  return waiter.Wait();
 }
 
 ClockMode Store::clock_mode() const { return impl_->mode; }

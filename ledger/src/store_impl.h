@@ -1,4 +1,11 @@
-// Store::Impl: the RocksDB handles and the single-writer state (internal).
+// Store::Impl: the RocksDB handles and the writer pipeline (internal).
+//
+// Appends flow through three threads owned by the store:
+//   callers ─Submit─► queue_ ─builder─► ready_ ─syncer─► completed_ ─completer─► callbacks
+// The builder validates requests in order and encodes them into one WriteBatch per group;
+// while the syncer writes group N with one synced write, the builder keeps absorbing new
+// requests into group N+1. Callbacks run on the completer thread once their group is
+// durable, in commit order.
 #pragma once
 
 #include <rocksdb/db.h>
@@ -7,9 +14,12 @@
 #include <atomic>
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
+#include <thread>
 #include <unordered_map>
 #include <vector>
 
@@ -21,15 +31,24 @@ namespace ledger {
 // RocksDB status → ledger status.
 Status FromRocks(const rocksdb::Status& s);
 
-// A group validated and encoded by its builder, waiting for its turn to be written.
+// One queued append (or rejection record) and where its outcome goes.
+struct QueuedWrite {
+  AppendRequest request;
+  std::optional<RejectionRecord> rejection;  // set: record this rejection instead
+  AppendResult result;
+  AppendCallback done;
+  size_t bytes = 0;  // estimate, for group limits
+};
+
+// A group validated and encoded by the builder, waiting for the syncer.
 struct PreparedGroup {
   rocksdb::WriteBatch batch;
+  std::vector<std::unique_ptr<QueuedWrite>> writes;
   std::vector<std::string> inflight_keys;  // command keys to forget once durable
   uint64_t last_position = 0;              // after this group
   uint64_t events = 0;
-  uint64_t requests = 0;
   Micros time = 0;
-  uint64_t build_micros = 0;
+  Status status;      // not OK: fail every write of the group without writing
   bool empty = true;  // nothing to write (duplicates only)
 };
 
@@ -40,27 +59,17 @@ struct InflightCommand {
   AppendResult result;
 };
 
-// A queued append or rejection, living on its caller's stack until `done`.
-struct QueuedWrite {
-  AppendRequest* request = nullptr;      // exactly one of request / rejection is set
-  RejectionRecord* rejection = nullptr;
-  AppendResult* result = nullptr;
-  Status status;
-  bool done = false;
-  std::condition_variable cv;
-};
-
 class Store::Impl {
  public:
   ~Impl();
 
   Status Open(const StoreOptions& options, const std::string& path);
 
+  // Queues a write; `w->done` is called once it is durable or failed.
+  void Submit(std::unique_ptr<QueuedWrite> w);
+
   // Not OK once a group failed to write.
   Status WriteHealth();
-
-  // Queues `w`, and either waits for a leader to complete it or leads a group.
-  Status Write(QueuedWrite* w);
 
   // Column families.
   rocksdb::ColumnFamilyHandle* meta = nullptr;
@@ -77,7 +86,7 @@ class Store::Impl {
   SystemClock system_clock;
   ManualClock manual_clock;
 
-  // Published after each durable group; read without the mutex.
+  // Published after each durable group; read without locks.
   std::atomic<uint64_t> last_position{0};
   std::atomic<Micros> ledger_time{0};
   std::atomic<uint64_t> stat_groups{0}, stat_requests{0}, stat_events{0};
@@ -85,33 +94,38 @@ class Store::Impl {
 
  private:
   friend class GroupBuilder;
-  // Writes a prepared group with one synced write and publishes it (in ticket order).
-  Status WriteGroup(PreparedGroup* prepared);
+
+  Status LoadMeta();
+  void BuilderLoop();
+  void SyncerLoop();
+  void CompleterLoop();
+  // Writes a prepared group with one synced write and publishes it.
+  Status WriteGroup(PreparedGroup* group);
+  // Calls every callback of the group with `status` (OK: each its own result).
+  static void Complete(PreparedGroup* group, const Status& status);
   // The tenant's head including every group built so far (builder only).
   Status LoadHead(const std::string& tenant, StreamHead* head);
   // Idempotency record of a command of an earlier, not yet durable group.
   bool FindInflight(const std::string& key, InflightCommand* out);
-  Status LoadMeta();
 
-  // Takes queued writers into `group` within the group limits (mu_ held).
-  std::vector<QueuedWrite*> TakeFromQueue(size_t already, size_t* bytes);
-
-  // Writers pass through two stages. The front of queue_ is the *builder*: it reserves a
-  // ticket, validates and encodes a group, and keeps absorbing writers that arrive until
-  // its ticket's turn to write comes. So group N+1 is built while group N syncs.
   std::mutex mu_;
-  std::deque<QueuedWrite*> queue_;     // guarded by mu_
-  Status write_error_;                 // guarded by mu_; sticky
-  bool closing_ = false;               // guarded by mu_
-  uint64_t next_ticket_ = 0;           // guarded by mu_
-  uint64_t write_turn_ = 0;            // guarded by mu_: the ticket allowed to write
-  std::condition_variable turn_cv_;    // write_turn_ moved, or a writer arrived
-  bool building_ = false;              // guarded by mu_: a builder holds the role
-  bool absorbing_ = false;             // guarded by mu_: a builder waits on turn_cv_
-  std::condition_variable idle_;       // nothing queued or writing
+  std::condition_variable builder_cv_;  // work queued, syncer idle, or stopping
+  std::condition_variable syncer_cv_;   // a group is ready, or stopping
+  std::deque<std::unique_ptr<QueuedWrite>> queue_;  // guarded by mu_
+  std::unique_ptr<PreparedGroup> ready_;            // guarded by mu_
+  bool syncer_busy_ = false;                        // guarded by mu_
+  bool builder_waiting_ = false;                    // guarded by mu_
+  bool stopping_ = false;                           // guarded by mu_
+  bool builder_done_ = false;                       // guarded by mu_: builder exited
+  bool syncer_done_ = false;                        // guarded by mu_: syncer exited
+  std::deque<std::unique_ptr<PreparedGroup>> completed_;  // guarded by mu_
+  std::condition_variable completer_cv_;            // a group completed, or syncer exited
+  std::thread completer_;
+  Status write_error_;                              // guarded by mu_; sticky
+  std::thread builder_;
+  std::thread syncer_;
 
-  // Builder-only state: exactly one builder runs at a time, and the role is handed over
-  // under mu_. It runs ahead of the durable state by the groups still being written.
+  // Builder-only state. It runs ahead of the durable state by the group being written.
   std::unordered_map<std::string, StreamHead> head_cache_;
   uint64_t build_position_ = 0;
   Micros build_time_ = 0;

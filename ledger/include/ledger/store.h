@@ -1,10 +1,11 @@
 // ledger::Store — the event log on RocksDB: durable, group-committed, idempotent appends
 // with per-tenant stream versions, global positions and a per-tenant SHA-256 hash chain.
 //
-// Thread-safe: any number of threads may Append and read concurrently. Appends are queued
-// and committed by a single writer (leveldb's DBImpl::Write pattern): the front waiter
-// becomes the leader, validates the queued requests in order, writes one synced
-// WriteBatch for all of them and completes every waiter. A returned OK means durable.
+// Thread-safe: any number of threads may append and read concurrently. Appends are queued
+// and committed by a single writer: it validates the queued requests in order, writes one
+// synced WriteBatch for all of them, and completes every caller (leveldb's group commit,
+// pipelined: the next group is validated while the previous one syncs). A returned OK
+// means durable.
 //
 // A failed write is sticky: afterwards every append fails with Unavailable until the
 // store is reopened (a failed fsync may or may not have persisted the data).
@@ -95,6 +96,12 @@ struct AppendResult {
   Rejected rejection;
 };
 
+// Receives the outcome of an asynchronous append once it is durable (OK, with the
+// result) or has failed (not OK). Runs on the store's completion thread, in commit order:
+// it must be quick, must not block, and must not call the blocking Append (AppendAsync
+// is fine).
+using AppendCallback = std::function<void(const Status& status, AppendResult& result)>;
+
 // A rejected command as kept in the rejection log (R3).
 struct RejectionRecord {
   uint64_t sequence = 0;  // global order of rejections, from 1
@@ -139,7 +146,7 @@ struct StoreOptions {
   // RocksDB Env (tests: an in-memory or fault-injecting Env). nullptr = Env::Default().
   rocksdb::Env* env = nullptr;
   // Most requests committed in one group (one synced WriteBatch).
-  size_t max_group_requests = 1024;
+  size_t max_group_requests = 4096;
   // Most bytes of events in one group before the rest waits for the next.
   size_t max_group_bytes = 8u << 20;
   // Open without writing (replay tools): appends fail with Unavailable.
@@ -161,6 +168,9 @@ class Store {
   // accepted / duplicate / rejected; a non-OK Status means the write failed (nothing was
   // acknowledged; the store now refuses writes) or the store is unavailable.
   Status Append(AppendRequest request, AppendResult* result);
+
+  // Like Append, without blocking: `done` is called once the append is durable or failed.
+  void AppendAsync(AppendRequest request, AppendCallback done);
 
   // Records a command rejected before reaching the store (bad_request, forbidden, ...).
   // Durable when OK is returned; goes through the same group commit as appends.

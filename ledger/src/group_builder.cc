@@ -1,0 +1,218 @@
+#include "group_builder.h"
+
+#include <fmt/format.h>
+
+#include <exception>
+
+#include "keys.h"
+#include "records.h"
+
+namespace ledger {
+namespace {
+
+bool ValidKeyText(std::string_view s) {
+  return !s.empty() && s.find('\0') == std::string_view::npos;
+}
+
+}  // namespace
+
+GroupBuilder::GroupBuilder(Store::Impl* impl, PreparedGroup* out)
+    : impl_(*impl),
+      out_(*out),
+      position_(impl->build_position_),
+      first_position_(impl->build_position_),
+      time_(impl->build_time_),
+      time_before_(impl->build_time_),
+      rejection_seq_(impl->rejection_seq_),
+      first_rejection_seq_(impl->rejection_seq_) {}
+
+void GroupBuilder::LogRejection(RejectionRecord record) {
+  record.sequence = ++rejection_seq_;
+  out_.batch.Put(impl_.rejections, keys::RejectionKey(record.tenant, record.sequence),
+                 records::EncodeRejection(record));
+}
+
+Status GroupBuilder::Add(const std::vector<QueuedWrite*>& writes) {
+  for (QueuedWrite* w : writes) {
+    if (w->rejection) {
+      RejectionRecord& r = *w->rejection;
+      if (r.at == 0) {
+        r.at = impl_.mode == ClockMode::kManual ? time_
+                                                 : std::max(time_, impl_.system_clock.Now());
+      }
+      LogRejection(r);
+      r.sequence = rejection_seq_;
+      continue;
+    }
+    Status s = AddRequest(w->request, w->result);
+    if (!s.ok()) return s;
+  }
+  return Status::OK();
+}
+
+Status GroupBuilder::AddRequest(AppendRequest& req, AppendResult& result) {
+  result = AppendResult();
+  result.command_id = req.command_id;
+
+  auto reject = [&](std::string code, std::string message) {
+    result.kind = AppendResult::Kind::kRejected;
+    result.rejection = Rejected{code, message};
+    RejectionRecord r;
+    r.tenant = req.tenant;
+    r.command_id = req.command_id;
+    r.command_type = req.command_type;
+    r.actor = req.actor;
+    r.code = std::move(code);
+    r.message = std::move(message);
+    r.at = time_;
+    r.command_json = req.command_json;
+    LogRejection(std::move(r));
+    return Status::OK();
+  };
+
+  if (!ValidKeyText(req.tenant)) return reject("bad_request", "tenant: required");
+  if (!ValidKeyText(req.command_id)) return reject("bad_request", "id: required");
+
+  // Idempotency (R16): this group, then the group being written, then the disk.
+  std::string command_key = keys::CommandKey(req.tenant, req.command_id);
+  auto found_earlier = [&](const Digest& hash, const AppendResult& original) {
+    if (hash != req.request_hash) {
+      return reject("idempotency_key_reused",
+                    "id: '" + req.command_id + "' was already used for a different command");
+    }
+    result = original;
+    result.command_id = req.command_id;
+    result.kind = AppendResult::Kind::kDuplicate;
+    return Status::OK();
+  };
+  if (auto p = pending_commands_.find(command_key); p != pending_commands_.end()) {
+    return found_earlier(p->second.hash, *p->second.result);
+  }
+  InflightCommand inflight;
+  if (impl_.FindInflight(command_key, &inflight)) {
+    return found_earlier(inflight.hash, inflight.result);
+  }
+  std::string stored;
+  rocksdb::Status gs = impl_.db->Get(rocksdb::ReadOptions(), impl_.commands, command_key, &stored);
+  if (gs.ok()) {
+    Digest hash{};
+    AppendResult original;
+    Status d = records::DecodeCommand(stored, &hash, &original);
+    if (!d.ok()) return d;
+    return found_earlier(hash, original);
+  }
+  if (!gs.IsNotFound()) return FromRocks(gs);
+
+  // Time: manual mode takes the command's `at`, which never goes backwards.
+  Micros now = time_;
+  if (impl_.mode == ClockMode::kManual) {
+    if (req.at) {
+      if (*req.at < time_) {
+        return reject("bad_request", fmt::format("at: {} is earlier than the ledger time {}",
+                                                 FormatRfc3339(*req.at), FormatRfc3339(time_)));
+      }
+      now = *req.at;
+    }
+  } else {
+    if (req.at) return reject("bad_request", "at: only a ledger with the manual clock accepts `at`");
+    now = std::max(time_, impl_.system_clock.Now());
+  }
+  time_ = now;
+
+  // Expected version (R17) against the head including earlier groups' appends.
+  auto head_it = pending_heads_.find(req.tenant);
+  if (head_it == pending_heads_.end()) {
+    StreamHead loaded;
+    Status hs = impl_.LoadHead(req.tenant, &loaded);
+    if (!hs.ok()) return hs;
+    head_it = pending_heads_.emplace(req.tenant, loaded).first;
+  }
+  StreamHead& head = head_it->second;
+  if (req.expected_version && *req.expected_version != head.version) {
+    return reject("conflict", fmt::format("expected_version: the stream is at version {}, not {}",
+                                          head.version, *req.expected_version));
+  }
+
+  std::vector<EventDraft> decided;
+  std::vector<EventDraft>* drafts = &req.events;
+  if (req.decide) {
+    std::optional<Rejected> rejected;
+    try {
+      rejected = req.decide(head, now, &decided);
+    } catch (const std::exception& e) {
+      rejected = Rejected{"internal_error", e.what()};
+    }
+    if (rejected) return reject(rejected->code, rejected->message);
+    drafts = &decided;
+  }
+
+  // Assign positions and versions, complete the envelopes, chain the hashes.
+  rocksdb::WriteBatch& batch = out_.batch;
+  const uint64_t first_position = position_ + 1;
+  for (size_t i = 0; i < drafts->size(); ++i) {
+    EventDraft& draft = (*drafts)[i];
+    ++position_;
+    ++head.version;
+    schema::Event::Builder e = draft.root();
+    e.setPosition(position_);
+    e.setTenant(req.tenant);
+    e.setVersion(head.version);
+    e.setEventId(fmt::format("{}/{}", req.tenant, head.version));
+    e.setCommandId(req.command_id);
+    e.setCausation(draft.caused_by > 0 && draft.caused_by <= i ? first_position + draft.caused_by - 1
+                                                                : 0);
+    e.setActor(draft.actor.empty() ? req.actor : draft.actor);
+    e.setRecordedAt(now);
+    e.setEffectiveAt(draft.effective_at != 0 ? draft.effective_at : now);
+    e.setReason(draft.reason);
+    e.setSchemaVersion(kEventSchemaVersion);
+    e.setPrevHash(capnp::Data::Reader(head.hash.data(), head.hash.size()));
+    Digest hash{};
+    const std::string bytes = EncodeCanonicalEvent(e, &hash);
+    batch.Put(impl_.events, keys::EventKey(position_), bytes);
+    batch.Put(impl_.streams, keys::StreamKey(req.tenant, head.version), keys::BE64(position_));
+    head.hash = hash;
+    head.position = position_;
+    result.events.push_back(AppendedEvent{position_, head.version,
+                                          std::string(EventTypeName(e.getPayload().which()))});
+  }
+  result.kind = AppendResult::Kind::kAccepted;
+  result.version = head.version;
+  result.position = drafts->empty() ? position_ : head.position;
+  result.recorded_at = now;
+  batch.Put(impl_.commands, command_key, records::EncodeCommand(req.request_hash, result));
+  pending_commands_.emplace(std::move(command_key), Pending{req.request_hash, &result});
+  return Status::OK();
+}
+
+void GroupBuilder::Finish() {
+  rocksdb::WriteBatch& batch = out_.batch;
+  out_.empty = batch.Count() == 0 && time_ == time_before_;
+  if (out_.empty) return;
+  for (const auto& [tenant, head] : pending_heads_) {
+    batch.Put(impl_.heads, tenant, records::EncodeHead(head));
+  }
+  batch.Put(impl_.meta, keys::kMetaLedgerTime, keys::BE64(static_cast<uint64_t>(time_)));
+  if (rejection_seq_ != first_rejection_seq_) {
+    batch.Put(impl_.meta, keys::kMetaRejectionSeq, keys::BE64(rejection_seq_));
+  }
+
+  // Keep this group's commands findable for idempotency until they are on disk.
+  {
+    std::lock_guard<std::mutex> lock(impl_.inflight_mu_);
+    for (const auto& [key, pending] : pending_commands_) {
+      impl_.inflight_[key] = InflightCommand{pending.hash, *pending.result};
+      out_.inflight_keys.push_back(key);
+    }
+  }
+  for (auto& [tenant, head] : pending_heads_) impl_.head_cache_[tenant] = head;
+  impl_.build_position_ = position_;
+  impl_.build_time_ = time_;
+  impl_.rejection_seq_ = rejection_seq_;
+
+  out_.last_position = position_;
+  out_.events = position_ - first_position_;
+  out_.time = time_;
+}
+
+}  // namespace ledger

@@ -1,0 +1,47 @@
+// GroupBuilder: validates queued writes in order and encodes them into one group's
+// WriteBatch (internal). Used by the builder thread only.
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "store_impl.h"
+
+namespace ledger {
+
+class GroupBuilder {
+ public:
+  // Starts a group on top of the store's builder state.
+  GroupBuilder(Store::Impl* impl, PreparedGroup* out);
+
+  // Validates and encodes `writes`, in order, after those added before. Not OK only for
+  // a read failure of the store itself (the group then fails whole).
+  Status Add(const std::vector<QueuedWrite*>& writes);
+  // Completes the batch (heads, meta) and advances the store's builder state past this
+  // group, so the next group can be built before this one is durable.
+  void Finish();
+
+ private:
+  struct Pending {
+    Digest hash;
+    const AppendResult* result;
+  };
+
+  Status AddRequest(AppendRequest& req, AppendResult& result);
+  void LogRejection(RejectionRecord record);
+
+  Store::Impl& impl_;
+  PreparedGroup& out_;
+  std::unordered_map<std::string, StreamHead> pending_heads_;
+  std::unordered_map<std::string, Pending> pending_commands_;
+  uint64_t position_;
+  const uint64_t first_position_;
+  Micros time_;
+  const Micros time_before_;
+  uint64_t rejection_seq_;
+  const uint64_t first_rejection_seq_;
+};
+
+}  // namespace ledger

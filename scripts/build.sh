@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Configures and builds one flavour of the project into build/<flavour>.
+#   scripts/build.sh [dev|release|asan|tsan] [cmake --build args...]
+#   dev      RelWithDebInfo (default)    release  Release (benchmarks)
+#   asan     ASan + UBSan                tsan     ThreadSanitizer
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+flavour=${1:-dev}
+shift || true
+case "$flavour" in
+  dev) type=RelWithDebInfo; sanitize="" ;;
+  release) type=Release; sanitize="" ;;
+  asan) type=Debug; sanitize="address,undefined" ;;
+  tsan) type=RelWithDebInfo; sanitize="thread" ;;
+  *) echo "build.sh: unknown flavour '$flavour' (dev|release|asan|tsan)" >&2; exit 2 ;;
+esac
+
+generator=()
+command -v ninja >/dev/null 2>&1 && generator=(-G Ninja)
+dir="build/$flavour"
+if [ ! -f "$dir/CMakeCache.txt" ]; then
+  cmake -S . -B "$dir" "${generator[@]}" -DCMAKE_BUILD_TYPE="$type" -DLEDGER_SANITIZE="$sanitize" >/dev/null
+fi
+cmake --build "$dir" -j "${LEDGER_JOBS:-2}" "$@"

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# The test command: installs missing Debian packages, builds, and runs every test through
+# CTest — first the normal build, then the whole suite again under ASan + UBSan.
+#   scripts/test.sh            both passes
+#   scripts/test.sh --quick    the normal build only
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/setup.sh
+
+flavours=(dev asan)
+[ "${1:-}" = "--quick" ] && flavours=(dev)
+
+for flavour in "${flavours[@]}"; do
+  echo "== build ($flavour)"
+  scripts/build.sh "$flavour"
+  echo "== test ($flavour)"
+  export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+  export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+  (cd "build/$flavour" && ctest --output-on-failure -j "${LEDGER_JOBS:-2}" --timeout 600)
+done
