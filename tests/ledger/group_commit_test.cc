@@ -4,6 +4,7 @@
 #include <rocksdb/env.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -155,4 +156,51 @@ TEST_CASE("the same command submitted concurrently is appended once", "[store][c
   CHECK(accepted == 1);
   CHECK(duplicates == kThreads - 1);
   CHECK(ReadAll(*store).size() == 100);  // 50 commands × 2 events, each once
+}
+
+TEST_CASE("asynchronous appends complete in commit order once durable", "[store][async]") {
+  std::unique_ptr<rocksdb::Env> env(rocksdb::NewMemEnv(rocksdb::Env::Default()));
+  auto store = OpenOn(env.get(), "/ledger");
+  constexpr int kAppends = 500;
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<AppendResult> completed;
+  int failures = 0;
+  for (int i = 0; i < kAppends; ++i) {
+    store->AppendAsync(InviteRequest("t" + std::to_string(i % 7), "a" + std::to_string(i)),
+                       [&](const Status& s, AppendResult& r) {
+                         std::lock_guard<std::mutex> lock(mu);
+                         if (!s.ok() || r.kind != AppendResult::Kind::kAccepted) ++failures;
+                         completed.push_back(r);
+                         cv.notify_one();
+                       });
+  }
+  std::unique_lock<std::mutex> lock(mu);
+  cv.wait(lock, [&] { return completed.size() == kAppends; });
+  CHECK(failures == 0);
+  for (size_t i = 0; i < completed.size(); ++i) {
+    // One submitter: commit order is submission order, and callbacks follow it.
+    CHECK(completed[i].command_id == "a" + std::to_string(i));
+    CHECK(completed[i].position == i + 1);
+    AppendResult found;
+    CHECK(store->LookupCommand("t" + std::to_string(i % 7), completed[i].command_id, &found).ok());
+  }
+}
+
+TEST_CASE("closing the store completes every queued append", "[store][async]") {
+  std::unique_ptr<rocksdb::Env> env(rocksdb::NewMemEnv(rocksdb::Env::Default()));
+  auto store = OpenOn(env.get(), "/ledger");
+  std::atomic<int> called{0}, accepted{0};
+  for (int i = 0; i < 300; ++i) {
+    store->AppendAsync(InviteRequest("acme", "q" + std::to_string(i)),
+                       [&](const Status& s, AppendResult& r) {
+                         ++called;
+                         if (s.ok() && r.kind == AppendResult::Kind::kAccepted) ++accepted;
+                       });
+  }
+  store.reset();
+  CHECK(called == 300);
+  store = OpenOn(env.get(), "/ledger");
+  CHECK(store->LastPosition() == static_cast<uint64_t>(accepted.load()));
+  CHECK(accepted == 300);  // queued before close: drained, not dropped
 }
