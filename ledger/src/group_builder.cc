@@ -133,35 +133,57 @@ Status GroupBuilder::AddRequest(AppendRequest& req, AppendResult& result) {
                                           head.version, *req.expected_version));
   }
 
-  std::vector<EventDraft> decided;
+  Decision decision;
   std::vector<EventDraft>* drafts = &req.events;
   if (req.decide) {
-    std::optional<Rejected> rejected;
     try {
-      rejected = req.decide(head, now, &decided);
+      decision = req.decide(head, now);
     } catch (const std::exception& e) {
-      rejected = Rejected{"internal_error", e.what()};
+      decision = Decision();
+      decision.rejection = Rejected{"internal_error", e.what()};
     }
-    if (rejected) return reject(rejected->code, rejected->message);
-    drafts = &decided;
+    if (!decision.prelude.empty()) {
+      // Time-driven effects: their own command, appended whatever becomes of this one.
+      AppendResult prelude_result;
+      const std::string prelude_key = keys::CommandKey(req.tenant, decision.prelude_command_id);
+      Encode(req.tenant, decision.prelude_command_id, "system", now, decision.prelude, head,
+             &prelude_result);
+      const Digest prelude_hash = Sha256(decision.prelude_command_id);
+      out_.batch.Put(impl_.commands, prelude_key,
+                     records::EncodeCommand(prelude_hash, prelude_result));
+      prelude_results_.push_back(std::make_unique<AppendResult>(std::move(prelude_result)));
+      pending_commands_.emplace(prelude_key, Pending{prelude_hash, prelude_results_.back().get()});
+    }
+    if (decision.rejection) return reject(decision.rejection->code, decision.rejection->message);
+    drafts = &decision.events;
   }
 
+  Encode(req.tenant, req.command_id, req.actor, now, *drafts, head, &result);
+  result.kind = AppendResult::Kind::kAccepted;
+  out_.batch.Put(impl_.commands, command_key, records::EncodeCommand(req.request_hash, result));
+  pending_commands_.emplace(std::move(command_key), Pending{req.request_hash, &result});
+  return Status::OK();
+}
+
+void GroupBuilder::Encode(const std::string& tenant, const std::string& command_id,
+                          const std::string& actor, Micros now, std::vector<EventDraft>& drafts,
+                          StreamHead& head, AppendResult* result) {
   // Assign positions and versions, complete the envelopes, chain the hashes.
-  rocksdb::WriteBatch& batch = out_.batch;
   const uint64_t first_position = position_ + 1;
-  for (size_t i = 0; i < drafts->size(); ++i) {
-    EventDraft& draft = (*drafts)[i];
+  for (size_t i = 0; i < drafts.size(); ++i) {
+    EventDraft& draft = drafts[i];
     ++position_;
     ++head.version;
     schema::Event::Builder e = draft.root();
     e.setPosition(position_);
-    e.setTenant(req.tenant);
+    e.setTenant(tenant);
     e.setVersion(head.version);
-    e.setEventId(fmt::format("{}/{}", req.tenant, head.version));
-    e.setCommandId(req.command_id);
-    e.setCausation(draft.caused_by > 0 && draft.caused_by <= i ? first_position + draft.caused_by - 1
-                                                                : 0);
-    e.setActor(draft.actor.empty() ? req.actor : draft.actor);
+    e.setEventId(fmt::format("{}/{}", tenant, head.version));
+    e.setCommandId(command_id);
+    const bool caused = draft.caused_by > 0 && draft.caused_by <= drafts.size() &&
+                        draft.caused_by != i + 1;
+    e.setCausation(caused ? first_position + draft.caused_by - 1 : 0);
+    e.setActor(draft.actor.empty() ? actor : draft.actor);
     e.setRecordedAt(now);
     e.setEffectiveAt(draft.effective_at != 0 ? draft.effective_at : now);
     e.setReason(draft.reason);
@@ -169,20 +191,18 @@ Status GroupBuilder::AddRequest(AppendRequest& req, AppendResult& result) {
     e.setPrevHash(capnp::Data::Reader(head.hash.data(), head.hash.size()));
     Digest hash{};
     const std::string bytes = EncodeCanonicalEvent(e, &hash);
-    batch.Put(impl_.events, keys::EventKey(position_), bytes);
-    batch.Put(impl_.streams, keys::StreamKey(req.tenant, head.version), keys::BE64(position_));
+    out_.batch.Put(impl_.events, keys::EventKey(position_), bytes);
+    out_.batch.Put(impl_.streams, keys::StreamKey(tenant, head.version), keys::BE64(position_));
     head.hash = hash;
     head.position = position_;
-    result.events.push_back(AppendedEvent{position_, head.version,
-                                          std::string(EventTypeName(e.getPayload().which()))});
+    result->events.push_back(AppendedEvent{position_, head.version,
+                                           std::string(EventTypeName(e.getPayload().which()))});
   }
-  result.kind = AppendResult::Kind::kAccepted;
-  result.version = head.version;
-  result.position = drafts->empty() ? position_ : head.position;
-  result.recorded_at = now;
-  batch.Put(impl_.commands, command_key, records::EncodeCommand(req.request_hash, result));
-  pending_commands_.emplace(std::move(command_key), Pending{req.request_hash, &result});
-  return Status::OK();
+  result->kind = AppendResult::Kind::kAccepted;
+  result->command_id = command_id;
+  result->version = head.version;
+  result->position = drafts.empty() ? position_ : head.position;
+  result->recorded_at = now;
 }
 
 void GroupBuilder::Finish() {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <memory>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -30,12 +31,17 @@ class GroupBuilder {
   };
 
   Status AddRequest(AppendRequest& req, AppendResult& result);
+  // Appends `drafts` to `head` as command `command_id` and fills `result`.
+  void Encode(const std::string& tenant, const std::string& command_id,
+              const std::string& actor, Micros now, std::vector<EventDraft>& drafts,
+              StreamHead& head, AppendResult* result);
   void LogRejection(RejectionRecord record);
 
   Store::Impl& impl_;
   PreparedGroup& out_;
   std::unordered_map<std::string, StreamHead> pending_heads_;
   std::unordered_map<std::string, Pending> pending_commands_;
+  std::vector<std::unique_ptr<AppendResult>> prelude_results_;  // owned results of preludes
   uint64_t position_;
   const uint64_t first_position_;
   Micros time_;

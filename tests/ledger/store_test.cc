@@ -335,26 +335,61 @@ TEST_CASE("a decide function sees the head including earlier appends", "[store][
   AppendRequest req;
   req.tenant = "acme";
   req.command_id = "c2";
-  req.actor = "system";
+  req.actor = "alice";
   uint64_t seen_version = 0;
-  req.decide = [&](const StreamHead& head, Micros, std::vector<EventDraft>* events) {
+  req.decide = [&](const StreamHead& head, Micros) {
     seen_version = head.version;
-    events->push_back(testing::InviteDraft("decided"));
-    return std::optional<Rejected>();
+    Decision d;
+    d.events.push_back(testing::InviteDraft("decided"));
+    d.events.push_back(testing::InviteDraft("cascade"));
+    d.events[0].caused_by = 2;  // caused by the later event of the same command
+    return d;
   };
   auto r = l.Append(std::move(req));
   CHECK(seen_version == 2);
-  CHECK(r.version == 3);
+  CHECK(r.version == 4);
+  auto events = ReadAll(*l.store);
+  REQUIRE(events.size() == 4);
+  CHECK(events[2].event().getCausation() == 4);
+  CHECK(events[3].event().getCausation() == 0);
 
   AppendRequest no;
   no.tenant = "acme";
   no.command_id = "c3";
-  no.decide = [](const StreamHead&, Micros, std::vector<EventDraft>*) {
-    return std::optional<Rejected>(Rejected{"seat_limit_reached", "no seat left"});
+  no.decide = [](const StreamHead&, Micros) {
+    Decision d;
+    d.rejection = Rejected{"seat_limit_reached", "no seat left"};
+    return d;
   };
   auto rejected = l.Append(std::move(no));
   CHECK(rejected.rejection.code == "seat_limit_reached");
-  CHECK(l.store->LastPosition() == 3);
+  CHECK(l.store->LastPosition() == 4);
+}
+
+TEST_CASE("time-driven effects are appended first as their own command, even on rejection",
+          "[store][decide]") {
+  MemLedger l;
+  l.Append(InviteRequest("acme", "c1"));
+  AppendRequest req;
+  req.tenant = "acme";
+  req.command_id = "c2";
+  req.actor = "alice";
+  req.decide = [](const StreamHead&, Micros) {
+    Decision d;
+    d.prelude.push_back(testing::InviteDraft("due"));
+    d.prelude_command_id = "clock@1";
+    d.rejection = Rejected{"forbidden", "actor: alice may not"};
+    return d;
+  };
+  auto r = l.Append(std::move(req));
+  CHECK(r.rejection.code == "forbidden");
+  CHECK(l.store->LastPosition() == 2);
+  AppendResult clock;
+  REQUIRE(l.store->LookupCommand("acme", "clock@1", &clock).ok());
+  CHECK(clock.version == 2);
+  auto events = ReadAll(*l.store);
+  CHECK(std::string(events[1].event().getCommandId()) == "clock@1");
+  CHECK(std::string(events[1].event().getActor()) == "system");
 }
 
 TEST_CASE("requests without tenant or id are bad requests", "[store]") {

@@ -51,8 +51,9 @@ class EventDraft {
   Micros effective_at = 0;
   // Free text; required by the domain for backdated corrections.
   std::string reason;
-  // 1-based index of an earlier draft of the same command that caused this one
-  // (cascades), or 0 for none. The store turns it into that event's position.
+  // 1-based index of another draft of the same command that caused this one (cascades:
+  // e.g. the seat revocations a member removal causes, which precede it), or 0 for none.
+  // The store turns it into that event's position.
   uint32_t caused_by = 0;
 
  private:

@@ -45,12 +45,22 @@ struct Rejected {
   std::string message;
 };
 
+// What a decide function concluded for one command.
+struct Decision {
+  // Events that fell due before the command (time-driven effects, R15). They are
+  // appended first, as their own command `prelude_command_id` (actor "system"), even if
+  // the command itself is rejected.
+  std::vector<EventDraft> prelude;
+  std::string prelude_command_id;
+  // The command's own events, or why it is rejected.
+  std::vector<EventDraft> events;
+  std::optional<Rejected> rejection;
+};
+
 // Decides a command's events inside the writer, in commit order, against the stream head
 // as it stands after every earlier request (including earlier ones of the same group).
-// Runs on the writer thread: must not block or call back into the store. Returns a
-// rejection, or fills `events`.
-using DecideFn = std::function<std::optional<Rejected>(
-    const StreamHead& head, Micros now, std::vector<EventDraft>* events)>;
+// Runs on the store's builder thread: must not block or call back into the store.
+using DecideFn = std::function<Decision(const StreamHead& head, Micros now)>;
 
 // One command's worth of events to append atomically.
 struct AppendRequest {
