@@ -147,7 +147,7 @@ Status GroupBuilder::AddRequest(AppendRequest& req, AppendResult& result) {
       AppendResult prelude_result;
       const std::string prelude_key = keys::CommandKey(req.tenant, decision.prelude_command_id);
       Encode(req.tenant, decision.prelude_command_id, "system", now, decision.prelude, head,
-             &prelude_result);
+             &prelude_result, req.on_encoded);
       const Digest prelude_hash = Sha256(decision.prelude_command_id);
       out_.batch.Put(impl_.commands, prelude_key,
                      records::EncodeCommand(prelude_hash, prelude_result));
@@ -155,10 +155,17 @@ Status GroupBuilder::AddRequest(AppendRequest& req, AppendResult& result) {
       pending_commands_.emplace(prelude_key, Pending{prelude_hash, prelude_results_.back().get()});
     }
     if (decision.rejection) return reject(decision.rejection->code, decision.rejection->message);
+    if (decision.discard) {
+      result.kind = AppendResult::Kind::kAccepted;
+      result.version = head.version;
+      result.position = head.position;
+      result.recorded_at = now;
+      return Status::OK();
+    }
     drafts = &decision.events;
   }
 
-  Encode(req.tenant, req.command_id, req.actor, now, *drafts, head, &result);
+  Encode(req.tenant, req.command_id, req.actor, now, *drafts, head, &result, req.on_encoded);
   result.kind = AppendResult::Kind::kAccepted;
   out_.batch.Put(impl_.commands, command_key, records::EncodeCommand(req.request_hash, result));
   pending_commands_.emplace(std::move(command_key), Pending{req.request_hash, &result});
@@ -167,7 +174,8 @@ Status GroupBuilder::AddRequest(AppendRequest& req, AppendResult& result) {
 
 void GroupBuilder::Encode(const std::string& tenant, const std::string& command_id,
                           const std::string& actor, Micros now, std::vector<EventDraft>& drafts,
-                          StreamHead& head, AppendResult* result) {
+                          StreamHead& head, AppendResult* result,
+                          const std::function<void(schema::Event::Reader)>& on_encoded) {
   // Assign positions and versions, complete the envelopes, chain the hashes.
   const uint64_t first_position = position_ + 1;
   for (size_t i = 0; i < drafts.size(); ++i) {
@@ -195,6 +203,7 @@ void GroupBuilder::Encode(const std::string& tenant, const std::string& command_
     out_.batch.Put(impl_.streams, keys::StreamKey(tenant, head.version), keys::BE64(position_));
     head.hash = hash;
     head.position = position_;
+    if (on_encoded) on_encoded(e.asReader());
     result->events.push_back(AppendedEvent{position_, head.version,
                                            std::string(EventTypeName(e.getPayload().which()))});
   }

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -34,7 +35,8 @@ class GroupBuilder {
   // Appends `drafts` to `head` as command `command_id` and fills `result`.
   void Encode(const std::string& tenant, const std::string& command_id,
               const std::string& actor, Micros now, std::vector<EventDraft>& drafts,
-              StreamHead& head, AppendResult* result);
+              StreamHead& head, AppendResult* result,
+              const std::function<void(schema::Event::Reader)>& on_encoded);
   void LogRejection(RejectionRecord record);
 
   Store::Impl& impl_;

@@ -246,6 +246,13 @@ Status Store::Append(AppendRequest request, AppendResult* result) {
   return waiter.Wait();
 }
 
+void Store::RecordRejectionAsync(RejectionRecord record, AppendCallback done) {
+  auto w = std::make_unique<QueuedWrite>();
+  w->rejection = std::move(record);
+  w->done = std::move(done);
+  impl_->Submit(std::move(w));
+}
+
 Status Store::RecordRejection(RejectionRecord record) {
   Waiter waiter;
   auto w = std::make_unique<QueuedWrite>();

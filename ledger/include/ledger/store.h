@@ -55,6 +55,9 @@ struct Decision {
   // The command's own events, or why it is rejected.
   std::vector<EventDraft> events;
   std::optional<Rejected> rejection;
+  // A dry run: nothing is recorded for the command (no events, no idempotency record, no
+  // rejection); the prelude is still appended.
+  bool discard = false;
 };
 
 // Decides a command's events inside the writer, in commit order, against the stream head
@@ -82,6 +85,10 @@ struct AppendRequest {
   std::vector<EventDraft> events;
   // Optional: decides the events in the writer instead of `events`.
   DecideFn decide;
+  // Optional: called on the builder thread with every event of this request (prelude
+  // included) as encoded, in order, before the next request is decided. Lets a decider
+  // keep its state current. Must not block or call back into the store.
+  std::function<void(schema::Event::Reader)> on_encoded;
 };
 
 // One appended event as reported back to the caller.
@@ -185,6 +192,8 @@ class Store {
   // Records a command rejected before reaching the store (bad_request, forbidden, ...).
   // Durable when OK is returned; goes through the same group commit as appends.
   Status RecordRejection(RejectionRecord record);
+  // Like RecordRejection, without blocking; `done` gets the status (result unused).
+  void RecordRejectionAsync(RejectionRecord record, AppendCallback done);
 
   // The clock mode fixed when the ledger was created.
   ClockMode clock_mode() const;

@@ -1,0 +1,83 @@
+// CommandService: runs commands against a store — parse, decide in the store's single
+// writer (so decisions see every earlier command), append, answer (DESIGN 6.1).
+//
+// Thread-safe: Submit may be called from any thread. Every command for a store must go
+// through its one CommandService: the service keeps each tenant's folded state in memory,
+// updated on the store's builder thread as events are encoded.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "commands/command.h"
+#include "commands/decide.h"
+#include "commands/state.h"
+#include "ledger/store.h"
+
+namespace commands {
+
+// The outcome of one command, as a client sees it.
+struct CommandResult {
+  std::string status;  // "accepted" | "duplicate" | "rejected" | "dry_run"
+  std::string id;
+  uint64_t version = 0;
+  uint64_t position = 0;
+  std::vector<ledger::AppendedEvent> events;
+  std::string code;     // rejected
+  std::string message;  // rejected
+  std::optional<ImportReport> report;
+
+  // One JSON object, as in DESIGN 6.1 (plus "report" for import_members).
+  std::string ToJson() const;
+};
+
+// The report of an import as JSON: {"valid": [...], "incomplete": [...], ...}.
+std::string ImportReportJson(const ImportReport& report);
+
+class CommandService {
+ public:
+  using Callback = std::function<void(CommandResult)>;
+
+  // REQUIRES: `store` outlives the service, and no other writer appends to tenant streams.
+  explicit CommandService(ledger::Store* store);
+  ~CommandService();
+
+  // Decides and appends `command`. `done` runs once the outcome is durable, on the
+  // store's completion thread (keep it short); commands submitted from one thread are
+  // decided in submission order.
+  void Submit(Command command, Callback done);
+  // Parses one JSON command, then as Submit. Unparseable input is rejected bad_request
+  // (and kept in the rejection log).
+  void SubmitJson(std::string_view json, Callback done);
+
+  // Blocking forms.
+  CommandResult Execute(Command command);
+  CommandResult ExecuteJson(std::string_view json);
+
+ private:
+  struct Pending;
+  ledger::Decision DecideInWriter(Pending& pending, const ledger::StreamHead& head,
+                                  ledger::Micros now);
+  // The cached state of `stream` at `head`, loading it from the store when needed
+  // (builder thread only). nullptr if the store holds events this service never saw.
+  TenantState* StateFor(const std::string& stream, const ledger::StreamHead& head);
+  void OnEncoded(const std::string& stream, ledger::schema::Event::Reader event);
+
+  ledger::Store* const store_;
+  // Builder-thread state.
+  std::unordered_map<std::string, TenantState> tenants_;
+  Catalog catalog_;
+};
+
+// Folds `tenant`'s stream from the store: every event effective at or before `upto`
+// (all when nullopt). Also folds the catalog into *catalog when non-null.
+ledger::Status LoadTenant(const ledger::Store& store, const std::string& tenant,
+                          std::optional<Micros> upto, TenantState* state);
+ledger::Status LoadCatalog(const ledger::Store& store, Catalog* catalog);
+
+}  // namespace commands

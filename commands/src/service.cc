@@ -1,0 +1,276 @@
+#include "commands/service.h"
+
+#include <fmt/format.h>
+
+#include <condition_variable>
+#include <mutex>
+#include <nlohmann/json.hpp>
+
+#include "commands/evolve.h"
+
+namespace commands {
+
+using ledger::AppendResult;
+
+struct CommandService::Pending {
+  Command command;
+  std::string stream;
+  std::optional<ImportReport> report;
+  bool dry_run = false;
+};
+
+namespace {
+
+void Stamp(ledger::EventDraft& d, const std::string& stream, uint64_t version, Micros now) {
+  auto e = d.root();
+  e.setTenant(stream);
+  e.setVersion(version);
+  e.setRecordedAt(now);
+  e.setEffectiveAt(d.effective_at != 0 ? d.effective_at : now);
+}
+
+}  // namespace
+
+CommandService::CommandService(ledger::Store* store) : store_(store) {}
+CommandService::~CommandService() = default;
+
+TenantState* CommandService::StateFor(const std::string& stream, const ledger::StreamHead& head) {
+  auto it = tenants_.find(stream);
+  if (it != tenants_.end() && it->second.version == head.version) return &it->second;
+  TenantState state;
+  state.tenant = stream;
+  if (stream == kCatalogStream) catalog_ = Catalog();
+  for (auto c = store_->ReadStream(stream); c->Valid(); c->Next()) {
+    if (stream == kCatalogStream) EvolveCatalog(&catalog_, c->event().event());
+    Evolve(&state, c->event().event());
+  }
+  if (state.version != head.version) return nullptr;
+  return &(tenants_[stream] = std::move(state));
+}
+
+void CommandService::OnEncoded(const std::string& stream, ledger::schema::Event::Reader event) {
+  if (stream == kCatalogStream) EvolveCatalog(&catalog_, event);
+  Evolve(&tenants_[stream], event);
+}
+
+ledger::Decision CommandService::DecideInWriter(Pending& p, const ledger::StreamHead& head,
+                                                Micros now) {
+  ledger::Decision out;
+  // The catalog must be current before any tenant decides against it.
+  if (p.stream != kCatalogStream) {
+    ledger::StreamHead catalog_head;
+    if (!store_->GetHead(kCatalogStream, &catalog_head).ok()) {
+      out.rejection = ledger::Rejected{"unavailable", "cannot read the product catalog"};
+      return out;
+    }
+    auto it = tenants_.find(kCatalogStream);
+    if (it == tenants_.end() || it->second.version < catalog_head.version) {
+      StateFor(kCatalogStream, catalog_head);
+    }
+  }
+  TenantState* state = StateFor(p.stream, head);
+  if (state == nullptr) {
+    out.rejection = ledger::Rejected{"unavailable", "tenant state is being changed elsewhere"};
+    return out;
+  }
+  const Command& cmd = p.command;
+
+  // R15: effects due at or before `now` come first, and the command sees their result.
+  std::vector<ledger::EventDraft> effects;
+  TenantState scratch;
+  const TenantState* view = state;
+  if (p.stream != kCatalogStream) {
+    effects = DueEffects(*state, now);
+    if (!effects.empty()) {
+      scratch = *state;
+      for (size_t i = 0; i < effects.size(); ++i) {
+        Stamp(effects[i], p.stream, head.version + i + 1, now);
+        Evolve(&scratch, effects[i].reader());
+      }
+      view = &scratch;
+    }
+  }
+
+  Decided d = Decide(*view, catalog_, cmd, now);
+  p.report = std::move(d.report);
+  if (cmd.type == "tick" && !d.rejection) {
+    out.events = std::move(effects);  // a tick's own events are the effects it brings due
+    return out;
+  }
+  if (!effects.empty()) {
+    out.prelude = std::move(effects);
+    out.prelude_command_id = fmt::format("clock-{}", head.version + 1);
+  }
+  out.rejection = std::move(d.rejection);
+  out.events = std::move(d.events);
+  if (cmd.type == "import_members" && !cmd.commit.value_or(false) && !out.rejection) {
+    out.discard = true;
+    p.dry_run = true;
+  }
+  return out;
+}
+
+void CommandService::Submit(Command command, Callback done) {
+  auto p = std::make_shared<Pending>();
+  p->stream = command.type == "define_product" ? std::string(kCatalogStream) : command.tenant;
+  p->command = std::move(command);
+  const Command& cmd = p->command;
+
+  ledger::AppendRequest req;
+  req.tenant = p->stream;
+  req.command_id = cmd.id;
+  req.request_hash = cmd.RequestHash();
+  req.expected_version = cmd.expected_version;
+  req.at = cmd.at;
+  req.actor = cmd.actor;
+  req.command_type = cmd.type;
+  req.command_json = cmd.canonical_json;
+  req.decide = [this, p](const ledger::StreamHead& head, Micros now) {
+    return DecideInWriter(*p, head, now);
+  };
+  req.on_encoded = [this, p](ledger::schema::Event::Reader e) { OnEncoded(p->stream, e); };
+  store_->AppendAsync(std::move(req), [p, done = std::move(done)](const ledger::Status& s,
+                                                                   AppendResult& r) {
+    CommandResult out;
+    out.id = p->command.id;
+    if (!s.ok()) {
+      out.status = "rejected";
+      out.code = "unavailable";
+      out.message = s.ToString();
+    } else if (r.kind == AppendResult::Kind::kRejected) {
+      out.status = "rejected";
+      out.code = r.rejection.code;
+      out.message = r.rejection.message;
+      out.report = std::move(p->report);
+    } else {
+      out.status = p->dry_run ? "dry_run"
+                   : r.kind == AppendResult::Kind::kDuplicate ? "duplicate"
+                                                              : "accepted";
+      out.version = r.version;
+      out.position = r.position;
+      out.events = std::move(r.events);
+      out.report = std::move(p->report);
+    }
+    done(std::move(out));
+  });
+}
+
+void CommandService::SubmitJson(std::string_view json, Callback done) {
+  Command cmd;
+  BadRequest bad;
+  if (ParseCommand(json, &cmd, &bad)) {
+    Submit(std::move(cmd), std::move(done));
+    return;
+  }
+  ledger::RejectionRecord record;
+  record.tenant = IsValidId(cmd.tenant) ? cmd.tenant : "";
+  record.command_id = cmd.id;
+  record.command_type = cmd.type;
+  record.actor = cmd.actor;
+  record.code = "bad_request";
+  record.message = bad.ToString();
+  record.command_json = std::string(json.substr(0, 65536));
+  CommandResult out;
+  out.status = "rejected";
+  out.id = cmd.id;
+  out.code = "bad_request";
+  out.message = record.message;
+  store_->RecordRejectionAsync(std::move(record),
+                               [out = std::move(out), done = std::move(done)](
+                                   const ledger::Status&, AppendResult&) mutable {
+                                 done(std::move(out));
+                               });
+}
+
+namespace {
+
+CommandResult Wait(const std::function<void(CommandService::Callback)>& start) {
+  std::mutex mu;
+  std::condition_variable cv;
+  std::optional<CommandResult> result;
+  start([&](CommandResult r) {
+    std::lock_guard<std::mutex> lock(mu);
+    result = std::move(r);
+    cv.notify_one();
+  });
+  std::unique_lock<std::mutex> lock(mu);
+  cv.wait(lock, [&] { return result.has_value(); });
+  return std::move(*result);
+}
+
+nlohmann::ordered_json RowsJson(const std::vector<ImportReport::Row>& rows) {
+  nlohmann::ordered_json list = nlohmann::ordered_json::array();
+  for (const auto& r : rows) {
+    nlohmann::ordered_json j;
+    if (r.line > 0) j["line"] = r.line;
+    else j["row"] = r.index;
+    j["user"] = r.user;
+    j["email"] = r.email;
+    if (!r.problem.empty()) j["problem"] = r.problem;
+    list.push_back(std::move(j));
+  }
+  return list;
+}
+
+nlohmann::ordered_json ReportJson(const ImportReport& report) {
+  nlohmann::ordered_json j;
+  j["valid"] = RowsJson(report.valid);
+  j["incomplete"] = RowsJson(report.incomplete);
+  j["invalid"] = RowsJson(report.invalid);
+  j["duplicates"] = RowsJson(report.duplicates);
+  return j;
+}
+
+}  // namespace
+
+CommandResult CommandService::Execute(Command command) {
+  return Wait([&](Callback cb) { Submit(std::move(command), std::move(cb)); });
+}
+
+CommandResult CommandService::ExecuteJson(std::string_view json) {
+  return Wait([&](Callback cb) { SubmitJson(json, std::move(cb)); });
+}
+
+std::string ImportReportJson(const ImportReport& report) { return ReportJson(report).dump(); }
+
+std::string CommandResult::ToJson() const {
+  nlohmann::ordered_json j;
+  j["status"] = status;
+  j["id"] = id;
+  if (status == "rejected") {
+    j["code"] = code;
+    j["message"] = message;
+  } else if (status != "dry_run") {
+    j["version"] = version;
+    j["position"] = position;
+    nlohmann::ordered_json events_json = nlohmann::ordered_json::array();
+    for (const auto& e : events) {
+      events_json.push_back({{"type", e.type}, {"position", e.position}, {"version", e.version}});
+    }
+    j["events"] = std::move(events_json);
+  }
+  if (report) j["report"] = ReportJson(*report);
+  return j.dump();
+}
+
+ledger::Status LoadTenant(const ledger::Store& store, const std::string& tenant,
+                          std::optional<Micros> upto, TenantState* state) {
+  *state = TenantState();
+  state->tenant = tenant;
+  auto c = store.ReadStream(tenant);
+  for (; c->Valid(); c->Next()) {
+    const auto e = c->event().event();
+    if (upto && e.getEffectiveAt() > *upto) continue;
+    Evolve(state, e);
+  }
+  return c->status();
+}
+
+ledger::Status LoadCatalog(const ledger::Store& store, Catalog* catalog) {
+  *catalog = Catalog();
+  auto c = store.ReadStream(kCatalogStream);
+  for (; c->Valid(); c->Next()) EvolveCatalog(catalog, c->event().event());
+  return c->status();
+}
+
+}  // namespace commands

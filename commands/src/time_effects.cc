@@ -1,0 +1,67 @@
+// R15: the effects that fall due with time — trial ends, renewals (with scheduled changes
+// applied as their own events) and expiries.
+#include <algorithm>
+
+#include "commands/decide.h"
+#include "drafts.h"
+
+namespace commands {
+namespace {
+
+struct Due {
+  Micros at;
+  std::string subscription;
+  int order;  // keeps a subscription's own effects in sequence
+  ledger::EventDraft event;
+};
+
+}  // namespace
+
+std::vector<ledger::EventDraft> DueEffects(const TenantState& state, Micros t) {
+  std::vector<Due> due;
+  for (const auto& [id, sub] : state.subscriptions) {
+    if (sub.expired) continue;
+    int order = 0;
+    auto add = [&](Micros at, ledger::EventDraft e) {
+      e.effective_at = at;
+      e.actor = kSystemActor;
+      due.push_back(Due{at, id, order++, std::move(e)});
+    };
+    if (sub.trial_end != 0) {
+      // A trial ends unless converted; its period does not renew as a trial.
+      if (sub.trial_end <= t) add(sub.trial_end, drafts::TrialExpired(id));
+      continue;
+    }
+    if (sub.period_end > t) continue;
+    if (!sub.auto_renew) {
+      add(sub.period_end, drafts::SubscriptionExpired(id));
+      continue;
+    }
+    const Micros length = sub.period_end - sub.period_start;
+    if (sub.pending_decrease) {
+      add(sub.period_end, drafts::SeatsDecreased(id, sub.seats, sub.pending_decrease->seats));
+    }
+    if (sub.pending_downgrade) {
+      add(sub.period_end,
+          drafts::EditionDowngraded(id, sub.edition, sub.pending_downgrade->edition));
+    }
+    Micros start = sub.period_end;
+    add(start, drafts::SubscriptionRenewed(id, start, start + length));
+    if (length > 0 && start + length <= t) {
+      // Several periods passed unseen: one renewal into the period that contains t.
+      start += (t - start) / length * length;
+      add(start, drafts::SubscriptionRenewed(id, start, start + length));
+    }
+  }
+  std::stable_sort(due.begin(), due.end(), [](const Due& a, const Due& b) {
+    if (a.at != b.at) return a.at < b.at;
+    if (a.subscription != b.subscription) return a.subscription < b.subscription;
+    return a.order < b.order;
+  });
+  std::vector<ledger::EventDraft> out;
+  out.reserve(due.size());
+  for (auto& d : due) out.push_back(std::move(d.event));
+  return out;
+}
+
+}  // namespace commands
