@@ -37,7 +37,13 @@ std::vector<ledger::EventDraft> DueEffects(const TenantState& state, Micros t) {
       add(sub.period_end, drafts::SubscriptionExpired(id));
       continue;
     }
+    // Periods of whole calendar months renew on the anniversary (R10); others keep
+    // their exact length.
+    const std::optional<int> months = ledger::WholeMonthsBetween(sub.period_start, sub.period_end);
     const Micros length = sub.period_end - sub.period_start;
+    auto next = [&](Micros start) {
+      return months ? ledger::AddMonths(start, *months) : start + length;
+    };
     if (sub.pending_decrease) {
       add(sub.period_end, drafts::SeatsDecreased(id, sub.seats, sub.pending_decrease->seats));
     }
@@ -46,11 +52,15 @@ std::vector<ledger::EventDraft> DueEffects(const TenantState& state, Micros t) {
           drafts::EditionDowngraded(id, sub.edition, sub.pending_downgrade->edition));
     }
     Micros start = sub.period_end;
-    add(start, drafts::SubscriptionRenewed(id, start, start + length));
-    if (length > 0 && start + length <= t) {
+    add(start, drafts::SubscriptionRenewed(id, start, next(start)));
+    if (next(start) <= t && length > 0) {
       // Several periods passed unseen: one renewal into the period that contains t.
-      start += (t - start) / length * length;
-      add(start, drafts::SubscriptionRenewed(id, start, start + length));
+      if (months) {
+        while (next(start) <= t) start = next(start);
+      } else {
+        start += (t - start) / length * length;
+      }
+      add(start, drafts::SubscriptionRenewed(id, start, next(start)));
     }
   }
   std::stable_sort(due.begin(), due.end(), [](const Due& a, const Due& b) {

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 namespace ledger {
 namespace {
 
@@ -132,6 +134,50 @@ std::string FormatRfc3339(Micros t) {
   }
   out += 'Z';
   return out;
+}
+
+namespace {
+
+struct Civil {
+  int64_t y;
+  unsigned m, d;
+  Micros time_of_day;
+};
+
+Civil ToCivil(Micros t) {
+  Micros day = t / kMicrosPerDay;
+  Micros rem = t % kMicrosPerDay;
+  if (rem < 0) {
+    rem += kMicrosPerDay;
+    --day;
+  }
+  Civil c{};
+  CivilFromDays(day, &c.y, &c.m, &c.d);
+  c.time_of_day = rem;
+  return c;
+}
+
+Micros FromCivil(const Civil& c) {
+  return DaysFromCivil(c.y, c.m, c.d) * kMicrosPerDay + c.time_of_day;
+}
+
+}  // namespace
+
+Micros AddMonths(Micros t, int months) {
+  Civil c = ToCivil(t);
+  int64_t index = c.y * 12 + (c.m - 1) + months;
+  c.y = index >= 0 ? index / 12 : (index - 11) / 12;
+  c.m = static_cast<unsigned>(index - c.y * 12) + 1;
+  c.d = std::min(c.d, DaysInMonth(c.y, c.m));
+  return FromCivil(c);
+}
+
+std::optional<int> WholeMonthsBetween(Micros a, Micros b) {
+  const Civil ca = ToCivil(a), cb = ToCivil(b);
+  if (ca.d != cb.d || ca.time_of_day != cb.time_of_day) return std::nullopt;
+  const int64_t months = (cb.y * 12 + cb.m) - (ca.y * 12 + ca.m);
+  if (months <= 0 || months > 1200) return std::nullopt;
+  return static_cast<int>(months);
 }
 
 }  // namespace ledger

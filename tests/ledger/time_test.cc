@@ -94,3 +94,14 @@ TEST_CASE("undecodable bytes are reported as corruption", "[event]") {
   CHECK(e.Parse("1234567").IsCorruption());
   CHECK(e.Parse(std::string(16, '\xff')).IsCorruption());
 }
+
+TEST_CASE("calendar months: anniversaries and month-end clamping", "[time]") {
+  auto t = [](const char* s) { return *ParseRfc3339(s); };
+  CHECK(FormatRfc3339(AddMonths(t("2026-01-31T10:00:00Z"), 1)) == "2026-02-28T10:00:00Z");
+  CHECK(FormatRfc3339(AddMonths(t("2027-03-15T00:00:00Z"), 12)) == "2028-03-15T00:00:00Z");
+  CHECK(FormatRfc3339(AddMonths(t("2026-01-15T00:00:00Z"), -2)) == "2025-11-15T00:00:00Z");
+  CHECK(WholeMonthsBetween(t("2026-01-01T00:00:00Z"), t("2027-01-01T00:00:00Z")) == 12);
+  CHECK(WholeMonthsBetween(t("2026-01-01T00:00:00Z"), t("2026-02-01T00:00:00Z")) == 1);
+  CHECK_FALSE(WholeMonthsBetween(t("2026-01-01T00:00:00Z"), t("2026-01-31T00:00:00Z")));
+  CHECK_FALSE(WholeMonthsBetween(t("2026-01-01T00:00:00Z"), t("2026-02-01T00:00:01Z")));
+}

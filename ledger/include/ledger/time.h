@@ -23,4 +23,12 @@ std::optional<Micros> ParseRfc3339(std::string_view text);
 // a fractional second (trailing zeros trimmed).
 std::string FormatRfc3339(Micros t);
 
+// `t` moved by `months` calendar months (negative: back), keeping the time of day; a day
+// of month past the end of the target month is clamped (Jan 31 + 1 month = Feb 28/29).
+Micros AddMonths(Micros t, int months);
+
+// The number of whole calendar months from `a` to `b` when `b` is exactly that many
+// months after `a` (same day of month and time of day), else nullopt.
+std::optional<int> WholeMonthsBetween(Micros a, Micros b);
+
 }  // namespace ledger
