@@ -3,14 +3,11 @@
 #include <fmt/format.h>
 #include <rocksdb/db.h>
 
-#include <atomic>
-#include <condition_variable>
-#include <functional>
-#include <mutex>
 #include <thread>
 #include <vector>
 
 #include "bench_util.h"
+#include "clients.h"
 #include "ledger/store.h"
 
 namespace ledger::bench {
@@ -28,98 +25,33 @@ EventDraft MakeEvent(int client, long n, int bytes) {
   return d;
 }
 
-struct Run {
-  double seconds = 0;
-  std::vector<int64_t> latencies_us;
-  bool ok = true;
-};
-
-// Each of `clients` threads does its share of `total` operations with `op(client, n)`,
-// which returns false on failure.
-template <typename Op>
-Run RunClients(int clients, int total, Op op) {
-  Run run;
-  std::vector<std::vector<int64_t>> lat(static_cast<size_t>(clients));
-  std::atomic<bool> ok{true};
-  std::vector<std::thread> threads;
-  const auto start = SteadyClock::now();
-  for (int c = 0; c < clients; ++c) {
-    threads.emplace_back([&, c] {
-      const int share = total / clients + (c < total % clients ? 1 : 0);
-      lat[c].reserve(static_cast<size_t>(share));
-      for (long n = 0; n < share; ++n) {
-        const auto t0 = SteadyClock::now();
-        if (!op(c, n)) {
-          ok = false;
-          return;
-        }
-        lat[c].push_back(MicrosSince(t0));
-      }
-    });
-  }
-  for (auto& t : threads) t.join();
-  run.seconds = SecondsSince(start);
-  for (auto& l : lat) run.latencies_us.insert(run.latencies_us.end(), l.begin(), l.end());
-  run.ok = ok;
-  return run;
-}
-
-// Like RunClients, but each client is a chain of asynchronous appends with one command
-// outstanding: the completion of one submits the next (as a server's connections would).
-Run RunAsyncClients(Store& store, int clients, int total, int event_bytes) {
-  struct Client {
-    int id = 0;
-    long next = 0;
-    long share = 0;
-    SteadyClock::time_point sent;
-    std::vector<int64_t> latencies;
-  };
-  Run run;
-  std::vector<Client> state(static_cast<size_t>(clients));
-  std::mutex mu;
-  std::condition_variable cv;
-  int finished = 0;
-  std::atomic<bool> ok{true};
-  std::function<void(Client&)> send = [&](Client& c) {
-    AppendRequest req;
-    req.tenant = fmt::format("tenant-{}", c.id % 16);
-    req.command_id = fmt::format("c{}-{}", c.id, c.next);
-    req.request_hash = Sha256(req.command_id);
-    req.actor = "system";
-    req.events.push_back(MakeEvent(c.id, c.next, event_bytes));
-    c.sent = SteadyClock::now();
-    store.AppendAsync(std::move(req), [&, client = &c](const Status& s, AppendResult& r) {
-      client->latencies.push_back(MicrosSince(client->sent));
-      if (!s.ok() || r.kind != AppendResult::Kind::kAccepted) ok = false;
-      if (++client->next < client->share && ok) {
-        send(*client);
-      } else {
-        std::lock_guard<std::mutex> lock(mu);
-        ++finished;
-        cv.notify_one();
-      }
-    });
-  };
-  const auto start = SteadyClock::now();
-  for (int c = 0; c < clients; ++c) {
-    state[c].id = c;
-    state[c].share = total / clients + (c < total % clients ? 1 : 0);
-    state[c].latencies.reserve(static_cast<size_t>(state[c].share));
-    send(state[c]);
-  }
-  {
-    std::unique_lock<std::mutex> lock(mu);
-    cv.wait(lock, [&] { return finished == clients; });
-  }
-  run.seconds = SecondsSince(start);
-  for (auto& c : state) {
-    run.latencies_us.insert(run.latencies_us.end(), c.latencies.begin(), c.latencies.end());
-  }
-  run.ok = ok;
-  return run;
-}
-
 }  // namespace
+
+AppendRequest BenchAppend(int client, long n, int event_bytes) {
+  AppendRequest req;
+  req.tenant = fmt::format("tenant-{}", client % 16);
+  req.command_id = fmt::format("c{}-{}", client, n);
+  req.request_hash = Sha256(req.command_id);
+  req.actor = "system";
+  req.events.push_back(MakeEvent(client, n, event_bytes));
+  return req;
+}
+
+Run RunLedgerAppends(Store& store, int clients, int events, int event_bytes, bool async) {
+  if (!async) {
+    return RunThreads(clients, events, [&](int c, long n) {
+      AppendResult r;
+      return store.Append(BenchAppend(c, n, event_bytes), &r).ok() &&
+             r.kind == AppendResult::Kind::kAccepted;
+    });
+  }
+  return RunAsync(clients, events, [&](int c, long n, std::function<void(bool)> done) {
+    store.AppendAsync(BenchAppend(c, n, event_bytes),
+                      [done = std::move(done)](const Status& s, AppendResult& r) {
+                        done(s.ok() && r.kind == AppendResult::Kind::kAccepted);
+                      });
+  });
+}
 
 int RunAppendBench(const AppendBenchOptions& o) {
   // The ledger: one event per command, clients spread over 16 tenants.
@@ -134,18 +66,7 @@ int RunAppendBench(const AppendBenchOptions& o) {
       fmt::print(stderr, "ledger-bench: {}\n", s.ToString());
       return 1;
     }
-    if (o.async_clients) {
-      ledger_run = RunAsyncClients(*store, o.clients, o.events, o.event_bytes);
-    } else ledger_run = RunClients(o.clients, o.events, [&](int c, long n) {
-      AppendRequest req;
-      req.tenant = fmt::format("tenant-{}", c % 16);
-      req.command_id = fmt::format("c{}-{}", c, n);
-      req.request_hash = Sha256(req.command_id);
-      req.actor = "system";
-      req.events.push_back(MakeEvent(c, n, o.event_bytes));
-      AppendResult r;
-      return store->Append(std::move(req), &r).ok() && r.kind == AppendResult::Kind::kAccepted;
-    });
+    ledger_run = RunLedgerAppends(*store, o.clients, o.events, o.event_bytes, o.async_clients);
     const StoreStats stats = store->Stats();
     avg_group = stats.groups > 0 ? double(stats.requests) / double(stats.groups) : 0;
     write_us = stats.groups > 0 ? double(stats.write_micros) / double(stats.groups) : 0;
@@ -172,7 +93,7 @@ int RunAppendBench(const AppendBenchOptions& o) {
     const std::string payload(stored_bytes > 0 ? stored_bytes : 300, 'p');
     rocksdb::WriteOptions wo;
     wo.sync = true;
-    raw_run = RunClients(o.clients, o.events, [&](int c, long n) {
+    raw_run = RunThreads(o.clients, o.events, [&](int c, long n) {
       return db->Put(wo, fmt::format("{:04}-{:012}", c, n), payload).ok();
     });
   }

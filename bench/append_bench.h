@@ -3,6 +3,9 @@
 
 #include <string>
 
+#include "clients.h"
+#include "ledger/store.h"
+
 namespace ledger::bench {
 
 // Options of the append benchmark.
@@ -20,5 +23,12 @@ struct AppendBenchOptions {
 
 // Runs the benchmark and prints one JSON line; returns the process exit code.
 int RunAppendBench(const AppendBenchOptions& options);
+
+// The append request of operation `n` of `client`: one member_invited event of about
+// `event_bytes`, to one of 16 tenants.
+AppendRequest BenchAppend(int client, long n, int event_bytes);
+
+// `events` appends by `clients` clients (asynchronous chains, or blocked threads).
+Run RunLedgerAppends(Store& store, int clients, int events, int event_bytes, bool async);
 
 }  // namespace ledger::bench

@@ -56,16 +56,13 @@ void CommandService::OnEncoded(const std::string& stream, ledger::schema::Event:
 ledger::Decision CommandService::DecideInWriter(Pending& p, const ledger::StreamHead& head,
                                                 Micros now) {
   ledger::Decision out;
-  // The catalog must be current before any tenant decides against it.
-  if (p.stream != kCatalogStream) {
+  // The catalog is loaded once; after that every change to it passes through here.
+  if (p.stream != kCatalogStream && tenants_.count(kCatalogStream) == 0) {
     ledger::StreamHead catalog_head;
-    if (!store_->GetHead(kCatalogStream, &catalog_head).ok()) {
+    if (!store_->GetHead(kCatalogStream, &catalog_head).ok() ||
+        StateFor(kCatalogStream, catalog_head) == nullptr) {
       out.rejection = ledger::Rejected{"unavailable", "cannot read the product catalog"};
       return out;
-    }
-    auto it = tenants_.find(kCatalogStream);
-    if (it == tenants_.end() || it->second.version < catalog_head.version) {
-      StateFor(kCatalogStream, catalog_head);
     }
   }
   TenantState* state = StateFor(p.stream, head);

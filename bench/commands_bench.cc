@@ -1,0 +1,78 @@
+#include "commands_bench.h"
+
+#include <fmt/format.h>
+
+#include "append_bench.h"
+#include "bench_util.h"
+#include "clients.h"
+#include "commands/service.h"
+
+namespace ledger::bench {
+namespace {
+
+constexpr int kTenants = 16;
+
+std::unique_ptr<Store> OpenStore(const std::string& path) {
+  std::unique_ptr<Store> store;
+  Status s = Store::Open(StoreOptions(), path, &store);
+  if (!s.ok()) fmt::print(stderr, "ledger-bench: {}\n", s.ToString());
+  return store;
+}
+
+}  // namespace
+
+int RunCommandsBench(const CommandsBenchOptions& o) {
+  // Baseline: the ledger core's durable appends, same clients, same run.
+  Run appends;
+  {
+    ScratchDir dir(o.dir, "commands-baseline");
+    auto store = OpenStore(dir.path());
+    if (!store) return 1;
+    appends = RunLedgerAppends(*store, o.clients, o.commands, 300, /*async=*/true);
+  }
+
+  Run commands_run;
+  {
+    ScratchDir dir(o.dir, "commands-ledger");
+    auto store = OpenStore(dir.path());
+    if (!store) return 1;
+    commands::CommandService service(store.get());
+    bool ok = service.ExecuteJson(R"({"type":"define_product","actor":"system","id":"p",
+        "product":"bench.pro","editions":["standard","pro"]})").status == "accepted";
+    for (int t = 0; t < kTenants; ++t) {
+      ok = ok && service.ExecuteJson(fmt::format(
+                     R"({{"type":"create_tenant","tenant":"t{0}","actor":"system","id":"t{0}",
+                         "owner":"owner{0}","owner_email":"owner{0}@bench.test"}})", t))
+                         .status == "accepted";
+    }
+    if (!ok) {
+      fmt::print(stderr, "ledger-bench: setup failed\n");
+      return 1;
+    }
+    // One invite_member per command: parsed from JSON, decided against the tenant's
+    // state in the writer, appended, answered.
+    commands_run = RunAsync(o.clients, o.commands, [&](int c, long n, std::function<void(bool)> done) {
+      const int t = c % kTenants;
+      service.SubmitJson(
+          fmt::format(R"({{"type":"invite_member","tenant":"t{}","actor":"owner{}","id":"c{}-{}",)"
+                      R"("user":"u{}-{}","email":"u{}-{}@bench.test","name":"Bench User {} {}"}})",
+                      t, t, c, n, c, n, c, n, c, n),
+          [done = std::move(done)](commands::CommandResult r) { done(r.status == "accepted"); });
+    });
+  }
+  if (!appends.ok || !commands_run.ok) {
+    fmt::print(stderr, "ledger-bench: a command or append failed\n");
+    return 1;
+  }
+  const double commands_per_s = o.commands / commands_run.seconds;
+  const double appends_per_s = o.commands / appends.seconds;
+  fmt::print(
+      "{{\"bench\":\"commands\",\"clients\":{},\"commands\":{},\"commands_per_s\":{:.0f},"
+      "\"p50_us\":{:.0f},\"p99_us\":{:.0f},\"append_events_per_s\":{:.0f},"
+      "\"ratio_to_append\":{:.2f}}}\n",
+      o.clients, o.commands, commands_per_s, Percentile(commands_run.latencies_us, 50),
+      Percentile(commands_run.latencies_us, 99), appends_per_s, commands_per_s / appends_per_s);
+  return 0;
+}
+
+}  // namespace ledger::bench

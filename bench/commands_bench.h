@@ -1,0 +1,19 @@
+// `ledger-bench commands`: single-event commands parsed, decided and appended through
+// the CommandService, against plain store appends in the same run.
+#pragma once
+
+#include <string>
+
+namespace ledger::bench {
+
+// Options of the commands benchmark.
+struct CommandsBenchOptions {
+  int clients = 64;
+  int commands = 100000;
+  std::string dir = "var/bench";
+};
+
+// Runs the benchmark and prints one JSON line; returns the process exit code.
+int RunCommandsBench(const CommandsBenchOptions& options);
+
+}  // namespace ledger::bench
