@@ -1,5 +1,6 @@
 // Decide: dispatch, the actor rules of R3, catalog and tenant creation.
 #include <algorithm>
+#include <set>
 
 #include "decide_internal.h"
 
@@ -98,15 +99,20 @@ Decided Decide(const TenantState& state, const Catalog& catalog, const Command& 
       if (auto r = CheckAdmin(c, "advance the clock")) return std::move(*r);
       return Decided();  // the effects due are appended by the service
     }
+    static const std::set<std::string> kGroupCommands = {
+        "create_group", "rename_group", "delete_group", "add_group_member",
+        "remove_group_member"};
+    static const std::set<std::string> kMemberCommands = {
+        "invite_member", "resend_invitation", "accept_invitation",
+        "remove_member", "change_role",       "transfer_ownership"};
     if (cmd.type == "import_members") {
       d = DecideImport(c);
-    } else if (cmd.type.find("group") != std::string::npos && cmd.type != "assign_group" &&
-               cmd.type != "unassign_group") {
+    } else if (kGroupCommands.count(cmd.type) > 0) {
       d = DecideGroups(c);
-    } else if (!cmd.subscription.empty() || cmd.type == "purchase_subscription") {
-      d = DecideSubscriptions(c);
-    } else {
+    } else if (kMemberCommands.count(cmd.type) > 0) {
       d = DecideMembers(c);
+    } else {
+      d = DecideSubscriptions(c);  // purchase, seats, groups on subscriptions, billing
     }
   }
   if (d.rejection) return d;
