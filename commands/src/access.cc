@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 #include <vector>
 
+#include "commands/decide.h"
 #include "commands/evolve.h"
 
 namespace commands {
@@ -62,8 +63,11 @@ std::string AccessDecision::ToJson() const {
   return j.dump();
 }
 
-AccessDecision CheckAccess(const TenantState& state, const std::string& user,
+AccessDecision CheckAccess(const TenantState& folded, const std::string& user,
                            const std::string& product, Micros at) {
+  // Time rules at query time (R15): what has fallen due by `at` applies, written or not.
+  TenantState due;
+  const TenantState& state = ApplyDueEffects(folded, at, &due) ? due : folded;
   AccessDecision d;
   if (!state.exists) {
     d.reason = "unknown_tenant";

@@ -96,7 +96,8 @@ ledger::Decision CommandService::DecideInWriter(Pending& p, const ledger::Stream
   }
   if (!effects.empty()) {
     out.prelude = std::move(effects);
-    out.prelude_command_id = fmt::format("clock-{}", head.version + 1);
+    // '#' is outside the id charset: no caller's command id can collide with it.
+    out.prelude_command_id = fmt::format("clock#{}", head.version + 1);
   }
   out.rejection = std::move(d.rejection);
   out.events = std::move(d.events);

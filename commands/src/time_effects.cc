@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "commands/decide.h"
+#include "commands/evolve.h"
 #include "drafts.h"
 
 namespace commands {
@@ -25,10 +26,13 @@ std::vector<ledger::EventDraft> DueEffects(const TenantState& state, Micros t) {
     auto add = [&](Micros at, ledger::EventDraft e) {
       e.effective_at = at;
       e.actor = kSystemActor;
+      // Recorded when the ledger next looks, effective when it fell due (DESIGN 4).
+      e.reason = "fell due at " + ledger::FormatRfc3339(at);
       due.push_back(Due{at, id, order++, std::move(e)});
     };
-    if (sub.trial_end != 0) {
-      // A trial ends unless converted; its period does not renew as a trial.
+    if (sub.trial_end != 0 && sub.trial_end <= sub.period_end) {
+      // A trial ends unless converted (a trial outliving its period is handled below as
+      // a period first; its trial end comes due on a later look).
       if (sub.trial_end <= t) add(sub.trial_end, drafts::TrialExpired(id));
       continue;
     }
@@ -72,6 +76,22 @@ std::vector<ledger::EventDraft> DueEffects(const TenantState& state, Micros t) {
   out.reserve(due.size());
   for (auto& d : due) out.push_back(std::move(d.event));
   return out;
+}
+
+bool ApplyDueEffects(const TenantState& state, Micros t, TenantState* out) {
+  std::vector<ledger::EventDraft> effects = DueEffects(state, t);
+  if (effects.empty()) return false;
+  *out = state;
+  for (size_t i = 0; i < effects.size(); ++i) {
+    auto e = effects[i].root();
+    e.setTenant(state.tenant);
+    e.setVersion(state.version + i + 1);
+    e.setPosition(state.position);
+    e.setRecordedAt(std::max(t, state.at));
+    e.setEffectiveAt(effects[i].effective_at);
+    Evolve(out, effects[i].reader());
+  }
+  return true;
 }
 
 }  // namespace commands

@@ -243,7 +243,7 @@ TEST_CASE("R6 the seat limit counts distinct users, direct and through groups", 
   CHECK(l.Check("acme", "mel", "pcon.planner").allowed);
 }
 
-TEST_CASE("R7 groups on subscriptions never fail for capacity; violations follow the policy",
+TEST_CASE("R7 groups on subscriptions never fail for capacity, violations follow the policy",
           "[rules]") {
   for (const std::string overage : {"lock_all", "deny_excess", "allow"}) {
     SECTION(overage) {

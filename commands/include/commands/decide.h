@@ -44,4 +44,8 @@ Decided Decide(const TenantState& state, const Catalog& catalog, const Command& 
 // order, each effective at the moment it fell due. Empty when nothing is due.
 std::vector<ledger::EventDraft> DueEffects(const TenantState& state, Micros t);
 
+// Folds the effects due by `t` into a copy of `state` (*out), as if the clock had written
+// them. Returns false, leaving *out alone, when nothing is due.
+bool ApplyDueEffects(const TenantState& state, Micros t, TenantState* out);
+
 }  // namespace commands
