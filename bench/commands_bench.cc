@@ -32,6 +32,7 @@ int RunCommandsBench(const CommandsBenchOptions& o) {
   }
 
   Run commands_run;
+  StoreStats stats;
   {
     ScratchDir dir(o.dir, "commands-ledger");
     auto store = OpenStore(dir.path());
@@ -59,6 +60,7 @@ int RunCommandsBench(const CommandsBenchOptions& o) {
                       t, t, c, n, c, n, c, n, c, n),
           [done = std::move(done)](commands::CommandResult r) { done(r.status == "accepted"); });
     });
+    stats = store->Stats();
   }
   if (!appends.ok || !commands_run.ok) {
     fmt::print(stderr, "ledger-bench: a command or append failed\n");
@@ -69,9 +71,13 @@ int RunCommandsBench(const CommandsBenchOptions& o) {
   fmt::print(
       "{{\"bench\":\"commands\",\"clients\":{},\"commands\":{},\"commands_per_s\":{:.0f},"
       "\"p50_us\":{:.0f},\"p99_us\":{:.0f},\"append_events_per_s\":{:.0f},"
-      "\"ratio_to_append\":{:.2f}}}\n",
+      "\"ratio_to_append\":{:.2f},\"avg_group_size\":{:.1f},\"avg_group_build_us\":{:.0f},"
+      "\"avg_group_write_us\":{:.0f}}}\n",
       o.clients, o.commands, commands_per_s, Percentile(commands_run.latencies_us, 50),
-      Percentile(commands_run.latencies_us, 99), appends_per_s, commands_per_s / appends_per_s);
+      Percentile(commands_run.latencies_us, 99), appends_per_s, commands_per_s / appends_per_s,
+      stats.groups ? double(stats.requests) / double(stats.groups) : 0.0,
+      stats.groups ? double(stats.build_micros) / double(stats.groups) : 0.0,
+      stats.groups ? double(stats.write_micros) / double(stats.groups) : 0.0);
   return 0;
 }
 

@@ -122,7 +122,7 @@ void CommandService::Submit(Command command, Callback done) {
   req.at = cmd.at;
   req.actor = cmd.actor;
   req.command_type = cmd.type;
-  req.command_json = cmd.canonical_json;
+  req.command_json = std::move(p->command.canonical_json);  // hashed above; kept for the log
   req.decide = [this, p](const ledger::StreamHead& head, Micros now) {
     return DecideInWriter(*p, head, now);
   };

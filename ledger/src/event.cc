@@ -91,6 +91,10 @@ schema::Event::Reader EventDraft::reader() const {
 
 schema::Event::Builder EventDraft::root() { return message_->getRoot<schema::Event>(); }
 
+size_t EventDraft::AllocatedBytes() const {
+  return message_->sizeInWords() * sizeof(capnp::word);
+}
+
 struct StoredEvent::State {
   std::vector<capnp::word> words;
   kj::ArrayPtr<const capnp::word> segments[1];

@@ -7,6 +7,8 @@
 #include <rocksdb/memtablerep.h>
 #include <rocksdb/write_batch.h>
 
+#include <pthread.h>
+
 #include <chrono>
 #include <cstring>
 #include <exception>
@@ -168,9 +170,18 @@ Status Store::Impl::LoadMeta() {
   build_position_ = last_position.load();
   if (!it->status().ok()) return FromRocks(it->status());
   if (!options.read_only) {
-    builder_ = std::thread([this] { BuilderLoop(); });
-    syncer_ = std::thread([this] { SyncerLoop(); });
-    completer_ = std::thread([this] { CompleterLoop(); });
+    builder_ = std::thread([this] {
+      pthread_setname_np(pthread_self(), "ledger-build");
+      BuilderLoop();
+    });
+    syncer_ = std::thread([this] {
+      pthread_setname_np(pthread_self(), "ledger-sync");
+      SyncerLoop();
+    });
+    completer_ = std::thread([this] {
+      pthread_setname_np(pthread_self(), "ledger-complete");
+      CompleterLoop();
+    });
   }
   return Status::OK();
 }

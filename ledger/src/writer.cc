@@ -25,7 +25,7 @@ Status RefusedAfter(const Status& error) {
 
 size_t EstimateBytes(const QueuedWrite& w) {
   size_t size = 64;
-  for (const auto& e : w.request.events) size += 64 + e.reader().totalSize().wordCount * 8;
+  for (const auto& e : w.request.events) size += 64 + e.AllocatedBytes();
   return size;
 }
 

@@ -44,6 +44,8 @@ class EventDraft {
   schema::Event::Reader reader() const;
   // The underlying message (the store completes the envelope in place).
   schema::Event::Builder root();
+  // Bytes allocated for the message so far: a cheap upper bound of its encoded size.
+  size_t AllocatedBytes() const;
 
   // Who caused it: a user id or "system".
   std::string actor;
