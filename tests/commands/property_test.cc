@@ -15,6 +15,8 @@
 // the clock has written the effects due by then (R15); an id is the caller's (R16).
 #include <algorithm>
 #include <catch2/catch.hpp>
+
+#include <cstdlib>
 #include <condition_variable>
 #include <deque>
 #include <map>
@@ -906,7 +908,10 @@ class Sequence {
 TEST_CASE("random command sequences keep the ledger's invariants", "[property]") {
   // Fixed seeds: a failure names its seed and sequence and reproduces exactly.
   const uint32_t seeds[] = {20260101u, 7u, 424242u};
-  constexpr int kSequencesPerSeed = 700;
+  // LEDGER_TEST_SCALE (e.g. 0.1) shortens the run under sanitizers, which are ~10x slower.
+  const char* scale_env = std::getenv("LEDGER_TEST_SCALE");
+  const double scale = scale_env != nullptr ? std::max(0.01, std::atof(scale_env)) : 1.0;
+  const int kSequencesPerSeed = std::max(20, static_cast<int>(700 * scale));
   constexpr int kSequencesPerLedger = 20;  // fresh ledgers now and then keep the log short
   constexpr int kSteps = 32;               // random commands after the setup
   std::map<std::string, int> failures;     // broken properties by kind
