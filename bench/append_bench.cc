@@ -105,7 +105,8 @@ int RunAppendBench(const AppendBenchOptions& o) {
   const double events_per_s = o.events / ledger_run.seconds;
   const double raw_per_s = o.events / raw_run.seconds;
   fmt::print(
-      "{{\"bench\":\"append\",\"client_mode\":\"{}\",\"clients\":{},\"events\":{},\"event_bytes\":{},"
+      "{{\"bench\":\"append\",\"client_mode\":\"{}\",\"clients\":{},\"events\":{},\"event_bytes\":{"
+      "},"
       "\"events_per_s\":{:.0f},\"p50_us\":{:.0f},\"p99_us\":{:.0f},"
       "\"raw_rocksdb_puts_per_s\":{:.0f},\"raw_p50_us\":{:.0f},\"raw_p99_us\":{:.0f},"
       "\"ratio\":{:.2f},\"avg_group_size\":{:.1f},\"avg_group_write_us\":{:.0f}}}\n",

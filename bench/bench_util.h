@@ -17,8 +17,7 @@ inline double SecondsSince(SteadyClock::time_point start) {
 }
 
 inline int64_t MicrosSince(SteadyClock::time_point start) {
-  return std::chrono::duration_cast<std::chrono::microseconds>(SteadyClock::now() - start)
-      .count();
+  return std::chrono::duration_cast<std::chrono::microseconds>(SteadyClock::now() - start).count();
 }
 
 // The p-th percentile (0..100) of `samples` (sorted in place); 0 when empty.

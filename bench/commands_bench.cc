@@ -38,13 +38,18 @@ int RunCommandsBench(const CommandsBenchOptions& o) {
     auto store = OpenStore(dir.path());
     if (!store) return 1;
     commands::CommandService service(store.get());
-    bool ok = service.ExecuteJson(R"({"type":"define_product","actor":"system","id":"p",
-        "product":"bench.pro","editions":["standard","pro"]})").status == "accepted";
+    bool ok = service
+                  .ExecuteJson(R"({"type":"define_product","actor":"system","id":"p",
+        "product":"bench.pro","editions":["standard","pro"]})")
+                  .status == "accepted";
     for (int t = 0; t < kTenants; ++t) {
-      ok = ok && service.ExecuteJson(fmt::format(
-                     R"({{"type":"create_tenant","tenant":"t{0}","actor":"system","id":"t{0}",
-                         "owner":"owner{0}","owner_email":"owner{0}@bench.test"}})", t))
-                         .status == "accepted";
+      ok = ok &&
+           service
+                   .ExecuteJson(fmt::format(
+                       R"({{"type":"create_tenant","tenant":"t{0}","actor":"system","id":"t{0}",
+                         "owner":"owner{0}","owner_email":"owner{0}@bench.test"}})",
+                       t))
+                   .status == "accepted";
     }
     if (!ok) {
       fmt::print(stderr, "ledger-bench: setup failed\n");
@@ -52,14 +57,18 @@ int RunCommandsBench(const CommandsBenchOptions& o) {
     }
     // One invite_member per command: parsed from JSON, decided against the tenant's
     // state in the writer, appended, answered.
-    commands_run = RunAsync(o.clients, o.commands, [&](int c, long n, std::function<void(bool)> done) {
-      const int t = c % kTenants;
-      service.SubmitJson(
-          fmt::format(R"({{"type":"invite_member","tenant":"t{}","actor":"owner{}","id":"c{}-{}",)"
-                      R"("user":"u{}-{}","email":"u{}-{}@bench.test","name":"Bench User {} {}"}})",
-                      t, t, c, n, c, n, c, n, c, n),
-          [done = std::move(done)](commands::CommandResult r) { done(r.status == "accepted"); });
-    });
+    commands_run =
+        RunAsync(o.clients, o.commands, [&](int c, long n, std::function<void(bool)> done) {
+          const int t = c % kTenants;
+          service.SubmitJson(
+              fmt::format(
+                  R"({{"type":"invite_member","tenant":"t{}","actor":"owner{}","id":"c{}-{}",)"
+                  R"("user":"u{}-{}","email":"u{}-{}@bench.test","name":"Bench User {} {}"}})",
+                  t, t, c, n, c, n, c, n, c, n),
+              [done = std::move(done)](commands::CommandResult r) {
+                done(r.status == "accepted");
+              });
+        });
     stats = store->Stats();
   }
   if (!appends.ok || !commands_run.ok) {

@@ -12,8 +12,8 @@ namespace {
 
 // Denial reasons from the most to the least telling, when several subscriptions deny.
 int Rank(const std::string& reason) {
-  static const char* kOrder[] = {"count_violation", "subscription_locked", "base_not_entitled",
-                                 "no_free_seat", "subscription_expired", "no_seat"};
+  static const char* kOrder[] = {"count_violation", "subscription_locked",  "base_not_entitled",
+                                 "no_free_seat",    "subscription_expired", "no_seat"};
   for (int i = 0; i < 6; ++i) {
     if (reason == kOrder[i]) return i;
   }

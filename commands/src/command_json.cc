@@ -13,24 +13,24 @@ namespace {
 using json = nlohmann::json;
 
 enum class Kind {
-  kId,       // DESIGN section 3 id
-  kActor,    // an id or "system"
+  kId,     // DESIGN section 3 id
+  kActor,  // an id or "system"
   kEmail,
-  kName,     // free text, 1–200 characters
-  kReason,   // free text, 1–1000 characters
+  kName,    // free text, 1–200 characters
+  kReason,  // free text, 1–1000 characters
   kRole,
   kSeatModel,
   kOverage,
-  kChange,   // seat_decrease | edition_downgrade
-  kTime,     // RFC 3339
-  kSeats,    // 1–1,000,000
+  kChange,  // seat_decrease | edition_downgrade
+  kTime,    // RFC 3339
+  kSeats,   // 1–1,000,000
   kMaxGroups,
   kTrialDays,
   kLeaseTtl,
   kVersion,  // non-negative integer
   kBool,
-  kIdList,   // non-empty list of distinct ids
-  kRows,     // import rows
+  kIdList,  // non-empty list of distinct ids
+  kRows,    // import rows
   kPurchaseOrder,
 };
 
@@ -88,8 +88,7 @@ const std::map<std::string, TypeSpec>& Specs() {
       {"resize", {true, {{"subscription", Kind::kId, true}, {"seats", Kind::kSeats, true}}}},
       {"cancel_scheduled_change",
        {true, {{"subscription", Kind::kId, true}, {"change", Kind::kChange, false}}}},
-      {"change_edition",
-       {true, {{"subscription", Kind::kId, true}, {"edition", Kind::kId, true}}}},
+      {"change_edition", {true, {{"subscription", Kind::kId, true}, {"edition", Kind::kId, true}}}},
       {"cancel_renewal", {true, {{"subscription", Kind::kId, true}}}},
       {"resume_renewal", {true, {{"subscription", Kind::kId, true}}}},
       {"convert_trial",
@@ -98,8 +97,7 @@ const std::map<std::string, TypeSpec>& Specs() {
          {"edition", Kind::kId, false},
          {"seats", Kind::kSeats, false}}}},
       {"set_purchase_order",
-       {true,
-        {{"subscription", Kind::kId, true}, {"purchase_order", Kind::kPurchaseOrder, true}}}},
+       {true, {{"subscription", Kind::kId, true}, {"purchase_order", Kind::kPurchaseOrder, true}}}},
       {"import_members",
        {true,
         {{"rows", Kind::kRows, true},
@@ -112,9 +110,12 @@ const std::map<std::string, TypeSpec>& Specs() {
 }
 
 const Field kEnvelope[] = {
-    {"tenant", Kind::kId, false},           {"actor", Kind::kActor, true},
-    {"id", Kind::kId, false},               {"at", Kind::kTime, false},
-    {"expected_version", Kind::kVersion, false}, {"effective_at", Kind::kTime, false},
+    {"tenant", Kind::kId, false},
+    {"actor", Kind::kActor, true},
+    {"id", Kind::kId, false},
+    {"at", Kind::kTime, false},
+    {"expected_version", Kind::kVersion, false},
+    {"effective_at", Kind::kTime, false},
     {"reason", Kind::kReason, false},
 };
 
@@ -140,7 +141,8 @@ bool ReadUint(const json& v, const std::string& field, uint64_t lo, uint64_t hi,
     if (i < 0) return Fail(err, field, fmt::format("must be between {} and {}", lo, hi));
     *out = static_cast<uint64_t>(i);
   }
-  if (*out < lo || *out > hi) return Fail(err, field, fmt::format("must be between {} and {}", lo, hi));
+  if (*out < lo || *out > hi)
+    return Fail(err, field, fmt::format("must be between {} and {}", lo, hi));
   return true;
 }
 
@@ -242,7 +244,8 @@ bool ReadField(const std::string& name, Kind kind, const json& v, Command* c, Ba
         const std::string f = fmt::format("{}[{}]", name, i);
         std::string item;
         if (!ReadString(v[i], f, &item, err)) return false;
-        if (!IsValidId(item)) return Fail(err, f, "must be 1-128 characters of A-Z a-z 0-9 . _ @ + -");
+        if (!IsValidId(item))
+          return Fail(err, f, "must be 1-128 characters of A-Z a-z 0-9 . _ @ + -");
         for (const auto& seen : list) {
           if (seen == item) return Fail(err, f, "'" + item + "' appears twice");
         }
@@ -259,7 +262,7 @@ bool ReadField(const std::string& name, Kind kind, const json& v, Command* c, Ba
         if (!v[i].is_object()) return Fail(err, f, "must be an object");
         ImportRow row;
         for (const auto& [key, value] : v[i].items()) {
-          std::string* target = key == "email" ? &row.email
+          std::string* target = key == "email"  ? &row.email
                                 : key == "user" ? &row.user
                                 : key == "name" ? &row.name
                                 : key == "role" ? &row.role
@@ -273,25 +276,44 @@ bool ReadField(const std::string& name, Kind kind, const json& v, Command* c, Ba
     }
   }
   // String-valued fields.
-  if (name == "tenant") c->tenant = s;
-  else if (name == "actor") c->actor = s;
-  else if (name == "id") c->id = s;
-  else if (name == "reason") c->reason = s;
-  else if (name == "owner") c->owner = s;
-  else if (name == "owner_email") c->owner_email = s;
-  else if (name == "product") c->product = s;
-  else if (name == "user") c->user = s;
-  else if (name == "email") c->email = s;
-  else if (name == "name") c->name = s;
-  else if (name == "role") c->role = s;
-  else if (name == "group") c->group = s;
-  else if (name == "subscription") c->subscription = s;
-  else if (name == "edition") c->edition = s;
-  else if (name == "seat_model") c->seat_model = s;
-  else if (name == "overage") c->overage = s;
-  else if (name == "add_on_of") c->add_on_of = s;
-  else if (name == "change") c->change = s;
-  else if (name == "purchase_order") c->purchase_order = s;
+  if (name == "tenant")
+    c->tenant = s;
+  else if (name == "actor")
+    c->actor = s;
+  else if (name == "id")
+    c->id = s;
+  else if (name == "reason")
+    c->reason = s;
+  else if (name == "owner")
+    c->owner = s;
+  else if (name == "owner_email")
+    c->owner_email = s;
+  else if (name == "product")
+    c->product = s;
+  else if (name == "user")
+    c->user = s;
+  else if (name == "email")
+    c->email = s;
+  else if (name == "name")
+    c->name = s;
+  else if (name == "role")
+    c->role = s;
+  else if (name == "group")
+    c->group = s;
+  else if (name == "subscription")
+    c->subscription = s;
+  else if (name == "edition")
+    c->edition = s;
+  else if (name == "seat_model")
+    c->seat_model = s;
+  else if (name == "overage")
+    c->overage = s;
+  else if (name == "add_on_of")
+    c->add_on_of = s;
+  else if (name == "change")
+    c->change = s;
+  else if (name == "purchase_order")
+    c->purchase_order = s;
   return true;
 }
 
@@ -321,8 +343,8 @@ bool IsValidId(std::string_view id) {
   if (id.empty() || id.size() > 128) return false;
   for (char ch : id) {
     const bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-                    (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' || ch == '@' ||
-                    ch == '+' || ch == '-';
+                    (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' || ch == '@' || ch == '+' ||
+                    ch == '-';
     if (!ok) return false;
   }
   return true;
@@ -331,15 +353,16 @@ bool IsValidId(std::string_view id) {
 bool IsValidEmail(std::string_view email) {
   if (email.size() < 3 || email.size() > 254) return false;
   const size_t at = email.find('@');
-  if (at == std::string_view::npos || at == 0 || email.find('@', at + 1) != std::string_view::npos) {
+  if (at == std::string_view::npos || at == 0 ||
+      email.find('@', at + 1) != std::string_view::npos) {
     return false;
   }
   const std::string_view domain = email.substr(at + 1);
   const size_t dot = domain.find('.');
   if (dot == std::string_view::npos || dot == 0 || domain.back() == '.') return false;
   for (unsigned char ch : email) {
-    if (ch <= 0x20 || ch == 0x7f || ch == '<' || ch == '>' || ch == ',' || ch == ';' ||
-        ch == '"' || ch == '(' || ch == ')') {
+    if (ch <= 0x20 || ch == 0x7f || ch == '<' || ch == '>' || ch == ',' || ch == ';' || ch == '"' ||
+        ch == '(' || ch == ')') {
       return false;
     }
   }

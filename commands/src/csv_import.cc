@@ -56,8 +56,7 @@ bool ParseMembersCsv(std::string_view text, std::vector<ImportRow>* rows, std::s
     end = end == std::string_view::npos ? text.size() : end + 1;
     const std::string_view line = text.substr(start, end - start);
     if (csv_parse(&parser, line.data(), line.size(), OnField, OnRow, &reader) != line.size()) {
-      *error = fmt::format("line {}: {}", reader.current_line,
-                           csv_strerror(csv_error(&parser)));
+      *error = fmt::format("line {}: {}", reader.current_line, csv_strerror(csv_error(&parser)));
       ok = false;
       break;
     }
@@ -83,8 +82,8 @@ bool ParseMembersCsv(std::string_view text, std::vector<ImportRow>* rows, std::s
     std::transform(name.begin(), name.end(), name.begin(),
                    [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
     if (name != "email" && name != "user" && name != "name" && name != "role") {
-      *error = fmt::format("line 1: unknown column '{}' (expected email, user, name, role)",
-                           header[i]);
+      *error =
+          fmt::format("line 1: unknown column '{}' (expected email, user, name, role)", header[i]);
       return false;
     }
     if (!columns.emplace(name, i).second) {

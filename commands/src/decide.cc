@@ -22,9 +22,9 @@ std::optional<Decided> CheckMemberManagement(const Ctx& c, Role target_role) {
 
 std::optional<Decided> CheckAdmin(const Ctx& c, std::string_view what) {
   if (ActorIs(c, {Role::OWNER, Role::ADMIN})) return std::nullopt;
-  return Reject("forbidden", fmt::format("actor: only the owner or an admin may {} ('{}' is {})",
-                                         what, c.cmd.actor,
-                                         c.actor ? RoleName(c.actor->role) : "unknown"));
+  return Reject("forbidden",
+                fmt::format("actor: only the owner or an admin may {} ('{}' is {})", what,
+                            c.cmd.actor, c.actor ? RoleName(c.actor->role) : "unknown"));
 }
 
 const Subscription* FindSubscription(const Ctx& c, Decided* rejection) {
@@ -100,8 +100,7 @@ Decided Decide(const TenantState& state, const Catalog& catalog, const Command& 
       return Decided();  // the effects due are appended by the service
     }
     static const std::set<std::string> kGroupCommands = {
-        "create_group", "rename_group", "delete_group", "add_group_member",
-        "remove_group_member"};
+        "create_group", "rename_group", "delete_group", "add_group_member", "remove_group_member"};
     static const std::set<std::string> kMemberCommands = {
         "invite_member", "resend_invitation", "accept_invitation",
         "remove_member", "change_role",       "transfer_ownership"};

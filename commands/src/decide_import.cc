@@ -20,7 +20,7 @@ bool PrintableName(const std::string& s) {
 
 Decided DecideImport(const Ctx& c) {
   ImportReport report;
-  std::map<std::string, int> seen_users;   // user → line (or index) first seen
+  std::map<std::string, int> seen_users;  // user → line (or index) first seen
   std::map<std::string, int> seen_emails;
   std::map<std::string, std::string> member_emails;  // e-mail of current members → user
   for (const auto& [id, m] : c.state.members) {
@@ -93,7 +93,8 @@ Decided DecideImport(const Ctx& c) {
     sub = FindSubscription(c, &missing);
     if (sub == nullptr) return missing;
     if (StatusAt(*sub, c.now) == "expired") {
-      return Reject("subscription_expired", "subscription: '" + sub->subscription + "' has expired");
+      return Reject("subscription_expired",
+                    "subscription: '" + sub->subscription + "' has expired");
     }
     if (sub->seat_model == SeatModel::NAMED) {
       const size_t after = c.state.AssignedUsers(*sub).size() + valid.size();

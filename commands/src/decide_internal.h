@@ -16,8 +16,8 @@ struct Ctx {
   const Catalog& catalog;
   const Command& cmd;
   Micros now;
-  bool system = false;             // the actor is "system"
-  const Member* actor = nullptr;   // the acting member, when not system
+  bool system = false;            // the actor is "system"
+  const Member* actor = nullptr;  // the acting member, when not system
 };
 
 inline Decided Reject(std::string code, std::string message) {

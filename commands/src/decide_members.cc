@@ -15,9 +15,8 @@ Decided Invite(const Ctx& c) {
   }
   if (auto r = CheckMemberManagement(c, role)) return std::move(*r);
   if (c.state.IsCurrentMember(c.cmd.user)) {
-    return Reject("already_member",
-                  "user: '" + c.cmd.user + "' is already " +
-                      MemberStatusName(c.state.FindMember(c.cmd.user)->status));
+    return Reject("already_member", "user: '" + c.cmd.user + "' is already " +
+                                        MemberStatusName(c.state.FindMember(c.cmd.user)->status));
   }
   return One(drafts::MemberInvited(c.cmd.user, c.cmd.email, role, c.cmd.name));
 }
@@ -138,7 +137,8 @@ Decided DecideGroups(const Ctx& c) {
     if (auto r = CheckAdmin(c, "rename groups")) return std::move(*r);
     const Group* g = FindGroup(c, &missing);
     if (g == nullptr) return missing;
-    if (g->name == c.cmd.name) return Reject("bad_request", "name: the group already has this name");
+    if (g->name == c.cmd.name)
+      return Reject("bad_request", "name: the group already has this name");
     return One(drafts::GroupRenamed(c.cmd.group, c.cmd.name));
   }
   if (t == "delete_group") {

@@ -10,9 +10,7 @@ Decided Expired(const Subscription& sub) {
   return Reject("subscription_expired", "subscription: '" + sub.subscription + "' has expired");
 }
 
-bool IsExpired(const Ctx& c, const Subscription& sub) {
-  return StatusAt(sub, c.now) == "expired";
-}
+bool IsExpired(const Ctx& c, const Subscription& sub) { return StatusAt(sub, c.now) == "expired"; }
 
 Decided Purchase(const Ctx& c) {
   if (auto r = CheckAdmin(c, "purchase subscriptions")) return std::move(*r);
@@ -56,7 +54,8 @@ Decided AssignSeat(const Ctx& c, const Subscription& sub) {
   const Member* m = c.state.FindMember(c.cmd.user);
   if (auto r = CheckMemberManagement(c, m ? m->role : Role::MEMBER)) return std::move(*r);
   if (!c.state.IsCurrentMember(c.cmd.user)) {
-    return Reject("not_member", "user: '" + c.cmd.user + "' is not a member of '" + c.cmd.tenant + "'");
+    return Reject("not_member",
+                  "user: '" + c.cmd.user + "' is not a member of '" + c.cmd.tenant + "'");
   }
   if (sub.direct.count(c.cmd.user) > 0) {
     return Reject("already_assigned",
@@ -80,8 +79,9 @@ Decided RevokeSeat(const Ctx& c, const Subscription& sub) {
   if (sub.direct.count(c.cmd.user) == 0) {
     if (c.state.HoldsSeat(sub, c.cmd.user)) {
       return Reject("seat_inherited_from_group",
-                    "user: '" + c.cmd.user + "' holds the seat through a group; remove them "
-                    "from the group or unassign the group");
+                    "user: '" + c.cmd.user +
+                        "' holds the seat through a group; remove them "
+                        "from the group or unassign the group");
     }
     return Reject("not_assigned",
                   "user: '" + c.cmd.user + "' has no seat of '" + sub.subscription + "'");
@@ -131,7 +131,8 @@ Decided Resize(const Ctx& c, const Subscription& sub) {
     // Back to the current size: the pending decrease is dropped.
     events.push_back(drafts::ScheduledChangeCancelled(sub.subscription, "seat_decrease"));
   } else {
-    return Reject("bad_request", fmt::format("seats: the subscription already has {} seats", seats));
+    return Reject("bad_request",
+                  fmt::format("seats: the subscription already has {} seats", seats));
   }
   return Accept(std::move(events));
 }

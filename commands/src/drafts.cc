@@ -30,11 +30,11 @@ EventDraft MemberInvited(const std::string& user, const std::string& email, Role
   return d;
 }
 
-#define LEDGER_USER_EVENT(Fn, Init)          \
-  EventDraft Fn(const std::string& user) {   \
-    EventDraft d;                            \
-    d.payload().Init().setUser(user);        \
-    return d;                                \
+#define LEDGER_USER_EVENT(Fn, Init)        \
+  EventDraft Fn(const std::string& user) { \
+    EventDraft d;                          \
+    d.payload().Init().setUser(user);      \
+    return d;                              \
   }
 LEDGER_USER_EVENT(InvitationResent, initInvitationResent)
 LEDGER_USER_EVENT(InvitationAccepted, initInvitationAccepted)
@@ -193,11 +193,11 @@ EventDraft EditionDowngraded(const std::string& sub, const std::string& from,
   return d;
 }
 
-#define LEDGER_SUB_EVENT(Fn, Init)                  \
-  EventDraft Fn(const std::string& sub) {           \
-    EventDraft d;                                   \
-    d.payload().Init().setSubscription(sub);        \
-    return d;                                       \
+#define LEDGER_SUB_EVENT(Fn, Init)           \
+  EventDraft Fn(const std::string& sub) {    \
+    EventDraft d;                            \
+    d.payload().Init().setSubscription(sub); \
+    return d;                                \
   }
 LEDGER_SUB_EVENT(RenewalCancelled, initRenewalCancelled)
 LEDGER_SUB_EVENT(RenewalResumed, initRenewalResumed)

@@ -33,8 +33,7 @@ EventDraft SeatDecreaseScheduled(const std::string& sub, uint32_t seats, Micros 
 EventDraft SeatsDecreased(const std::string& sub, uint32_t from, uint32_t to);
 EventDraft ScheduledChangeCancelled(const std::string& sub, const std::string& change);
 EventDraft EditionUpgraded(const std::string& sub, const std::string& from, const std::string& to);
-EventDraft EditionDowngradeScheduled(const std::string& sub, const std::string& edition,
-                                     Micros at);
+EventDraft EditionDowngradeScheduled(const std::string& sub, const std::string& edition, Micros at);
 EventDraft EditionDowngraded(const std::string& sub, const std::string& from,
                              const std::string& to);
 EventDraft RenewalCancelled(const std::string& sub);

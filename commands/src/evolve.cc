@@ -186,7 +186,8 @@ void Evolve(TenantState* s, ledger::schema::Event::Reader event) {
     case Kind::SEAT_DECREASE_SCHEDULED: {
       auto e = p.getSeatDecreaseScheduled();
       if (Subscription* sub = FindSub(s, e.getSubscription())) {
-        sub->pending_decrease = PendingChange{"seat_decrease", e.getSeats(), "", e.getEffectiveAt()};
+        sub->pending_decrease =
+            PendingChange{"seat_decrease", e.getSeats(), "", e.getEffectiveAt()};
       }
       break;
     }

@@ -127,30 +127,30 @@ void CommandService::Submit(Command command, Callback done) {
     return DecideInWriter(*p, head, now);
   };
   req.on_encoded = [this, p](ledger::schema::Event::Reader e) { OnEncoded(p->stream, e); };
-  store_->AppendAsync(std::move(req), [p, done = std::move(done)](const ledger::Status& s,
-                                                                   AppendResult& r) {
-    CommandResult out;
-    out.id = p->command.id;
-    if (!s.ok()) {
-      out.status = "rejected";
-      out.code = "unavailable";
-      out.message = s.ToString();
-    } else if (r.kind == AppendResult::Kind::kRejected) {
-      out.status = "rejected";
-      out.code = r.rejection.code;
-      out.message = r.rejection.message;
-      out.report = std::move(p->report);
-    } else {
-      out.status = p->dry_run ? "dry_run"
-                   : r.kind == AppendResult::Kind::kDuplicate ? "duplicate"
-                                                              : "accepted";
-      out.version = r.version;
-      out.position = r.position;
-      out.events = std::move(r.events);
-      out.report = std::move(p->report);
-    }
-    done(std::move(out));
-  });
+  store_->AppendAsync(std::move(req),
+                      [p, done = std::move(done)](const ledger::Status& s, AppendResult& r) {
+                        CommandResult out;
+                        out.id = p->command.id;
+                        if (!s.ok()) {
+                          out.status = "rejected";
+                          out.code = "unavailable";
+                          out.message = s.ToString();
+                        } else if (r.kind == AppendResult::Kind::kRejected) {
+                          out.status = "rejected";
+                          out.code = r.rejection.code;
+                          out.message = r.rejection.message;
+                          out.report = std::move(p->report);
+                        } else {
+                          out.status = p->dry_run                                 ? "dry_run"
+                                       : r.kind == AppendResult::Kind::kDuplicate ? "duplicate"
+                                                                                  : "accepted";
+                          out.version = r.version;
+                          out.position = r.position;
+                          out.events = std::move(r.events);
+                          out.report = std::move(p->report);
+                        }
+                        done(std::move(out));
+                      });
 }
 
 void CommandService::SubmitJson(std::string_view json, Callback done) {
@@ -173,11 +173,11 @@ void CommandService::SubmitJson(std::string_view json, Callback done) {
   out.id = cmd.id;
   out.code = "bad_request";
   out.message = record.message;
-  store_->RecordRejectionAsync(std::move(record),
-                               [out = std::move(out), done = std::move(done)](
-                                   const ledger::Status&, AppendResult&) mutable {
-                                 done(std::move(out));
-                               });
+  store_->RecordRejectionAsync(
+      std::move(record),
+      [out = std::move(out), done = std::move(done)](const ledger::Status&, AppendResult&) mutable {
+        done(std::move(out));
+      });
 }
 
 namespace {
@@ -200,8 +200,10 @@ nlohmann::ordered_json RowsJson(const std::vector<ImportReport::Row>& rows) {
   nlohmann::ordered_json list = nlohmann::ordered_json::array();
   for (const auto& r : rows) {
     nlohmann::ordered_json j;
-    if (r.line > 0) j["line"] = r.line;
-    else j["row"] = r.index;
+    if (r.line > 0)
+      j["line"] = r.line;
+    else
+      j["row"] = r.index;
     j["user"] = r.user;
     j["email"] = r.email;
     if (!r.problem.empty()) j["problem"] = r.problem;

@@ -43,9 +43,7 @@ std::optional<Role> ParseRole(std::string_view text) {
   auto v = ValueOf(kRoles, text);
   return v ? std::optional<Role>(static_cast<Role>(*v)) : std::nullopt;
 }
-std::string SeatModelName(SeatModel model) {
-  return NameOf(kSeatModels, static_cast<int>(model));
-}
+std::string SeatModelName(SeatModel model) { return NameOf(kSeatModels, static_cast<int>(model)); }
 std::optional<SeatModel> ParseSeatModel(std::string_view text) {
   auto v = ValueOf(kSeatModels, text);
   return v ? std::optional<SeatModel>(static_cast<SeatModel>(*v)) : std::nullopt;

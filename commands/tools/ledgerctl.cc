@@ -174,8 +174,8 @@ int main(int argc, char** argv) {
 
   std::string data = "var/ledger", clock = "system";
   po::options_description global("global options");
-  global.add_options()("help,h", "show usage")(
-      "data", po::value(&data), "ledger directory (default var/ledger)")(
+  global.add_options()("help,h", "show usage")("data", po::value(&data),
+                                               "ledger directory (default var/ledger)")(
       "clock", po::value(&clock), "clock of a new ledger: system (default) or manual")(
       "server", po::value<std::string>(), "HOST:PORT of a ledgerd (not yet available)")(
       "token", po::value<std::string>(), "bearer token for --server");
@@ -242,8 +242,7 @@ int main(int argc, char** argv) {
   if (verb == "submit") return Submit(store.get(), args[0]);
   if (verb == "check") {
     return Check(store.get(), vv["tenant"].as<std::string>(), vv["user"].as<std::string>(),
-                 vv["product"].as<std::string>(),
-                 vv.count("at") ? vv["at"].as<std::string>() : "");
+                 vv["product"].as<std::string>(), vv.count("at") ? vv["at"].as<std::string>() : "");
   }
   return ImportMembers(store.get(), vv, args[0]);
 }

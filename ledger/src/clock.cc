@@ -1,8 +1,8 @@
 #include "ledger/clock.h"
 
-#include <chrono>
-
 #include <fmt/format.h>
+
+#include <chrono>
 
 namespace ledger {
 

@@ -91,9 +91,7 @@ schema::Event::Reader EventDraft::reader() const {
 
 schema::Event::Builder EventDraft::root() { return message_->getRoot<schema::Event>(); }
 
-size_t EventDraft::AllocatedBytes() const {
-  return message_->sizeInWords() * sizeof(capnp::word);
-}
+size_t EventDraft::AllocatedBytes() const { return message_->sizeInWords() * sizeof(capnp::word); }
 
 struct StoredEvent::State {
   std::vector<capnp::word> words;
@@ -165,8 +163,7 @@ std::string EncodeCanonicalEvent(schema::Event::Builder event, Digest* hash) {
   const auto offset = HashOffset(canonical, words.begin(), bytes.size());
   KJ_ASSERT(offset.has_value(), "canonical event has no hash field");
   const capnp::Data::Reader prev = canonical.getPrevHash();
-  *hash = Sha256(std::string_view(reinterpret_cast<const char*>(prev.begin()), prev.size()),
-                 bytes);
+  *hash = Sha256(std::string_view(reinterpret_cast<const char*>(prev.begin()), prev.size()), bytes);
   std::memcpy(bytes.data() + *offset, hash->data(), hash->size());
   event.setHash(capnp::Data::Reader(hash->data(), hash->size()));
   return bytes;

@@ -37,8 +37,7 @@ Status GroupBuilder::Add(const std::vector<QueuedWrite*>& writes) {
     if (w->rejection) {
       RejectionRecord& r = *w->rejection;
       if (r.at == 0) {
-        r.at = impl_.mode == ClockMode::kManual ? time_
-                                                 : std::max(time_, impl_.system_clock.Now());
+        r.at = impl_.mode == ClockMode::kManual ? time_ : std::max(time_, impl_.system_clock.Now());
       }
       LogRejection(r);
       r.sequence = rejection_seq_;
@@ -114,7 +113,8 @@ Status GroupBuilder::AddRequest(AppendRequest& req, AppendResult& result) {
       now = *req.at;
     }
   } else {
-    if (req.at) return reject("bad_request", "at: only a ledger with the manual clock accepts `at`");
+    if (req.at)
+      return reject("bad_request", "at: only a ledger with the manual clock accepts `at`");
     now = std::max(time_, impl_.system_clock.Now());
   }
   time_ = now;
@@ -188,8 +188,8 @@ void GroupBuilder::Encode(const std::string& tenant, const std::string& command_
     e.setVersion(head.version);
     e.setEventId(fmt::format("{}/{}", tenant, head.version));
     e.setCommandId(command_id);
-    const bool caused = draft.caused_by > 0 && draft.caused_by <= drafts.size() &&
-                        draft.caused_by != i + 1;
+    const bool caused =
+        draft.caused_by > 0 && draft.caused_by <= drafts.size() && draft.caused_by != i + 1;
     e.setCausation(caused ? first_position + draft.caused_by - 1 : 0);
     e.setActor(draft.actor.empty() ? actor : draft.actor);
     e.setRecordedAt(now);
@@ -204,8 +204,8 @@ void GroupBuilder::Encode(const std::string& tenant, const std::string& command_
     head.hash = hash;
     head.position = position_;
     if (on_encoded) on_encoded(e.asReader());
-    result->events.push_back(AppendedEvent{position_, head.version,
-                                           std::string(EventTypeName(e.getPayload().which()))});
+    result->events.push_back(
+        AppendedEvent{position_, head.version, std::string(EventTypeName(e.getPayload().which()))});
   }
   result->kind = AppendResult::Kind::kAccepted;
   result->command_id = command_id;

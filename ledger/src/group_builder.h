@@ -33,9 +33,8 @@ class GroupBuilder {
 
   Status AddRequest(AppendRequest& req, AppendResult& result);
   // Appends `drafts` to `head` as command `command_id` and fills `result`.
-  void Encode(const std::string& tenant, const std::string& command_id,
-              const std::string& actor, Micros now, std::vector<EventDraft>& drafts,
-              StreamHead& head, AppendResult* result,
+  void Encode(const std::string& tenant, const std::string& command_id, const std::string& actor,
+              Micros now, std::vector<EventDraft>& drafts, StreamHead& head, AppendResult* result,
               const std::function<void(schema::Event::Reader)>& on_encoded);
   void LogRejection(RejectionRecord record);
 

@@ -1,13 +1,12 @@
 // The write path: opening the database and the group-committed single writer.
 #include <fmt/format.h>
+#include <pthread.h>
 #include <rocksdb/filter_policy.h>
+#include <rocksdb/memtablerep.h>
 #include <rocksdb/options.h>
 #include <rocksdb/slice_transform.h>
 #include <rocksdb/table.h>
-#include <rocksdb/memtablerep.h>
 #include <rocksdb/write_batch.h>
-
-#include <pthread.h>
 
 #include <chrono>
 #include <cstring>
@@ -106,9 +105,8 @@ Status Store::Impl::Open(const StoreOptions& opts, const std::string& path) {
   };
   rocksdb::DB* raw = nullptr;
   rocksdb::Status s =
-      opts.read_only
-          ? rocksdb::DB::OpenForReadOnly(db_options, path, descriptors, &handles, &raw)
-          : rocksdb::DB::Open(db_options, path, descriptors, &handles, &raw);
+      opts.read_only ? rocksdb::DB::OpenForReadOnly(db_options, path, descriptors, &handles, &raw)
+                     : rocksdb::DB::Open(db_options, path, descriptors, &handles, &raw);
   if (!s.ok()) return FromRocks(s);
   db.reset(raw);
   meta = handles[0];

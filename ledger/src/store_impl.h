@@ -109,19 +109,19 @@ class Store::Impl {
   bool FindInflight(const std::string& key, InflightCommand* out);
 
   std::mutex mu_;
-  std::condition_variable builder_cv_;  // work queued, syncer idle, or stopping
-  std::condition_variable syncer_cv_;   // a group is ready, or stopping
-  std::deque<std::unique_ptr<QueuedWrite>> queue_;  // guarded by mu_
-  std::unique_ptr<PreparedGroup> ready_;            // guarded by mu_
-  bool syncer_busy_ = false;                        // guarded by mu_
-  bool builder_waiting_ = false;                    // guarded by mu_
-  bool stopping_ = false;                           // guarded by mu_
-  bool builder_done_ = false;                       // guarded by mu_: builder exited
-  bool syncer_done_ = false;                        // guarded by mu_: syncer exited
+  std::condition_variable builder_cv_;                    // work queued, syncer idle, or stopping
+  std::condition_variable syncer_cv_;                     // a group is ready, or stopping
+  std::deque<std::unique_ptr<QueuedWrite>> queue_;        // guarded by mu_
+  std::unique_ptr<PreparedGroup> ready_;                  // guarded by mu_
+  bool syncer_busy_ = false;                              // guarded by mu_
+  bool builder_waiting_ = false;                          // guarded by mu_
+  bool stopping_ = false;                                 // guarded by mu_
+  bool builder_done_ = false;                             // guarded by mu_: builder exited
+  bool syncer_done_ = false;                              // guarded by mu_: syncer exited
   std::deque<std::unique_ptr<PreparedGroup>> completed_;  // guarded by mu_
-  std::condition_variable completer_cv_;            // a group completed, or syncer exited
+  std::condition_variable completer_cv_;                  // a group completed, or syncer exited
   std::thread completer_;
-  Status write_error_;                              // guarded by mu_; sticky
+  Status write_error_;  // guarded by mu_; sticky
   std::thread builder_;
   std::thread syncer_;
 

@@ -181,8 +181,8 @@ Status Store::ForEachRejection(std::string_view tenant,
       impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->rejections));
   for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
     RejectionRecord record;
-    Status s = records::DecodeRejection(std::string_view(it->value().data(), it->value().size()),
-                                        &record);
+    Status s =
+        records::DecodeRejection(std::string_view(it->value().data(), it->value().size()), &record);
     if (!s.ok()) return s;
     record.sequence = keys::GetBE64(it->key().data() + prefix.size());
     if (!fn(record)) break;

@@ -69,9 +69,8 @@ std::optional<Micros> ParseRfc3339(std::string_view text) {
       !Expect(text, &i, ':') || !Digits(text, &i, 2, &second)) {
     return std::nullopt;
   }
-  if (month < 1 || month > 12 || day < 1 ||
-      day > DaysInMonth(year, static_cast<unsigned>(month)) || hour > 23 || minute > 59 ||
-      second > 59) {
+  if (month < 1 || month > 12 || day < 1 || day > DaysInMonth(year, static_cast<unsigned>(month)) ||
+      hour > 23 || minute > 59 || second > 59) {
     return std::nullopt;
   }
   int64_t micros = 0;

@@ -36,8 +36,8 @@ void Store::Impl::Submit(std::unique_ptr<QueuedWrite> w) {
   std::unique_lock<std::mutex> lock(mu_);
   if (stopping_ || options.read_only) {
     lock.unlock();
-    const Status s = Status::Unavailable(options.read_only ? "store is open read-only"
-                                                           : "store is closing");
+    const Status s =
+        Status::Unavailable(options.read_only ? "store is open read-only" : "store is closing");
     w->done(s, w->result);
     return;
   }
@@ -107,8 +107,9 @@ void Store::Impl::BuilderLoop() {
         group->status = builder.Add(taken);
         lock.lock();
       }
-      const bool full = group->writes.size() >= options.max_group_requests ||
-                        (!queue_.empty() && bytes + queue_.front()->bytes > options.max_group_bytes);
+      const bool full =
+          group->writes.size() >= options.max_group_requests ||
+          (!queue_.empty() && bytes + queue_.front()->bytes > options.max_group_bytes);
       if (!syncer_busy_ || full || !group->status.ok() || stopping_) break;
       if (queue_.empty()) {
         builder_waiting_ = true;

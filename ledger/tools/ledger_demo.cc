@@ -43,8 +43,7 @@ int main(int argc, char** argv) {
     fmt::print("  v{:<4} pos {:<6} {:<16} {} hash {}… chain {}\n", e.version(), e.position(),
                e.type_name(), ledger::FormatRfc3339(e.event().getRecordedAt()),
                fmt::format("{:02x}{:02x}{:02x}{:02x}", e.event().getHash()[0],
-                           e.event().getHash()[1], e.event().getHash()[2],
-                           e.event().getHash()[3]),
+                           e.event().getHash()[1], e.event().getHash()[2], e.event().getHash()[3]),
                e.HashMatches() ? "ok" : "BROKEN");
   }
   return 0;

@@ -116,16 +116,20 @@ TEST_CASE("malformed commands are rejected bad_request and kept in the rejection
           "[json][service]") {
   ledger::testing::LedgerFixture l;
   l.StandardSetup();
-  auto r = l.RunText(R"({"type":"assign_seat","tenant":"acme","actor":"olga","subscription":"S","user":"b","seat":1})");
+  auto r = l.RunText(
+      R"({"type":"assign_seat","tenant":"acme","actor":"olga","subscription":"S","user":"b","seat":1})");
   CHECK(r.status == "rejected");
   CHECK(r.code == "bad_request");
   CHECK(r.message == "seat: unknown field for assign_seat");
   CHECK(r.ToJson().find(R"("status":"rejected")") != std::string::npos);
   std::vector<ledger::RejectionRecord> log;
-  REQUIRE(l.store().ForEachRejection("acme", [&](const ledger::RejectionRecord& rec) {
-    log.push_back(rec);
-    return true;
-  }).ok());
+  REQUIRE(l.store()
+              .ForEachRejection("acme",
+                                [&](const ledger::RejectionRecord& rec) {
+                                  log.push_back(rec);
+                                  return true;
+                                })
+              .ok());
   REQUIRE(log.size() == 1);
   CHECK(log[0].code == "bad_request");
   CHECK(log[0].actor == "olga");

@@ -1,7 +1,7 @@
 // ledgerctl as a user runs it: a real process, real files, exit codes and output lines.
-#include <catch2/catch.hpp>
 #include <sys/wait.h>
 
+#include <catch2/catch.hpp>
 #include <cstdio>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -44,8 +44,9 @@ nlohmann::json J(const std::string& line) { return nlohmann::json::parse(line); 
 TEST_CASE("ledgerctl submit answers one line per command, in order, exit 0 with rejections",
           "[cli]") {
   ledger::testing::TempDir dir;
-  Write(dir / "in.jsonl",
-        R"({"type":"define_product","actor":"system","id":"p","product":"pcon","editions":["std","pro"],"at":"2026-01-01T00:00:00Z"}
+  Write(
+      dir / "in.jsonl",
+      R"({"type":"define_product","actor":"system","id":"p","product":"pcon","editions":["std","pro"],"at":"2026-01-01T00:00:00Z"}
 {"type":"create_tenant","tenant":"acme","actor":"system","id":"t","owner":"olga","owner_email":"olga@acme.test"}
 
 {"type":"invite_member","tenant":"acme","actor":"olga","id":"c1","user":"bob","email":"bob@acme.test"}
@@ -67,7 +68,8 @@ this is not json
 
   SECTION("from standard input") {
     Write(dir / "more.jsonl",
-          R"({"type":"accept_invitation","tenant":"acme","actor":"bob","id":"c3"})" "\n");
+          R"({"type":"accept_invitation","tenant":"acme","actor":"bob","id":"c3"})"
+          "\n");
     Run s = Ledgerctl(data + " submit -", dir / "more.jsonl");
     CHECK(s.exit_code == 0);
     REQUIRE(s.lines.size() == 1);
@@ -88,14 +90,17 @@ TEST_CASE("ledgerctl exits 2 on bad usage and unreadable input", "[cli]") {
   CHECK(Ledgerctl(data + " check --tenant acme").exit_code == 2);
   CHECK(Ledgerctl(data + " --clock sundial submit -").exit_code == 2);
   Write(dir / "bad.csv", "name\nbob\n");
-  CHECK(Ledgerctl(data + " import-members --tenant acme --actor olga " + dir / "bad.csv").exit_code == 2);
+  CHECK(
+      Ledgerctl(data + " import-members --tenant acme --actor olga " + dir / "bad.csv").exit_code ==
+      2);
 }
 
 TEST_CASE("ledgerctl import-members reports every row and commits only on --commit", "[cli]") {
   ledger::testing::TempDir dir;
   const std::string data = "--data " + dir / "ledger" + " --clock manual";
-  Write(dir / "setup.jsonl",
-        R"({"type":"define_product","actor":"system","id":"p","product":"pcon","editions":["std"],"at":"2026-01-01T00:00:00Z"}
+  Write(
+      dir / "setup.jsonl",
+      R"({"type":"define_product","actor":"system","id":"p","product":"pcon","editions":["std"],"at":"2026-01-01T00:00:00Z"}
 {"type":"create_tenant","tenant":"acme","actor":"system","id":"t","owner":"olga","owner_email":"olga@acme.test"}
 {"type":"purchase_subscription","tenant":"acme","actor":"olga","id":"s","subscription":"S1","product":"pcon","edition":"std","seats":3,"period_start":"2026-01-01T00:00:00Z","period_end":"2027-01-01T00:00:00Z"}
 )");

@@ -15,9 +15,8 @@
 // the clock has written the effects due by then (R15); an id is the caller's (R16).
 #include <algorithm>
 #include <catch2/catch.hpp>
-
-#include <cstdlib>
 #include <condition_variable>
+#include <cstdlib>
 #include <deque>
 #include <map>
 #include <mutex>

@@ -1,6 +1,5 @@
 // Crash safety: power loss simulated by a fault-injecting FileSystem (unsynced data
 // dropped), failed fsyncs, and a real child process killed with SIGKILL mid-load.
-#include <catch2/catch.hpp>
 #include <poll.h>
 #include <rocksdb/env.h>
 #include <signal.h>
@@ -8,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <catch2/catch.hpp>
 #include <chrono>
 #include <map>
 #include <random>
@@ -101,10 +101,10 @@ TEST_CASE("after power loss exactly the acknowledged appends survive", "[store][
     threads.emplace_back([&, t] {
       for (int n = 0; n < 40; ++n) {
         AppendResult r;
-        Status s = l.store->Append(
-            InviteRequest("t" + std::to_string(t % 3), std::to_string(t) + "-" + std::to_string(n),
-                          1 + n % 3),
-            &r);
+        Status s =
+            l.store->Append(InviteRequest("t" + std::to_string(t % 3),
+                                          std::to_string(t) + "-" + std::to_string(n), 1 + n % 3),
+                            &r);
         if (s.ok() && r.kind == AppendResult::Kind::kAccepted) results[t].push_back(r);
       }
     });
@@ -210,8 +210,8 @@ TEST_CASE("a child killed with SIGKILL mid-load loses no acknowledged append",
 
     // Let it run for a random while (at least until it has acknowledged something).
     std::string buffer;
-    const auto kill_at = std::chrono::steady_clock::now() +
-                         std::chrono::milliseconds(300 + rng() % 900);
+    const auto kill_at =
+        std::chrono::steady_clock::now() + std::chrono::milliseconds(300 + rng() % 900);
     char chunk[65536];
     while (std::chrono::steady_clock::now() < kill_at || buffer.empty()) {
       pollfd p{pipefd[0], POLLIN, 0};

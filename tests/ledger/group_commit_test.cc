@@ -1,9 +1,9 @@
 // Group commit under contention: expected-version races, duplicates within a group,
 // gap-free versions and positions with many writers.
-#include <catch2/catch.hpp>
 #include <rocksdb/env.h>
 
 #include <atomic>
+#include <catch2/catch.hpp>
 #include <condition_variable>
 #include <map>
 #include <mutex>
@@ -51,7 +51,8 @@ TEST_CASE("64 threads racing on one tenant with expected_version: one winner per
           return;
         }
         if (head.version >= kTarget) return;
-        AppendRequest req = InviteRequest("acme", "t" + std::to_string(t) + "-" + std::to_string(n));
+        AppendRequest req =
+            InviteRequest("acme", "t" + std::to_string(t) + "-" + std::to_string(n));
         req.expected_version = head.version;
         const std::string id = req.command_id;
         AppendResult result;
@@ -102,9 +103,11 @@ TEST_CASE("many writers on many tenants keep every stream and the log gap-free",
     threads.emplace_back([&, t] {
       for (int n = 0; n < kPerThread; ++n) {
         AppendResult r;
-        if (store->Append(InviteRequest("tenant" + std::to_string(n % 5),
-                                        "w" + std::to_string(t) + "-" + std::to_string(n), 1 + n % 3),
-                          &r)
+        if (store
+                ->Append(
+                    InviteRequest("tenant" + std::to_string(n % 5),
+                                  "w" + std::to_string(t) + "-" + std::to_string(n), 1 + n % 3),
+                    &r)
                 .ok() &&
             r.kind == AppendResult::Kind::kAccepted) {
           ++accepted;

@@ -1,10 +1,11 @@
 // ledger::Store: appends, idempotency, atomicity, hash chain, reads, clock, rejections.
-#include <catch2/catch.hpp>
+#include "ledger/store.h"
+
 #include <rocksdb/env.h>
 
+#include <catch2/catch.hpp>
 #include <set>
 
-#include "ledger/store.h"
 #include "support/store_helpers.h"
 #include "support/temp_dir.h"
 
@@ -308,10 +309,13 @@ TEST_CASE("rejections are kept in the rejection log, in order, durably", "[store
   l.Reopen();
 
   std::vector<RejectionRecord> seen;
-  REQUIRE(l.store->ForEachRejection("acme", [&](const RejectionRecord& r) {
-    seen.push_back(r);
-    return true;
-  }).ok());
+  REQUIRE(l.store
+              ->ForEachRejection("acme",
+                                 [&](const RejectionRecord& r) {
+                                   seen.push_back(r);
+                                   return true;
+                                 })
+              .ok());
   REQUIRE(seen.size() == 2);
   CHECK(seen[0].code == "conflict");
   CHECK(seen[0].actor == "alice");
@@ -322,10 +326,13 @@ TEST_CASE("rejections are kept in the rejection log, in order, durably", "[store
   CHECK(seen[1].sequence > seen[0].sequence);
   CHECK(seen[1].at > 0);
   size_t other = 0;
-  REQUIRE(l.store->ForEachRejection("beta", [&](const RejectionRecord&) {
-    ++other;
-    return true;
-  }).ok());
+  REQUIRE(l.store
+              ->ForEachRejection("beta",
+                                 [&](const RejectionRecord&) {
+                                   ++other;
+                                   return true;
+                                 })
+              .ok());
   CHECK(other == 0);
 }
 

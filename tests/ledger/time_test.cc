@@ -1,9 +1,10 @@
 // RFC 3339 time parsing and formatting, and the canonical event encoding.
+#include "ledger/time.h"
+
 #include <catch2/catch.hpp>
 
 #include "ledger/clock.h"
 #include "ledger/event.h"
-#include "ledger/time.h"
 
 using namespace ledger;
 

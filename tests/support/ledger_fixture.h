@@ -2,11 +2,11 @@
 // clock, a CommandService, and helpers to run JSON commands and look at the results.
 #pragma once
 
-#include <catch2/catch.hpp>
-#include <nlohmann/json.hpp>
 #include <rocksdb/env.h>
 
+#include <catch2/catch.hpp>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -93,16 +93,26 @@ class LedgerFixture {
   // A tenant "acme" owned by olga, with the product "pcon.planner" (standard < pro <
   // premium) defined, at 2026-01-01T00:00:00Z.
   void StandardSetup() {
-    Ok({{"type", "define_product"}, {"actor", "system"}, {"product", "pcon.planner"},
-        {"editions", {"standard", "pro", "premium"}}, {"at", "2026-01-01T00:00:00Z"}});
-    Ok({{"type", "create_tenant"}, {"tenant", "acme"}, {"actor", "system"}, {"owner", "olga"},
+    Ok({{"type", "define_product"},
+        {"actor", "system"},
+        {"product", "pcon.planner"},
+        {"editions", {"standard", "pro", "premium"}},
+        {"at", "2026-01-01T00:00:00Z"}});
+    Ok({{"type", "create_tenant"},
+        {"tenant", "acme"},
+        {"actor", "system"},
+        {"owner", "olga"},
         {"owner_email", "olga@acme.test"}});
   }
 
   // Invites `user` with `role` into acme (by olga) and accepts the invitation.
   void AddMember(const std::string& user, const std::string& role = "member") {
-    Ok({{"type", "invite_member"}, {"tenant", "acme"}, {"actor", "olga"}, {"user", user},
-        {"email", user + "@acme.test"}, {"role", role}});
+    Ok({{"type", "invite_member"},
+        {"tenant", "acme"},
+        {"actor", "olga"},
+        {"user", user},
+        {"email", user + "@acme.test"},
+        {"role", role}});
     Ok({{"type", "accept_invitation"}, {"tenant", "acme"}, {"actor", user}});
   }
 
@@ -110,9 +120,14 @@ class LedgerFixture {
   // plus any `extra` fields.
   void Buy(const std::string& sub, int seats, nlohmann::json extra = nlohmann::json::object(),
            const std::string& edition = "pro") {
-    nlohmann::json c = {{"type", "purchase_subscription"}, {"tenant", "acme"}, {"actor", "olga"},
-                        {"subscription", sub}, {"product", "pcon.planner"}, {"edition", edition},
-                        {"seats", seats}, {"period_start", "2026-01-01T00:00:00Z"},
+    nlohmann::json c = {{"type", "purchase_subscription"},
+                        {"tenant", "acme"},
+                        {"actor", "olga"},
+                        {"subscription", sub},
+                        {"product", "pcon.planner"},
+                        {"edition", edition},
+                        {"seats", seats},
+                        {"period_start", "2026-01-01T00:00:00Z"},
                         {"period_end", "2027-01-01T00:00:00Z"}};
     for (auto& [k, v] : extra.items()) c[k] = v;
     Ok(c);

@@ -21,7 +21,7 @@ struct ImportRow {
   std::string user;
   std::string name;
   std::string role;
-  int line = 0;  // CSV line number (1 = header), 0 when the rows came as JSON
+  int line = 0;         // CSV line number (1 = header), 0 when the rows came as JSON
   std::string problem;  // set by the CSV reader for a malformed row (e.g. extra fields)
 };
 
@@ -74,7 +74,7 @@ bool ParseCommand(std::string_view json, Command* command, BadRequest* error);
 const std::vector<std::string>& CommandTypes();
 
 // Validators shared with the CSV import (DESIGN section 3).
-bool IsValidId(std::string_view id);      // 1–128 of [A-Za-z0-9._@+-]
+bool IsValidId(std::string_view id);  // 1–128 of [A-Za-z0-9._@+-]
 bool IsValidEmail(std::string_view email);
 
 }  // namespace commands

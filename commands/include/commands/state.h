@@ -68,10 +68,10 @@ struct Subscription {
   Micros period_end = 0;
   bool auto_renew = true;
   Overage overage = Overage::LOCK_ALL;
-  uint32_t max_groups = 0;    // 0 = no limit
-  std::string add_on_of;      // base subscription, or empty
-  Micros trial_end = 0;       // 0 = not a trial (or converted)
-  bool expired = false;       // subscription_expired / trial_expired applied
+  uint32_t max_groups = 0;  // 0 = no limit
+  std::string add_on_of;    // base subscription, or empty
+  Micros trial_end = 0;     // 0 = not a trial (or converted)
+  bool expired = false;     // subscription_expired / trial_expired applied
   std::string purchase_order;
   uint32_t lease_ttl_seconds = 0;
   std::set<std::string> direct;  // users assigned directly
@@ -93,9 +93,9 @@ struct Catalog {
 struct TenantState {
   std::string tenant;
   bool exists = false;
-  uint64_t version = 0;    // last folded stream version
-  uint64_t position = 0;   // last folded global position
-  Micros at = 0;           // recorded_at of the last folded event
+  uint64_t version = 0;   // last folded stream version
+  uint64_t position = 0;  // last folded global position
+  Micros at = 0;          // recorded_at of the last folded event
   std::string owner;
   std::map<std::string, Member> members;
   std::map<std::string, Group> groups;

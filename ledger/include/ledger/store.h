@@ -149,11 +149,11 @@ class EventCursor {
 
 // Counters of the writer since the store was opened (for metrics and benchmarks).
 struct StoreStats {
-  uint64_t groups = 0;          // synced WriteBatches written
-  uint64_t requests = 0;        // appends and rejections committed in those groups
-  uint64_t events = 0;          // events appended
-  uint64_t build_micros = 0;    // leader time validating and encoding groups
-  uint64_t write_micros = 0;    // leader time in the synced RocksDB write
+  uint64_t groups = 0;        // synced WriteBatches written
+  uint64_t requests = 0;      // appends and rejections committed in those groups
+  uint64_t events = 0;        // events appended
+  uint64_t build_micros = 0;  // leader time validating and encoding groups
+  uint64_t write_micros = 0;  // leader time in the synced RocksDB write
 };
 
 // Options for Store::Open.
