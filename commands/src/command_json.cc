@@ -119,6 +119,22 @@ const Field kEnvelope[] = {
     {"reason", Kind::kReason, false},
 };
 
+// Field name → (kind, required) for a command type: envelope plus the type's own fields.
+// Built once per type.
+using FieldTable = std::map<std::string, std::pair<Kind, bool>, std::less<>>;
+const FieldTable& AllowedFields(const std::string& type) {
+  static const std::map<std::string, FieldTable> tables = [] {
+    std::map<std::string, FieldTable> t;
+    for (const auto& [name, spec] : Specs()) {
+      FieldTable& fields = t[name];
+      for (const Field& f : kEnvelope) fields[f.name] = {f.kind, f.required};
+      for (const Field& f : spec.fields) fields[f.name] = {f.kind, f.required};
+    }
+    return t;
+  }();
+  return tables.at(type);
+}
+
 bool Fail(BadRequest* err, std::string field, std::string message) {
   err->field = std::move(field);
   err->message = std::move(message);
@@ -394,9 +410,7 @@ bool ParseCommand(std::string_view text, Command* c, BadRequest* err) {
   }
   const TypeSpec& spec = spec_it->second;
 
-  std::map<std::string, std::pair<Kind, bool>> allowed;
-  for (const Field& f : kEnvelope) allowed[f.name] = {f.kind, f.required};
-  for (const Field& f : spec.fields) allowed[f.name] = {f.kind, f.required};
+  const auto& allowed = AllowedFields(spec_it->first);
   for (const auto& [key, value] : doc.items()) {
     if (key == "type") continue;
     auto a = allowed.find(key);
@@ -417,9 +431,8 @@ bool ParseCommand(std::string_view text, Command* c, BadRequest* err) {
     return Fail(err, "period_end", "must be after period_start");
   }
 
-  json canonical = doc;
-  canonical.erase("id");
-  c->canonical_json = canonical.dump();
+  doc.erase("id");  // sorted keys, no id: the canonical form the request hash covers
+  c->canonical_json = doc.dump();
   if (c->id.empty()) {
     c->id = GeneratedId();
     c->id_generated = true;
