@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "ledger/store.h"
 #include "support/temp_dir.h"
 
 namespace {
@@ -136,4 +137,27 @@ TEST_CASE("ledgerctl import-members reports every row and commits only on --comm
   CHECK(committed["events"].size() == 4);  // two invitations, two seats, one command
   Run ann = Ledgerctl(data + " check --tenant acme --user ann --product pcon");
   CHECK(J(ann.lines.at(0))["reason"] == "invitation_pending");
+}
+
+TEST_CASE("ledgerctl check answers while another process has the ledger open for writing",
+          "[cli]") {
+  ledger::testing::TempDir dir;
+  const std::string data = "--data " + dir / "ledger" + " --clock manual";
+  Write(
+      dir / "setup.jsonl",
+      R"({"type":"define_product","actor":"system","id":"p","product":"pcon","editions":["std"],"at":"2026-01-01T00:00:00Z"}
+{"type":"create_tenant","tenant":"acme","actor":"system","id":"t","owner":"olga","owner_email":"olga@acme.test"}
+{"type":"purchase_subscription","tenant":"acme","actor":"olga","id":"s","subscription":"S1","product":"pcon","edition":"std","seats":3,"period_start":"2026-01-01T00:00:00Z","period_end":"2027-01-01T00:00:00Z"}
+{"type":"assign_seat","tenant":"acme","actor":"olga","id":"a","subscription":"S1","user":"olga"}
+)");
+  REQUIRE(Ledgerctl(data + " submit " + dir / "setup.jsonl").exit_code == 0);
+  // A writer holds the database (and its lock) open, as ledgerd will.
+  std::unique_ptr<ledger::Store> writer;
+  REQUIRE(ledger::Store::Open(ledger::StoreOptions(), dir / "ledger", &writer).ok());
+  Run check = Ledgerctl(data + " check --tenant acme --user olga --product pcon");
+  CHECK(check.exit_code == 0);
+  REQUIRE(check.lines.size() == 1);
+  CHECK(check.lines[0] == R"({"allowed":true,"reason":null,"subscription":"S1"})");
+  // A second writer is refused with a clear failure, not a crash.
+  CHECK(Ledgerctl(data + " submit " + dir / "setup.jsonl").exit_code == 1);
 }
