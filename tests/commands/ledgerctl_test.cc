@@ -38,6 +38,13 @@ void Write(const std::string& path, const std::string& text) {
   std::ofstream(path, std::ios::binary) << text;
 }
 
+// A catalog with "pcon", tenant acme (owner olga) and subscription S1 with 3 seats.
+constexpr char kAcmeWithOneSubscription[] =
+    R"({"type":"define_product","actor":"system","id":"p","product":"pcon","editions":["std"],"at":"2026-01-01T00:00:00Z"}
+{"type":"create_tenant","tenant":"acme","actor":"system","id":"t","owner":"olga","owner_email":"olga@acme.test"}
+{"type":"purchase_subscription","tenant":"acme","actor":"olga","id":"s","subscription":"S1","product":"pcon","edition":"std","seats":3,"period_start":"2026-01-01T00:00:00Z","period_end":"2027-01-01T00:00:00Z"}
+)";
+
 nlohmann::json J(const std::string& line) { return nlohmann::json::parse(line); }
 
 }  // namespace
@@ -99,12 +106,7 @@ TEST_CASE("ledgerctl exits 2 on bad usage and unreadable input", "[cli]") {
 TEST_CASE("ledgerctl import-members reports every row and commits only on --commit", "[cli]") {
   ledger::testing::TempDir dir;
   const std::string data = "--data " + dir / "ledger" + " --clock manual";
-  Write(
-      dir / "setup.jsonl",
-      R"({"type":"define_product","actor":"system","id":"p","product":"pcon","editions":["std"],"at":"2026-01-01T00:00:00Z"}
-{"type":"create_tenant","tenant":"acme","actor":"system","id":"t","owner":"olga","owner_email":"olga@acme.test"}
-{"type":"purchase_subscription","tenant":"acme","actor":"olga","id":"s","subscription":"S1","product":"pcon","edition":"std","seats":3,"period_start":"2026-01-01T00:00:00Z","period_end":"2027-01-01T00:00:00Z"}
-)");
+  Write(dir / "setup.jsonl", kAcmeWithOneSubscription);
   REQUIRE(Ledgerctl(data + " submit " + dir / "setup.jsonl").exit_code == 0);
   Write(dir / "people.csv",
         "email,user,name,role\r\n"
@@ -145,11 +147,9 @@ TEST_CASE("ledgerctl check answers while another process has the ledger open for
   const std::string data = "--data " + dir / "ledger" + " --clock manual";
   Write(
       dir / "setup.jsonl",
-      R"({"type":"define_product","actor":"system","id":"p","product":"pcon","editions":["std"],"at":"2026-01-01T00:00:00Z"}
-{"type":"create_tenant","tenant":"acme","actor":"system","id":"t","owner":"olga","owner_email":"olga@acme.test"}
-{"type":"purchase_subscription","tenant":"acme","actor":"olga","id":"s","subscription":"S1","product":"pcon","edition":"std","seats":3,"period_start":"2026-01-01T00:00:00Z","period_end":"2027-01-01T00:00:00Z"}
-{"type":"assign_seat","tenant":"acme","actor":"olga","id":"a","subscription":"S1","user":"olga"}
-)");
+      std::string(kAcmeWithOneSubscription) +
+          R"({"type":"assign_seat","tenant":"acme","actor":"olga","id":"a","subscription":"S1","user":"olga"})"
+          "\n");
   REQUIRE(Ledgerctl(data + " submit " + dir / "setup.jsonl").exit_code == 0);
   // A writer holds the database (and its lock) open, as ledgerd will.
   std::unique_ptr<ledger::Store> writer;
