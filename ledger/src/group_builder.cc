@@ -146,8 +146,9 @@ Status GroupBuilder::AddRequest(AppendRequest& req, AppendResult& result) {
       // Time-driven effects: their own command, appended whatever becomes of this one.
       AppendResult prelude_result;
       const std::string prelude_key = keys::CommandKey(req.tenant, decision.prelude_command_id);
-      Encode(req.tenant, decision.prelude_command_id, "system", now, decision.prelude, head,
-             &prelude_result, req.on_encoded);
+      Status es = Encode(req.tenant, decision.prelude_command_id, "system", now, decision.prelude,
+                         head, &prelude_result, req.on_encoded);
+      if (!es.ok()) return es;
       const Digest prelude_hash = Sha256(decision.prelude_command_id);
       out_.batch.Put(impl_.commands, prelude_key,
                      records::EncodeCommand(prelude_hash, prelude_result));
@@ -165,14 +166,16 @@ Status GroupBuilder::AddRequest(AppendRequest& req, AppendResult& result) {
     drafts = &decision.events;
   }
 
-  Encode(req.tenant, req.command_id, req.actor, now, *drafts, head, &result, req.on_encoded);
+  Status es = Encode(req.tenant, req.command_id, req.actor, now, *drafts, head, &result,
+                     req.on_encoded);
+  if (!es.ok()) return es;
   result.kind = AppendResult::Kind::kAccepted;
   out_.batch.Put(impl_.commands, command_key, records::EncodeCommand(req.request_hash, result));
   pending_commands_.emplace(std::move(command_key), Pending{req.request_hash, &result});
   return Status::OK();
 }
 
-void GroupBuilder::Encode(const std::string& tenant, const std::string& command_id,
+Status GroupBuilder::Encode(const std::string& tenant, const std::string& command_id,
                           const std::string& actor, Micros now, std::vector<EventDraft>& drafts,
                           StreamHead& head, AppendResult* result,
                           const std::function<void(schema::Event::Reader)>& on_encoded) {
@@ -203,6 +206,11 @@ void GroupBuilder::Encode(const std::string& tenant, const std::string& command_
     out_.batch.Put(impl_.streams, keys::StreamKey(tenant, head.version), keys::BE64(position_));
     head.hash = hash;
     head.position = position_;
+    const ProjectContext context{&out_.batch, impl_.last_position.load()};
+    for (const auto& projector : impl_.options.projectors) {
+      Status ps = projector->Project(e.asReader(), context);
+      if (!ps.ok()) return ps;
+    }
     if (on_encoded) on_encoded(e.asReader());
     result->events.push_back(
         AppendedEvent{position_, head.version, std::string(EventTypeName(e.getPayload().which()))});
@@ -212,6 +220,7 @@ void GroupBuilder::Encode(const std::string& tenant, const std::string& command_
   result->version = head.version;
   result->position = drafts.empty() ? position_ : head.position;
   result->recorded_at = now;
+  return Status::OK();
 }
 
 void GroupBuilder::Finish() {
@@ -222,6 +231,12 @@ void GroupBuilder::Finish() {
     batch.Put(impl_.heads, tenant, records::EncodeHead(head));
   }
   batch.Put(impl_.meta, keys::kMetaLedgerTime, keys::BE64(static_cast<uint64_t>(time_)));
+  if (position_ != first_position_) {
+    for (const auto& projector : impl_.options.projectors) {
+      batch.Put(impl_.checkpoints, projector->name(),
+                keys::EncodeCheckpoint(projector->version(), position_));
+    }
+  }
   if (rejection_seq_ != first_rejection_seq_) {
     batch.Put(impl_.meta, keys::kMetaRejectionSeq, keys::BE64(rejection_seq_));
   }

@@ -6,6 +6,7 @@
 //   commands    tenant \0 command_id                → CommandRecord
 //   heads       tenant                              → BE64(version) BE64(position) hash[32]
 //   rejections  tenant \0 BE64(sequence)            → Rejection (Cap'n Proto)
+//   checkpoints projector name                      → BE32(version) BE64(position)
 //
 // Big-endian integers make RocksDB's bytewise order the numeric order. Tenant ids never
 // contain \0 (DESIGN section 3 charset), so the separator is unambiguous.
@@ -67,6 +68,21 @@ inline std::string CommandKey(std::string_view tenant, std::string_view command_
 
 inline std::string RejectionKey(std::string_view tenant, uint64_t sequence) {
   return StreamKey(tenant, sequence);
+}
+
+inline std::string EncodeCheckpoint(uint32_t version, uint64_t position) {
+  std::string v;
+  for (int i = 3; i >= 0; --i) v.push_back(static_cast<char>((version >> (8 * i)) & 0xff));
+  PutBE64(&v, position);
+  return v;
+}
+
+inline bool DecodeCheckpoint(std::string_view v, uint32_t* version, uint64_t* position) {
+  if (v.size() != 12) return false;
+  *version = 0;
+  for (int i = 0; i < 4; ++i) *version = (*version << 8) | static_cast<uint8_t>(v[i]);
+  *position = GetBE64(v.data() + 4);
+  return true;
 }
 
 }  // namespace ledger::keys

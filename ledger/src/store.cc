@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <cstring>
+#include <algorithm>
 #include <exception>
 
 #include "keys.h"
@@ -24,6 +25,7 @@ constexpr char kCfStreams[] = "streams";
 constexpr char kCfCommands[] = "commands";
 constexpr char kCfHeads[] = "heads";
 constexpr char kCfRejections[] = "rejections";
+constexpr char kCfCheckpoints[] = "checkpoints";
 
 // Keys "<tenant>\0..." share the prefix up to and including the separator. Used as the
 // memtable insert hint, so appends to one tenant's keys insert without a full search.
@@ -72,6 +74,15 @@ rocksdb::ColumnFamilyOptions PointLookupOptions() {
   return cf;
 }
 
+// View rows: point reads by key (bloom filters) and prefix scans.
+rocksdb::ColumnFamilyOptions ProjectionOptions() {
+  rocksdb::ColumnFamilyOptions cf;
+  rocksdb::BlockBasedTableOptions table;
+  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  cf.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  return cf;
+}
+
 }  // namespace
 
 Status FromRocks(const rocksdb::Status& s) {
@@ -102,7 +113,33 @@ Status Store::Impl::Open(const StoreOptions& opts, const std::string& path) {
       {kCfCommands, CommandsOptions()},
       {kCfHeads, PointLookupOptions()},
       {kCfRejections, rocksdb::ColumnFamilyOptions()},
+      {kCfCheckpoints, PointLookupOptions()},
   };
+  // A read-only open can only open families that exist; a projector missing some is stale.
+  std::vector<std::string> existing;
+  rocksdb::DB::ListColumnFamilies(db_options, path, &existing).PermitUncheckedError();
+  auto exists = [&](const std::string& name) {
+    return std::find(existing.begin(), existing.end(), name) != existing.end();
+  };
+  std::vector<bool> projector_opened;
+  for (const auto& p : opts.projectors) {
+    bool all = true;
+    for (const auto& f : p->families()) all = all && exists(f);
+    projector_opened.push_back(!opts.read_only || all);
+    if (!projector_opened.back()) continue;
+    for (const auto& f : p->families()) descriptors.push_back({f, ProjectionOptions()});
+  }
+  if (opts.read_only && !exists(kCfCheckpoints)) descriptors.erase(descriptors.begin() + 6);
+  // RocksDB opens a database for writing only with all its families: families of
+  // projections this process does not run are opened too, and left alone.
+  if (!opts.read_only) {
+    for (const auto& name : existing) {
+      bool listed = false;
+      for (const auto& d : descriptors) listed = listed || d.name == name;
+      if (!listed) descriptors.push_back({name, ProjectionOptions()});
+    }
+  }
+
   rocksdb::DB* raw = nullptr;
   rocksdb::Status s =
       opts.read_only ? rocksdb::DB::OpenForReadOnly(db_options, path, descriptors, &handles, &raw)
@@ -115,7 +152,38 @@ Status Store::Impl::Open(const StoreOptions& opts, const std::string& path) {
   commands = handles[3];
   heads = handles[4];
   rejections = handles[5];
-  return LoadMeta();
+  size_t next = 6;
+  if (descriptors.size() > 6 && descriptors[6].name == kCfCheckpoints) checkpoints = handles[next++];
+  for (size_t i = 0; i < opts.projectors.size(); ++i) {
+    std::vector<rocksdb::ColumnFamilyHandle*> families;
+    if (projector_opened[i]) {
+      for (size_t f = 0; f < opts.projectors[i]->families().size(); ++f) {
+        families.push_back(handles[next++]);
+      }
+    }
+    projector_families.push_back(std::move(families));
+  }
+  Status m = LoadMeta();
+  if (!m.ok()) return m;
+  Status p = OpenProjections();
+  if (!p.ok()) return p;
+  if (!options.read_only) StartThreads();
+  return Status::OK();
+}
+
+void Store::Impl::StartThreads() {
+  builder_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "ledger-build");
+    BuilderLoop();
+  });
+  syncer_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "ledger-sync");
+    SyncerLoop();
+  });
+  completer_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "ledger-complete");
+    CompleterLoop();
+  });
 }
 
 Status Store::Impl::LoadMeta() {
@@ -167,20 +235,6 @@ Status Store::Impl::LoadMeta() {
   }
   build_position_ = last_position.load();
   if (!it->status().ok()) return FromRocks(it->status());
-  if (!options.read_only) {
-    builder_ = std::thread([this] {
-      pthread_setname_np(pthread_self(), "ledger-build");
-      BuilderLoop();
-    });
-    syncer_ = std::thread([this] {
-      pthread_setname_np(pthread_self(), "ledger-sync");
-      SyncerLoop();
-    });
-    completer_ = std::thread([this] {
-      pthread_setname_np(pthread_self(), "ledger-complete");
-      CompleterLoop();
-    });
-  }
   return Status::OK();
 }
 

@@ -68,6 +68,12 @@ class Store::Impl {
   // Queues a write; `w->done` is called once it is durable or failed.
   void Submit(std::unique_ptr<QueuedWrite> w);
 
+  // A cursor over `tenant`'s stream, versions [from, to].
+  std::unique_ptr<EventCursor> NewStreamCursor(std::string_view tenant, uint64_t from,
+                                               uint64_t to) const;
+  // NewStreamCursor as a projector's StreamReader.
+  StreamReader StreamReaderFor() const;
+
   // Not OK once a group failed to write.
   Status WriteHealth();
 
@@ -78,6 +84,9 @@ class Store::Impl {
   rocksdb::ColumnFamilyHandle* commands = nullptr;
   rocksdb::ColumnFamilyHandle* heads = nullptr;
   rocksdb::ColumnFamilyHandle* rejections = nullptr;
+  rocksdb::ColumnFamilyHandle* checkpoints = nullptr;  // projection checkpoints
+  // Each projector's families (options.projectors order); empty if not opened.
+  std::vector<std::vector<rocksdb::ColumnFamilyHandle*>> projector_families;
 
   std::unique_ptr<rocksdb::DB> db;
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
@@ -96,6 +105,13 @@ class Store::Impl {
   friend class GroupBuilder;
 
   Status LoadMeta();
+  void StartThreads();
+  // Attaches the projectors, catching their rows up with the log (or rebuilding them).
+  Status OpenProjections();
+  // Folds events after `from` into projector `i`'s rows, in batches with its checkpoint.
+  Status CatchUp(size_t i, uint64_t from);
+  // Drops and recreates projector `i`'s families.
+  Status DropProjection(size_t i);
   void BuilderLoop();
   void SyncerLoop();
   void CompleterLoop();

@@ -143,9 +143,14 @@ std::unique_ptr<EventCursor> Store::ReadLog(uint64_t from, uint64_t to) const {
   return std::make_unique<LogCursor>(impl_->db.get(), impl_->events, from, to);
 }
 
+std::unique_ptr<EventCursor> Store::Impl::NewStreamCursor(std::string_view tenant, uint64_t from,
+                                                          uint64_t to) const {
+  return std::make_unique<StreamCursor>(*this, tenant, from, to);
+}
+
 std::unique_ptr<EventCursor> Store::ReadStream(std::string_view tenant, uint64_t from,
                                                uint64_t to) const {
-  return std::make_unique<StreamCursor>(*impl_, tenant, from, to);
+  return impl_->NewStreamCursor(tenant, from, to);
 }
 
 Status Store::GetHead(std::string_view tenant, StreamHead* head) const {

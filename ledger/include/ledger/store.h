@@ -21,6 +21,7 @@
 
 #include "ledger/clock.h"
 #include "ledger/event.h"
+#include "ledger/projector.h"
 #include "ledger/sha256.h"
 #include "ledger/status.h"
 #include "ledger/time.h"
@@ -168,6 +169,12 @@ struct StoreOptions {
   size_t max_group_bytes = 8u << 20;
   // Open without writing (replay tools): appends fail with Unavailable.
   bool read_only = false;
+  // Projections maintained in the same batch as the events (see ledger/projector.h).
+  std::vector<std::shared_ptr<Projector>> projectors;
+  // Drop and rebuild every projector's rows from the log at open (ledger-replay rebuild).
+  bool rebuild_projections = false;
+  // Where long rebuilds report progress; nullptr = stderr.
+  std::function<void(const std::string&)> progress;
 };
 
 class Store {

@@ -21,6 +21,8 @@
 #include "commands/access.h"
 #include "commands/csv_import.h"
 #include "commands/service.h"
+#include "projections/view_reader.h"
+#include "projections/views.h"
 #include "ledger/store.h"
 
 namespace po = boost::program_options;
@@ -95,23 +97,20 @@ int Submit(ledger::Store* store, const std::string& input_name) {
   return kOk;
 }
 
-int Check(ledger::Store* store, const std::string& tenant, const std::string& user,
-          const std::string& product, const std::string& at_text) {
+int Check(const projections::ViewReader& reader, const std::string& tenant,
+          const std::string& user, const std::string& product, const std::string& at_text) {
   std::optional<ledger::Micros> at;
   if (!at_text.empty()) {
     at = ledger::ParseRfc3339(at_text);
     if (!at) return Usage("--at: not an RFC 3339 time: " + at_text);
   }
-  const ledger::Micros now = store->clock_mode() == ledger::ClockMode::kManual
-                                 ? store->LedgerTime()
-                                 : ledger::SystemClock().Now();
-  commands::TenantState state;
-  ledger::Status s = commands::LoadTenant(*store, tenant, at, &state);
+  commands::AccessDecision decision;
+  ledger::Status s = reader.Check(tenant, user, product, at, &decision);
   if (!s.ok()) {
     fmt::print(stderr, "ledgerctl: {}\n", s.ToString());
     return kFailed;
   }
-  std::cout << commands::CheckAccess(state, user, product, at.value_or(now)).ToJson() << '\n';
+  std::cout << decision.ToJson() << '\n';
   return kOk;
 }
 
@@ -233,6 +232,8 @@ int main(int argc, char** argv) {
   ledger::StoreOptions options;
   options.clock_mode_if_new = *mode;
   options.read_only = verb == "check";
+  auto views = std::make_shared<projections::ViewProjector>();
+  options.projectors.push_back(views);
   std::unique_ptr<ledger::Store> store;
   ledger::Status s = ledger::Store::Open(options, data, &store);
   if (!s.ok()) {
@@ -241,7 +242,8 @@ int main(int argc, char** argv) {
   }
   if (verb == "submit") return Submit(store.get(), args[0]);
   if (verb == "check") {
-    return Check(store.get(), vv["tenant"].as<std::string>(), vv["user"].as<std::string>(),
+    const projections::ViewReader reader(views.get(), store.get());
+    return Check(reader, vv["tenant"].as<std::string>(), vv["user"].as<std::string>(),
                  vv["product"].as<std::string>(), vv.count("at") ? vv["at"].as<std::string>() : "");
   }
   return ImportMembers(store.get(), vv, args[0]);

@@ -1,0 +1,66 @@
+// Projector: the hook through which projections (materialized views) are maintained in
+// the same synced WriteBatch as the events they are folded from.
+//
+// The store calls Project() for every event it appends, in position order, on its writer
+// thread, and writes the projector's checkpoint (name, version, last position) into the
+// same batch: a view is exactly-once by construction. At open the store compares each
+// projector's stored checkpoint with its code version and, when they differ, drops the
+// projector's column families and rebuilds them from the log.
+#pragma once
+
+#include <rocksdb/db.h>
+#include <rocksdb/write_batch.h>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ledger/event.capnp.h"
+#include "ledger/status.h"
+
+namespace ledger {
+
+class EventCursor;
+
+// Reads a tenant's durable stream from version `from` on (how a projector reaches history,
+// e.g. to fold a tenant it no longer holds in memory).
+using StreamReader =
+    std::function<std::unique_ptr<EventCursor>(std::string_view tenant, uint64_t from)>;
+
+// What a projector is told while it projects one event.
+struct ProjectContext {
+  rocksdb::WriteBatch* batch;  // the group's batch: put view rows here
+  uint64_t durable_position;   // every event at or below this is on disk
+};
+
+class Projector {
+ public:
+  virtual ~Projector() = default;
+
+  // Unique name, used as the checkpoint key.
+  virtual std::string name() const = 0;
+  // Version of the projection code; a change rebuilds the views at the next open.
+  virtual uint32_t version() const = 0;
+  // The column families holding this projector's rows (created at open, dropped on rebuild).
+  virtual std::vector<std::string> families() const = 0;
+  // Gives the projector the database and its families, in the order of families().
+  // `current` is false when the stored rows do not match version() and cannot be rebuilt
+  // (a read-only open): readers must then not trust them.
+  virtual void Attach(rocksdb::DB* db, const std::vector<rocksdb::ColumnFamilyHandle*>& families,
+                      bool current, StreamReader read_stream) = 0;
+  // Projects one appended event (writer thread, position order). Not OK fails the group.
+  virtual Status Project(schema::Event::Reader event, const ProjectContext& context) = 0;
+  // Forgets every cached thing (after a failed write, or before a rebuild).
+  virtual void Reset() = 0;
+};
+
+// A stored checkpoint: the projection version and the last position folded into it.
+struct ProjectionCheckpoint {
+  uint32_t version = 0;
+  uint64_t position = 0;
+};
+
+}  // namespace ledger

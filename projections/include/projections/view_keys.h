@@ -1,0 +1,69 @@
+// Keys of the view column families. Tenant and entity ids never contain \0 (DESIGN
+// section 3 charset), so "\0" separates unambiguously; big-endian numbers sort in order.
+//
+//   view_members        tenant \0 user                       → Member (state.capnp)
+//   view_groups         tenant \0 group                      → Group
+//   view_subscriptions  tenant \0 subscription               → Subscription (+ assigned, violations)
+//   view_entitlements   tenant                               → TenantMarker
+//                       tenant \0 user                       → UserEntitlements
+//   view_index          tenant \0 kind \0 id \0 BE64(position) → event type
+//                       (kind: 'u' user, 'g' group, 's' subscription)
+//   snapshots           tenant \0 BE64(max effective_at) BE64(version) → TenantState
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace projections::keys {
+
+inline void PutBE64(std::string* out, uint64_t v) {
+  for (int i = 7; i >= 0; --i) out->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+
+inline uint64_t GetBE64(const char* p) {
+  uint64_t v = 0;
+  for (int i = 0; i < 8; ++i) v = (v << 8) | static_cast<uint8_t>(p[i]);
+  return v;
+}
+
+// "tenant\0" — the prefix of every row of a tenant.
+inline std::string TenantPrefix(std::string_view tenant) {
+  std::string k(tenant);
+  k.push_back('\0');
+  return k;
+}
+
+// "tenant\0id" — a member, group, subscription or entitlement row.
+inline std::string RowKey(std::string_view tenant, std::string_view id) {
+  std::string k = TenantPrefix(tenant);
+  k.append(id);
+  return k;
+}
+
+// "tenant\0kind\0id\0" — the prefix of one entity's index entries.
+inline std::string IndexPrefix(std::string_view tenant, char kind, std::string_view id) {
+  std::string k = TenantPrefix(tenant);
+  k.push_back(kind);
+  k.push_back('\0');
+  k.append(id);
+  k.push_back('\0');
+  return k;
+}
+
+inline std::string IndexKey(std::string_view tenant, char kind, std::string_view id,
+                            uint64_t position) {
+  std::string k = IndexPrefix(tenant, kind, id);
+  PutBE64(&k, position);
+  return k;
+}
+
+inline std::string SnapshotKey(std::string_view tenant, int64_t max_effective_at,
+                               uint64_t version) {
+  std::string k = TenantPrefix(tenant);
+  PutBE64(&k, static_cast<uint64_t>(max_effective_at));
+  PutBE64(&k, version);
+  return k;
+}
+
+}  // namespace projections::keys

@@ -1,0 +1,93 @@
+// ViewProjector: maintains the materialized views of DESIGN section 5 in the store's write
+// batch — members, groups, subscriptions, per-user entitlements, a per-entity event index
+// and periodic per-tenant snapshots — from the one fold (commands::Evolve).
+//
+// Usage: create it, pass it in StoreOptions::projectors, open the store; then read the
+// views with a ViewReader. The writer keeps recently used tenants folded in memory (an
+// LRU bounded by ViewOptions::cache_bytes); everything else lives in RocksDB.
+#pragma once
+
+#include <list>
+#include <optional>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "commands/state.h"
+#include "ledger/projector.h"
+
+namespace projections {
+
+struct ViewOptions {
+  // A tenant's folded state is snapshotted every this many of its events.
+  uint64_t snapshot_every = 1000;
+  // Memory for folded tenants kept by the writer (estimated bytes).
+  size_t cache_bytes = 256u << 20;
+};
+
+// Small per-tenant record in view_entitlements: what a check needs besides the user row.
+struct TenantMarker {
+  bool exists = false;
+  uint64_t version = 0;
+  commands::Micros at = 0;  // recorded_at of the tenant's last event
+};
+
+std::string EncodeTenantMarker(const TenantMarker& marker);
+bool DecodeTenantMarker(std::string_view bytes, TenantMarker* marker);
+
+class ViewProjector final : public ledger::Projector {
+ public:
+  // Bump when rows change meaning: every ledger then rebuilds its views at open.
+  static constexpr uint32_t kVersion = 1;
+
+  // Family indexes, in the order of families().
+  enum Family { kMembers, kGroups, kSubscriptions, kEntitlements, kIndex, kSnapshots, kCount };
+
+  explicit ViewProjector(ViewOptions options = ViewOptions());
+  ~ViewProjector() override;
+
+  std::string name() const override { return "views"; }
+  uint32_t version() const override { return kVersion; }
+  std::vector<std::string> families() const override;
+  void Attach(rocksdb::DB* db, const std::vector<rocksdb::ColumnFamilyHandle*>& families,
+              bool current, ledger::StreamReader read_stream) override;
+  ledger::Status Project(ledger::schema::Event::Reader event,
+                         const ledger::ProjectContext& context) override;
+  void Reset() override;
+
+  // False when the stored rows are stale (a read-only open of an older ledger).
+  bool current() const { return current_; }
+  rocksdb::DB* db() const { return db_; }
+  rocksdb::ColumnFamilyHandle* family(Family f) const { return families_[f]; }
+  const ledger::StreamReader& stream_reader() const { return read_stream_; }
+
+  // Folded tenants held in memory, and their estimated bytes (for tests and benches).
+  size_t cached_tenants() const { return cache_.size(); }
+  size_t cached_bytes() const { return cached_bytes_; }
+
+ private:
+  struct Cached;
+  ledger::Status Load(const std::string& tenant, Cached** out);
+  void Evict(uint64_t durable_position);
+
+  ViewOptions options_;
+  rocksdb::DB* db_ = nullptr;
+  std::vector<rocksdb::ColumnFamilyHandle*> families_;
+  bool current_ = false;
+  ledger::StreamReader read_stream_;
+  std::list<std::string> lru_;  // front = most recently used
+  std::unordered_map<std::string, std::unique_ptr<Cached>> cache_;
+  size_t cached_bytes_ = 0;
+};
+
+// Loads `tenant`'s folded state from its latest snapshot at or before `at` (effective
+// time; nullopt = the latest) plus the events after it, read with `read_stream`.
+// *max_effective_at gets the latest effective_at folded (optional).
+ledger::Status LoadFromSnapshot(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* snapshots,
+                                const ledger::StreamReader& read_stream,
+                                const std::string& tenant, std::optional<commands::Micros> at,
+                                commands::TenantState* state,
+                                commands::Micros* max_effective_at = nullptr);
+
+}  // namespace projections

@@ -1,0 +1,318 @@
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cstring>
+#include <map>
+#include <set>
+
+#include "commands/evolve.h"
+#include "ledger/store.h"
+#include "projections/entitlements.h"
+#include "projections/state_codec.h"
+#include "projections/view_keys.h"
+#include "projections/views.h"
+#include "touched.h"
+
+namespace projections {
+namespace {
+
+using commands::Subscription;
+using commands::TenantState;
+using ledger::Status;
+
+// What, besides its assignments, decides access through a subscription.
+std::string Header(const Subscription& s) {
+  return fmt::format("{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}", s.seats, s.edition,
+                     static_cast<int>(s.seat_model), s.period_start, s.period_end, s.auto_renew,
+                     static_cast<int>(s.overage), s.max_groups, s.add_on_of, s.trial_end,
+                     s.expired);
+}
+
+// A rough size of a folded tenant in memory, for the cache budget.
+size_t EstimateBytes(const TenantState& state) {
+  size_t bytes = 512 + state.members.size() * 192;
+  for (const auto& [id, g] : state.groups) bytes += 128 + g.members.size() * 64;
+  for (const auto& [id, s] : state.subscriptions) {
+    bytes += 512 + (s.direct.size() + s.groups.size() + s.seat_since.size()) * 64;
+  }
+  return bytes;
+}
+
+Status FromRocks(const rocksdb::Status& s) {
+  if (s.ok()) return Status::OK();
+  if (s.IsCorruption()) return Status::Corruption(s.ToString());
+  return Status::IOError(s.ToString());
+}
+
+}  // namespace
+
+struct ViewProjector::Cached {
+  TenantState state;
+  Micros max_effective_at = 0;
+  uint64_t since_snapshot = 0;  // events folded since the last snapshot
+  uint64_t last_position = 0;   // of the last event projected
+  size_t bytes = 0;
+  std::list<std::string>::iterator lru;
+};
+
+std::string EncodeTenantMarker(const TenantMarker& m) {
+  std::string out(1, m.exists ? '\1' : '\0');
+  keys::PutBE64(&out, m.version);
+  keys::PutBE64(&out, static_cast<uint64_t>(m.at));
+  return out;
+}
+
+bool DecodeTenantMarker(std::string_view bytes, TenantMarker* m) {
+  if (bytes.size() != 17) return false;
+  m->exists = bytes[0] != 0;
+  m->version = keys::GetBE64(bytes.data() + 1);
+  m->at = static_cast<Micros>(keys::GetBE64(bytes.data() + 9));
+  return true;
+}
+
+Status LoadFromSnapshot(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* snapshots,
+                        const ledger::StreamReader& read_stream, const std::string& tenant,
+                        std::optional<Micros> at, TenantState* state, Micros* max_effective_at) {
+  *state = TenantState();
+  state->tenant = tenant;
+  Micros max_eff = 0;
+  const std::string prefix = keys::TenantPrefix(tenant);
+  std::string target = prefix;
+  keys::PutBE64(&target, at ? static_cast<uint64_t>(std::max<Micros>(*at, 0)) : UINT64_MAX);
+  keys::PutBE64(&target, UINT64_MAX);
+  std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), snapshots));
+  it->SeekForPrev(target);
+  if (it->Valid() && it->key().starts_with(prefix) && it->key().size() == prefix.size() + 16) {
+    Status s = DecodeSnapshot(std::string_view(it->value().data(), it->value().size()), state,
+                              &max_eff);
+    if (!s.ok()) return s;
+  } else if (!it->status().ok()) {
+    return FromRocks(it->status());
+  }
+  for (auto c = read_stream(tenant, state->version + 1); c->Valid(); c->Next()) {
+    const auto e = c->event().event();
+    if (at && e.getEffectiveAt() > *at) continue;
+    commands::Evolve(state, e);
+    max_eff = std::max(max_eff, e.getEffectiveAt());
+  }
+  if (max_effective_at != nullptr) *max_effective_at = max_eff;
+  return Status::OK();
+}
+
+ViewProjector::ViewProjector(ViewOptions options) : options_(options) {}
+ViewProjector::~ViewProjector() = default;
+
+std::vector<std::string> ViewProjector::families() const {
+  return {"view_members", "view_groups", "view_subscriptions", "view_entitlements",
+          "view_index",   "snapshots"};
+}
+
+void ViewProjector::Attach(rocksdb::DB* db,
+                           const std::vector<rocksdb::ColumnFamilyHandle*>& families,
+                           bool current, ledger::StreamReader read_stream) {
+  db_ = db;
+  families_ = families;
+  current_ = current && families.size() == kCount;
+  read_stream_ = std::move(read_stream);
+}
+
+void ViewProjector::Reset() {
+  cache_.clear();
+  lru_.clear();
+  cached_bytes_ = 0;
+}
+
+Status ViewProjector::Load(const std::string& tenant, Cached** out) {
+  auto found = cache_.find(tenant);
+  if (found != cache_.end()) {
+    lru_.splice(lru_.begin(), lru_, found->second->lru);
+    *out = found->second.get();
+    return Status::OK();
+  }
+  auto c = std::make_unique<Cached>();
+  Status s = LoadFromSnapshot(db_, families_[kSnapshots], read_stream_, tenant, std::nullopt,
+                              &c->state, &c->max_effective_at);
+  if (!s.ok()) return s;
+  c->since_snapshot = c->state.version % options_.snapshot_every;
+  c->last_position = c->state.position;
+  c->bytes = EstimateBytes(c->state);
+  cached_bytes_ += c->bytes;
+  lru_.push_front(tenant);
+  c->lru = lru_.begin();
+  *out = c.get();
+  cache_.emplace(tenant, std::move(c));
+  return Status::OK();
+}
+
+void ViewProjector::Evict(uint64_t durable_position) {
+  // Only tenants whose events are all on disk can be folded again from it.
+  auto it = lru_.end();
+  while (cached_bytes_ > options_.cache_bytes && it != lru_.begin()) {
+    --it;
+    auto found = cache_.find(*it);
+    if (found->second->last_position > durable_position) continue;
+    cached_bytes_ -= found->second->bytes;
+    cache_.erase(found);
+    it = lru_.erase(it);
+  }
+}
+
+Status ViewProjector::Project(ledger::schema::Event::Reader event,
+                              const ledger::ProjectContext& context) {
+  const std::string tenant = event.getTenant();
+  if (tenant == commands::kCatalogStream) return Status::OK();
+  Cached* c = nullptr;
+  Status s = Load(tenant, &c);
+  if (!s.ok()) return s;
+  TenantState& state = c->state;
+  if (state.version + 1 != event.getVersion()) {
+    return Status::Corruption(fmt::format("views of '{}' are at version {}, the event is {}",
+                                          tenant, state.version, event.getVersion()));
+  }
+  const internal::Touched touched = internal::TouchedBy(event);
+
+  // Subscriptions whose rows may change: named ones, those a touched group is assigned
+  // to, and their add-ons (which depend on their base).
+  std::set<std::string> subs(touched.subscriptions.begin(), touched.subscriptions.end());
+  for (const auto& g : touched.groups) {
+    for (const auto& [id, sub] : state.subscriptions) {
+      if (sub.groups.count(g) > 0) subs.insert(id);
+    }
+  }
+  auto add_ons_of = [&](const std::set<std::string>& bases) {
+    std::set<std::string> out;
+    for (const auto& [id, sub] : state.subscriptions) {
+      if (!sub.add_on_of.empty() && bases.count(sub.add_on_of) > 0) out.insert(id);
+    }
+    return out;
+  };
+  for (const auto& id : add_ons_of(subs)) subs.insert(id);
+
+  struct Before {
+    std::string header;
+    std::vector<std::string> violations;
+    std::set<std::string> assigned;
+  };
+  std::map<std::string, Before> before;
+  for (const auto& id : subs) {
+    auto it = state.subscriptions.find(id);
+    if (it == state.subscriptions.end()) continue;
+    before[id] = Before{Header(it->second), state.Violations(it->second),
+                        state.AssignedUsers(it->second)};
+  }
+  using P = ledger::schema::Event::Payload;
+  const auto kind = event.getPayload().which();
+  std::set<std::string> users(touched.users.begin(), touched.users.end());
+  if (kind == P::GROUP_ASSIGNED || kind == P::GROUP_UNASSIGNED || kind == P::GROUP_DELETED) {
+    for (const auto& g : touched.groups) {
+      auto it = state.groups.find(g);
+      if (it != state.groups.end()) users.insert(it->second.members.begin(), it->second.members.end());
+    }
+  }
+
+  commands::Evolve(&state, event);
+  c->max_effective_at = std::max(c->max_effective_at, event.getEffectiveAt());
+  c->last_position = event.getPosition();
+
+  // Every user of a subscription whose terms or violations changed may see another answer
+  // (and so may the users of its add-ons); under deny_excess, so may every user of an
+  // over-assigned one (the seat order moved).
+  std::set<std::string> whole;
+  for (const auto& id : subs) {
+    auto it = state.subscriptions.find(id);
+    auto b = before.find(id);
+    if (it == state.subscriptions.end() || b == before.end()) {
+      whole.insert(id);
+      continue;
+    }
+    const Subscription& sub = it->second;
+    const std::set<std::string> assigned = state.AssignedUsers(sub);
+    const bool changed = b->second.header != Header(sub) ||
+                         b->second.violations != state.Violations(sub);
+    const bool excess = sub.overage == commands::Overage::DENY_EXCESS &&
+                        (assigned.size() > sub.seats || b->second.assigned.size() > sub.seats);
+    if (changed || excess) whole.insert(id);
+    for (const auto& u : assigned) {
+      if (b->second.assigned.count(u) == 0) users.insert(u);
+    }
+    for (const auto& u : b->second.assigned) {
+      if (assigned.count(u) == 0) users.insert(u);
+    }
+  }
+  for (const auto& id : add_ons_of(whole)) whole.insert(id);
+  for (const auto& id : whole) {
+    if (auto b = before.find(id); b != before.end()) {
+      users.insert(b->second.assigned.begin(), b->second.assigned.end());
+    }
+    if (auto it = state.subscriptions.find(id); it != state.subscriptions.end()) {
+      const std::set<std::string> assigned = state.AssignedUsers(it->second);
+      users.insert(assigned.begin(), assigned.end());
+    }
+  }
+
+  rocksdb::WriteBatch& batch = *context.batch;
+  for (const auto& u : touched.users) {
+    const commands::Member* m = state.FindMember(u);
+    if (m != nullptr) {
+      batch.Put(families_[kMembers], keys::RowKey(tenant, u), EncodeMember(*m));
+    } else {
+      batch.Delete(families_[kMembers], keys::RowKey(tenant, u));
+    }
+  }
+  for (const auto& g : touched.groups) {
+    auto it = state.groups.find(g);
+    if (it != state.groups.end()) {
+      batch.Put(families_[kGroups], keys::RowKey(tenant, g), EncodeGroup(it->second));
+    } else {
+      batch.Delete(families_[kGroups], keys::RowKey(tenant, g));
+    }
+  }
+  for (const auto& id : subs) {
+    auto it = state.subscriptions.find(id);
+    if (it != state.subscriptions.end()) {
+      batch.Put(families_[kSubscriptions], keys::RowKey(tenant, id),
+                EncodeSubscriptionRow(state, it->second));
+    } else {
+      batch.Delete(families_[kSubscriptions], keys::RowKey(tenant, id));
+    }
+  }
+  for (const auto& u : users) {
+    if (state.FindMember(u) != nullptr) {
+      batch.Put(families_[kEntitlements], keys::RowKey(tenant, u),
+                EncodeEntitlements(ComputeEntitlements(state, u)));
+    } else {
+      batch.Delete(families_[kEntitlements], keys::RowKey(tenant, u));
+    }
+  }
+  batch.Put(families_[kEntitlements], tenant,
+            EncodeTenantMarker(TenantMarker{state.exists, state.version, state.at}));
+
+  const std::string type(ledger::EventTypeName(kind));
+  const uint64_t position = event.getPosition();
+  for (const auto& u : touched.users) {
+    batch.Put(families_[kIndex], keys::IndexKey(tenant, 'u', u, position), type);
+  }
+  for (const auto& g : touched.groups) {
+    batch.Put(families_[kIndex], keys::IndexKey(tenant, 'g', g, position), type);
+  }
+  for (const auto& id : touched.subscriptions) {
+    batch.Put(families_[kIndex], keys::IndexKey(tenant, 's', id, position), type);
+  }
+
+  if (++c->since_snapshot >= options_.snapshot_every) {
+    batch.Put(families_[kSnapshots],
+              keys::SnapshotKey(tenant, c->max_effective_at, state.version),
+              EncodeSnapshot(state, c->max_effective_at));
+    c->since_snapshot = 0;
+    cached_bytes_ -= c->bytes;
+    c->bytes = EstimateBytes(state);
+    cached_bytes_ += c->bytes;
+  } else {
+    c->bytes += 64;
+    cached_bytes_ += 64;
+  }
+  Evict(context.durable_position);
+  return Status::OK();
+}
+
+}  // namespace projections
