@@ -17,8 +17,8 @@ constexpr size_t kCatchUpBatchBytes = 16u << 20;
 }  // namespace
 
 StreamReader Store::Impl::StreamReaderFor() const {
-  return [this](std::string_view tenant, uint64_t from) {
-    return NewStreamCursor(tenant, from, UINT64_MAX);
+  return [this](std::string_view tenant, uint64_t from, uint64_t to) {
+    return NewStreamCursor(tenant, from, to);
   };
 }
 

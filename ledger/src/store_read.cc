@@ -153,6 +153,17 @@ std::unique_ptr<EventCursor> Store::ReadStream(std::string_view tenant, uint64_t
   return impl_->NewStreamCursor(tenant, from, to);
 }
 
+Status Store::GetProjectionCheckpoint(const std::string& name, ProjectionCheckpoint* out) const {
+  if (impl_->checkpoints == nullptr) return Status::NotFound("no projection checkpoints");
+  std::string value;
+  rocksdb::Status s = impl_->db->Get(rocksdb::ReadOptions(), impl_->checkpoints, name, &value);
+  if (!s.ok()) return FromRocks(s);
+  if (!keys::DecodeCheckpoint(value, &out->version, &out->position)) {
+    return Status::Corruption("bad checkpoint of projection '" + name + "'");
+  }
+  return Status::OK();
+}
+
 Status Store::GetHead(std::string_view tenant, StreamHead* head) const {
   std::string value;
   rocksdb::Status s = impl_->db->Get(rocksdb::ReadOptions(), impl_->heads,

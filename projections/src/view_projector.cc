@@ -72,7 +72,8 @@ bool DecodeTenantMarker(std::string_view bytes, TenantMarker* m) {
 
 Status LoadFromSnapshot(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* snapshots,
                         const ledger::StreamReader& read_stream, const std::string& tenant,
-                        std::optional<Micros> at, TenantState* state, Micros* max_effective_at) {
+                        std::optional<Micros> at, uint64_t upto, TenantState* state,
+                        Micros* max_effective_at) {
   *state = TenantState();
   state->tenant = tenant;
   Micros max_eff = 0;
@@ -81,7 +82,13 @@ Status LoadFromSnapshot(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* snapshots,
   keys::PutBE64(&target, at ? static_cast<uint64_t>(std::max<Micros>(*at, 0)) : UINT64_MAX);
   keys::PutBE64(&target, UINT64_MAX);
   std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), snapshots));
-  it->SeekForPrev(target);
+  // The latest snapshot at or before `at`, and not past `upto`.
+  for (it->SeekForPrev(target); it->Valid() && it->key().starts_with(prefix); it->Prev()) {
+    if (it->key().size() == prefix.size() + 16 &&
+        keys::GetBE64(it->key().data() + prefix.size() + 8) <= upto) {
+      break;
+    }
+  }
   if (it->Valid() && it->key().starts_with(prefix) && it->key().size() == prefix.size() + 16) {
     Status s = DecodeSnapshot(std::string_view(it->value().data(), it->value().size()), state,
                               &max_eff);
@@ -89,11 +96,15 @@ Status LoadFromSnapshot(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* snapshots,
   } else if (!it->status().ok()) {
     return FromRocks(it->status());
   }
-  for (auto c = read_stream(tenant, state->version + 1); c->Valid(); c->Next()) {
-    const auto e = c->event().event();
-    if (at && e.getEffectiveAt() > *at) continue;
-    commands::Evolve(state, e);
-    max_eff = std::max(max_eff, e.getEffectiveAt());
+  if (state->version < upto) {
+    auto c = read_stream(tenant, state->version + 1, upto);
+    for (; c->Valid(); c->Next()) {
+      const auto e = c->event().event();
+      if (at && e.getEffectiveAt() > *at) continue;
+      commands::Evolve(state, e);
+      max_eff = std::max(max_eff, e.getEffectiveAt());
+    }
+    if (!c->status().ok()) return c->status();
   }
   if (max_effective_at != nullptr) *max_effective_at = max_eff;
   return Status::OK();
@@ -122,7 +133,7 @@ void ViewProjector::Reset() {
   cached_bytes_ = 0;
 }
 
-Status ViewProjector::Load(const std::string& tenant, Cached** out) {
+Status ViewProjector::Load(const std::string& tenant, uint64_t upto, Cached** out) {
   auto found = cache_.find(tenant);
   if (found != cache_.end()) {
     lru_.splice(lru_.begin(), lru_, found->second->lru);
@@ -131,7 +142,7 @@ Status ViewProjector::Load(const std::string& tenant, Cached** out) {
   }
   auto c = std::make_unique<Cached>();
   Status s = LoadFromSnapshot(db_, families_[kSnapshots], read_stream_, tenant, std::nullopt,
-                              &c->state, &c->max_effective_at);
+                              upto, &c->state, &c->max_effective_at);
   if (!s.ok()) return s;
   c->since_snapshot = c->state.version % options_.snapshot_every;
   c->last_position = c->state.position;
@@ -162,7 +173,7 @@ Status ViewProjector::Project(ledger::schema::Event::Reader event,
   const std::string tenant = event.getTenant();
   if (tenant == commands::kCatalogStream) return Status::OK();
   Cached* c = nullptr;
-  Status s = Load(tenant, &c);
+  Status s = Load(tenant, event.getVersion() - 1, &c);
   if (!s.ok()) return s;
   TenantState& state = c->state;
   if (state.version + 1 != event.getVersion()) {

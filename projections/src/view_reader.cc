@@ -36,7 +36,7 @@ Status ViewReader::StateAt(const std::string& tenant, std::optional<Micros> at,
                            commands::TenantState* state) const {
   if (!views_->current()) return commands::LoadTenant(*store_, tenant, at, state);
   return LoadFromSnapshot(views_->db(), views_->family(ViewProjector::kSnapshots),
-                          views_->stream_reader(), tenant, at, state);
+                          views_->stream_reader(), tenant, at, UINT64_MAX, state);
 }
 
 Status ViewReader::Check(const std::string& tenant, const std::string& user,

@@ -13,6 +13,9 @@
 #include "commands/access.h"
 #include "commands/service.h"
 #include "ledger/store.h"
+#include "projections/view_reader.h"
+#include "projections/views.h"
+#include "support/views_check.h"
 
 namespace ledger::testing {
 
@@ -20,16 +23,26 @@ class LedgerFixture {
  public:
   LedgerFixture() { Open(); }
 
-  // Reopens the store on the same in-memory files (a restart).
-  void Open() {
+  // Reopens the store on the same in-memory files (a restart); `rebuild` drops and
+  // rebuilds the views from the log.
+  void Open(bool rebuild = false) {
+    reader_.reset();
     service_.reset();
     store_.reset();
+    // Small snapshot interval and cache: snapshots and evictions happen in every test.
+    projections::ViewOptions view_options;
+    view_options.snapshot_every = 5;
+    view_options.cache_bytes = 16 << 10;
+    views_ = std::make_shared<projections::ViewProjector>(view_options);
     StoreOptions options;
     options.env = env_.get();
     options.clock_mode_if_new = ClockMode::kManual;
+    options.projectors = {views_};
+    options.rebuild_projections = rebuild;
     Status s = Store::Open(options, "/ledger", &store_);
     REQUIRE(s.ToString() == "OK");
     service_ = std::make_unique<commands::CommandService>(store_.get());
+    reader_ = std::make_unique<projections::ViewReader>(views_.get(), store_.get());
   }
 
   // Runs one command given as a JSON object; fills "id" when missing so that every
@@ -75,8 +88,25 @@ class LedgerFixture {
     std::optional<Micros> t;
     if (!at.empty()) t = ParseRfc3339(at);
     auto state = State(tenant, t);
-    return commands::CheckAccess(state, user, product, t.value_or(store_->LedgerTime()));
+    const auto folded = commands::CheckAccess(state, user, product, t.value_or(store_->LedgerTime()));
+    // The views must give the same answer as the fold.
+    commands::AccessDecision viewed;
+    REQUIRE(reader_->Check(tenant, user, product, t, &viewed).ok());
+    INFO(tenant << "/" << user << "/" << product << " at " << (at.empty() ? "now" : at));
+    REQUIRE(viewed.ToJson() == folded.ToJson());
+    return folded;
   }
+
+  // "" when the views of `tenant` equal a fresh fold (see support/views_check.h).
+  std::string ViewsMismatch(const std::string& tenant) {
+    return testing::ViewsMismatch(*store_, *views_, tenant);
+  }
+
+  // Every view row, for comparing incremental views with rebuilt ones.
+  Rows DumpViews() { return testing::DumpViews(*views_); }
+
+  projections::ViewProjector& views() { return *views_; }
+  projections::ViewReader& reader() { return *reader_; }
 
   // Every event of a stream, in order, by type name.
   std::vector<std::string> StreamTypes(const std::string& tenant) {
@@ -137,6 +167,8 @@ class LedgerFixture {
   std::unique_ptr<rocksdb::Env> env_{rocksdb::NewMemEnv(rocksdb::Env::Default())};
   std::unique_ptr<Store> store_;
   std::unique_ptr<commands::CommandService> service_;
+  std::shared_ptr<projections::ViewProjector> views_;
+  std::unique_ptr<projections::ViewReader> reader_;
   int counter_ = 0;
 };
 

@@ -25,10 +25,10 @@ namespace ledger {
 
 class EventCursor;
 
-// Reads a tenant's durable stream from version `from` on (how a projector reaches history,
+// Reads versions [from, to] of a tenant's durable stream (how a projector reaches history,
 // e.g. to fold a tenant it no longer holds in memory).
-using StreamReader =
-    std::function<std::unique_ptr<EventCursor>(std::string_view tenant, uint64_t from)>;
+using StreamReader = std::function<std::unique_ptr<EventCursor>(std::string_view tenant,
+                                                                uint64_t from, uint64_t to)>;
 
 // What a projector is told while it projects one event.
 struct ProjectContext {

@@ -218,6 +218,9 @@ class Store {
   std::unique_ptr<EventCursor> ReadStream(std::string_view tenant, uint64_t from = 1,
                                           uint64_t to = UINT64_MAX) const;
 
+  // The stored checkpoint of projector `name`. NotFound if it has none.
+  Status GetProjectionCheckpoint(const std::string& name, ProjectionCheckpoint* out) const;
+
   // The idempotency record of a command: the result it got. NotFound if unknown.
   Status LookupCommand(std::string_view tenant, std::string_view command_id,
                        AppendResult* result) const;

@@ -68,7 +68,8 @@ class ViewProjector final : public ledger::Projector {
 
  private:
   struct Cached;
-  ledger::Status Load(const std::string& tenant, Cached** out);
+  // The cached tenant, folded (on a miss) up to stream version `upto`.
+  ledger::Status Load(const std::string& tenant, uint64_t upto, Cached** out);
   void Evict(uint64_t durable_position);
 
   ViewOptions options_;
@@ -82,12 +83,12 @@ class ViewProjector final : public ledger::Projector {
 };
 
 // Loads `tenant`'s folded state from its latest snapshot at or before `at` (effective
-// time; nullopt = the latest) plus the events after it, read with `read_stream`.
-// *max_effective_at gets the latest effective_at folded (optional).
+// time; nullopt = the latest) plus the events after it up to stream version `upto`, read
+// with `read_stream`. *max_effective_at gets the latest effective_at folded (optional).
 ledger::Status LoadFromSnapshot(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* snapshots,
                                 const ledger::StreamReader& read_stream,
                                 const std::string& tenant, std::optional<commands::Micros> at,
-                                commands::TenantState* state,
+                                uint64_t upto, commands::TenantState* state,
                                 commands::Micros* max_effective_at = nullptr);
 
 }  // namespace projections
