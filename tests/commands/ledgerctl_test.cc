@@ -17,9 +17,9 @@ struct Run {
   std::vector<std::string> lines;  // standard output
 };
 
-// Runs ledgerctl with `args` (a shell-quoted string); stdin from `input` when given.
-Run Ledgerctl(const std::string& args, const std::string& input_file = "") {
-  std::string cmd = std::string(LEDGERCTL) + " " + args + " 2>/dev/null";
+// Runs `binary` with `args` (a shell-quoted string); stdin from `input` when given.
+Run Tool(const std::string& binary, const std::string& args, const std::string& input_file = "") {
+  std::string cmd = binary + " " + args + " 2>/dev/null";
   if (!input_file.empty()) cmd += " < " + input_file;
   Run run;
   FILE* p = ::popen(cmd.c_str(), "r");
@@ -32,6 +32,10 @@ Run Ledgerctl(const std::string& args, const std::string& input_file = "") {
   std::istringstream in(out);
   for (std::string line; std::getline(in, line);) run.lines.push_back(line);
   return run;
+}
+
+Run Ledgerctl(const std::string& args, const std::string& input_file = "") {
+  return Tool(LEDGERCTL, args, input_file);
 }
 
 void Write(const std::string& path, const std::string& text) {
@@ -160,4 +164,33 @@ TEST_CASE("ledgerctl check answers while another process has the ledger open for
   CHECK(check.lines[0] == R"({"allowed":true,"reason":null,"subscription":"S1"})");
   // A second writer is refused with a clear failure, not a crash.
   CHECK(Ledgerctl(data + " submit " + dir / "setup.jsonl").exit_code == 1);
+}
+
+TEST_CASE("ledger-replay rebuild recreates the views from the log and checks answer the same",
+          "[cli]") {
+  ledger::testing::TempDir dir;
+  Write(dir / "in.jsonl",
+        std::string(kAcmeWithOneSubscription) +
+            R"({"type":"invite_member","tenant":"acme","actor":"olga","id":"i1","user":"bob","email":"bob@acme.test"}
+{"type":"accept_invitation","tenant":"acme","actor":"bob","id":"a1"}
+{"type":"assign_seat","tenant":"acme","actor":"olga","id":"as1","subscription":"S1","user":"bob"}
+)");
+  const std::string data = "--data " + dir / "ledger";
+  REQUIRE(Ledgerctl(data + " --clock manual submit " + dir / "in.jsonl").exit_code == 0);
+  const std::string check = data + " check --tenant acme --user bob --product pcon";
+  Run before = Ledgerctl(check);
+  REQUIRE(before.lines.size() == 1);
+  CHECK(J(before.lines[0])["allowed"] == true);
+
+  Run rebuilt = Tool(LEDGER_REPLAY, data + " rebuild");
+  REQUIRE(rebuilt.exit_code == 0);
+  REQUIRE(rebuilt.lines.size() == 1);
+  CHECK(J(rebuilt.lines[0])["rebuilt"] == "views");
+  CHECK(J(rebuilt.lines[0])["position"] == 6);  // every event of the log folded
+  CHECK(J(rebuilt.lines[0])["events"] == 6);
+  Run after = Ledgerctl(check);
+  REQUIRE(after.lines == before.lines);
+
+  CHECK(Tool(LEDGER_REPLAY, data + " frobnicate").exit_code == 2);
+  CHECK(Tool(LEDGER_REPLAY, "rebuild").exit_code == 2);  // no --data
 }

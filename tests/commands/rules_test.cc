@@ -641,7 +641,7 @@ TEST_CASE("R15 effects due are appended before a later command, in time order", 
   CHECK(l.State("acme").subscriptions.at("S2").expired);
 }
 
-TEST_CASE("R15 a rejected command still brings the due effects; tick brings them alone",
+TEST_CASE("R15 a rejected command still brings the due effects and tick brings them alone",
           "[rules][time]") {
   LedgerFixture l;
   World(l);
