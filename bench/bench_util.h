@@ -30,11 +30,13 @@ inline double Percentile(std::vector<int64_t>& samples, double p) {
 }
 
 // A fresh directory on the real disk (not tmpfs: fsync must cost what it costs),
-// removed on destruction unless `keep`.
+// removed on destruction unless `keep`; with `reuse`, the existing one, kept.
 class ScratchDir {
  public:
-  ScratchDir(const std::string& parent, const std::string& name, bool keep = false)
-      : path_(parent + "/" + name), keep_(keep) {
+  ScratchDir(const std::string& parent, const std::string& name, bool keep = false,
+             bool reuse = false)
+      : path_(parent + "/" + name), keep_(keep || reuse) {
+    if (reuse) return;
     std::filesystem::remove_all(path_);
     std::filesystem::create_directories(path_);
   }

@@ -2,6 +2,10 @@
 //
 //   ledger-bench append --clients C --events N --json [--threads] [--event-bytes B] [--dir DIR]
 //   ledger-bench commands --clients C [--commands N] --json [--dir DIR]
+//   ledger-bench check [--tenants T --users U --checks N --threads K] --json [--dir DIR]
+//   ledger-bench replay [--events N] --json [--dir DIR]
+//   ledger-bench asof [--events N --samples S] --json [--dir DIR]
+// check/replay/asof also take --keep (leave the ledger) and --reuse (use the kept one).
 #include <fmt/format.h>
 
 #include <boost/program_options.hpp>
@@ -9,6 +13,7 @@
 
 #include "append_bench.h"
 #include "commands_bench.h"
+#include "views_bench.h"
 
 namespace po = boost::program_options;
 
@@ -19,6 +24,7 @@ int main(int argc, char** argv) {
   }
   const std::string verb = argv[1];
   ledger::bench::AppendBenchOptions append;
+  ledger::bench::ViewsBenchOptions views;
   po::options_description desc("options");
   desc.add_options()("help", "show options")("json", "print one JSON line (the only format)")(
       "clients", po::value<int>(&append.clients), "concurrent clients")(
@@ -27,7 +33,15 @@ int main(int argc, char** argv) {
       "event-bytes", po::value<int>(&append.event_bytes), "approximate size of one event")(
       "dir", po::value<std::string>(&append.dir), "scratch directory on the disk under test")(
       "threads", "clients are threads blocked in Append (default: asynchronous clients)")(
-      "skip-raw", po::bool_switch(&append.skip_raw), "profiling: skip the raw RocksDB baseline");
+      "skip-raw", po::bool_switch(&append.skip_raw), "profiling: skip the raw RocksDB baseline")(
+      "tenants", po::value<int>(&views.tenants), "check: tenants")(
+      "users", po::value<int>(&views.users), "check: members per tenant")(
+      "extra-events", po::value<int>(&views.extra_events), "check: seat churn per tenant")(
+      "checks", po::value<long>(&views.checks), "check: checks to time")(
+      "reader-threads", po::value<int>(&views.threads), "check: reader threads")(
+      "samples", po::value<int>(&views.samples), "asof: reconstructions to time")(
+      "keep", po::bool_switch(&views.keep), "leave the generated ledger in --dir")(
+      "reuse", po::bool_switch(&views.reuse), "use the ledger kept in --dir");
   po::variables_map vm;
   try {
     po::store(po::parse_command_line(argc - 1, argv + 1, desc), vm);
@@ -40,6 +54,12 @@ int main(int argc, char** argv) {
     std::cout << desc;
     return 0;
   }
+  views.dir = append.dir;
+  if (vm.count("events")) views.events = vm["events"].as<int>();
+  if (verb == "check") return ledger::bench::RunCheckBench(views);
+  if (verb == "replay") return ledger::bench::RunReplayBench(views, "/proc/self/exe");
+  if (verb == "replay-fold") return ledger::bench::RunReplayFold(views);
+  if (verb == "asof") return ledger::bench::RunAsOfBench(views);
   if (append.clients < 1 || append.events < append.clients) {
     fmt::print(stderr, "ledger-bench: --clients must be >= 1 and --events >= --clients\n");
     return 2;

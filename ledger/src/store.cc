@@ -1,6 +1,7 @@
 // The write path: opening the database and the group-committed single writer.
 #include <fmt/format.h>
 #include <pthread.h>
+#include <rocksdb/cache.h>
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/memtablerep.h>
 #include <rocksdb/options.h>
@@ -75,9 +76,10 @@ rocksdb::ColumnFamilyOptions PointLookupOptions() {
 }
 
 // View rows: point reads by key (bloom filters) and prefix scans.
-rocksdb::ColumnFamilyOptions ProjectionOptions() {
+rocksdb::ColumnFamilyOptions ProjectionOptions(std::shared_ptr<rocksdb::Cache> block_cache) {
   rocksdb::ColumnFamilyOptions cf;
   rocksdb::BlockBasedTableOptions table;
+  if (block_cache) table.block_cache = std::move(block_cache);
   table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
   cf.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
   return cf;
@@ -103,6 +105,11 @@ Status Store::Impl::Open(const StoreOptions& opts, const std::string& path) {
   db_options.bytes_per_sync = 1 << 20;
   db_options.keep_log_file_num = 4;
   if (opts.env != nullptr) db_options.env = opts.env;
+  std::shared_ptr<rocksdb::Cache> block_cache;
+  if (opts.read_cache_bytes > 0) {
+    db_options.row_cache = rocksdb::NewLRUCache(opts.read_cache_bytes);
+    block_cache = rocksdb::NewLRUCache(opts.read_cache_bytes);
+  }
 
   rocksdb::ColumnFamilyOptions events_cf;
   events_cf.write_buffer_size = 64 << 20;
@@ -127,7 +134,7 @@ Status Store::Impl::Open(const StoreOptions& opts, const std::string& path) {
     for (const auto& f : p->families()) all = all && exists(f);
     projector_opened.push_back(!opts.read_only || all);
     if (!projector_opened.back()) continue;
-    for (const auto& f : p->families()) descriptors.push_back({f, ProjectionOptions()});
+    for (const auto& f : p->families()) descriptors.push_back({f, ProjectionOptions(block_cache)});
   }
   if (opts.read_only && !exists(kCfCheckpoints)) descriptors.erase(descriptors.begin() + 6);
   // RocksDB opens a database for writing only with all its families: families of
@@ -136,7 +143,7 @@ Status Store::Impl::Open(const StoreOptions& opts, const std::string& path) {
     for (const auto& name : existing) {
       bool listed = false;
       for (const auto& d : descriptors) listed = listed || d.name == name;
-      if (!listed) descriptors.push_back({name, ProjectionOptions()});
+      if (!listed) descriptors.push_back({name, ProjectionOptions(block_cache)});
     }
   }
 
@@ -249,6 +256,12 @@ Store::Impl::~Impl() {
   if (syncer_.joinable()) syncer_.join();
   if (completer_.joinable()) completer_.join();
   if (db) {
+    // A clean close leaves everything in table files: the next open (or a reader's)
+    // replays no log and finds rows through bloom filters and caches, not a memtable.
+    if (!options.read_only && write_error_.ok()) {
+      rocksdb::FlushOptions flush;
+      db->Flush(flush, handles).PermitUncheckedError();
+    }
     for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
     handles.clear();
     db->Close().PermitUncheckedError();

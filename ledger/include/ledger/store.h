@@ -171,6 +171,9 @@ struct StoreOptions {
   bool read_only = false;
   // Projections maintained in the same batch as the events (see ledger/projector.h).
   std::vector<std::shared_ptr<Projector>> projectors;
+  // Memory for point reads (view rows, heads): a row cache of recently read values in
+  // front of a shared block cache, each this size. 0 = RocksDB's defaults.
+  size_t read_cache_bytes = 64u << 20;
   // Drop and rebuild every projector's rows from the log at open (ledger-replay rebuild).
   bool rebuild_projections = false;
   // Where long rebuilds report progress; nullptr = stderr.

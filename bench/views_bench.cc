@@ -1,0 +1,342 @@
+#include "views_bench.h"
+
+#include <fmt/format.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdio>
+#include <mutex>
+#include <random>
+#include <thread>
+#include <unordered_map>
+
+#include "bench_util.h"
+#include "commands/evolve.h"
+#include "ledger/store.h"
+#include "projections/view_reader.h"
+#include "projections/views.h"
+
+namespace ledger::bench {
+namespace {
+
+constexpr char kProduct[] = "bench.pro";
+const Micros kStart = *ParseRfc3339("2026-01-02T00:00:00Z");
+
+std::string TenantId(int t) { return fmt::format("t{}", t); }
+std::string UserId(int u) { return fmt::format("u{}", u); }
+
+// Events of one tenant: created (owner u0), a subscription with `users` seats, every user
+// invited and accepted, three users in four assigned a seat, then `extra` seat toggles.
+std::vector<EventDraft> TenantEvents(int users, long extra, std::mt19937& rng) {
+  std::vector<EventDraft> out;
+  auto add = [&]() -> schema::Event::Payload::Builder {
+    out.emplace_back();
+    out.back().actor = "system";
+    return out.back().payload();
+  };
+  {
+    auto e = add().initTenantCreated();
+    e.setOwner(UserId(0));
+    e.setOwnerEmail("u0@bench.test");
+  }
+  {
+    auto e = add().initSubscriptionPurchased();
+    e.setSubscription("S1");
+    e.setProduct(kProduct);
+    e.setEdition("pro");
+    e.setSeats(static_cast<uint32_t>(users));
+    e.setSeatModel(schema::SeatModel::NAMED);
+    e.setPeriodStart(*ParseRfc3339("2026-01-01T00:00:00Z"));
+    e.setPeriodEnd(*ParseRfc3339("2036-01-01T00:00:00Z"));
+    e.setAutoRenew(true);
+    e.setOverage(schema::Overage::LOCK_ALL);
+  }
+  std::vector<bool> assigned(static_cast<size_t>(users), false);
+  for (int u = 1; u < users; ++u) {
+    auto i = add().initMemberInvited();
+    i.setUser(UserId(u));
+    i.setEmail(UserId(u) + "@bench.test");
+    i.setRole(schema::Role::MEMBER);
+    add().initInvitationAccepted().setUser(UserId(u));
+  }
+  for (int u = 0; u < users; ++u) {
+    if (u % 4 == 3) continue;
+    auto s = add().initSeatAssigned();
+    s.setSubscription("S1");
+    s.setUser(UserId(u));
+    assigned[static_cast<size_t>(u)] = true;
+  }
+  for (long k = 0; k < extra; ++k) {
+    const int u = static_cast<int>(rng() % static_cast<unsigned>(users));
+    if (assigned[static_cast<size_t>(u)]) {
+      auto s = add().initSeatRevoked();
+      s.setSubscription("S1");
+      s.setUser(UserId(u));
+    } else {
+      auto s = add().initSeatAssigned();
+      s.setSubscription("S1");
+      s.setUser(UserId(u));
+    }
+    assigned[static_cast<size_t>(u)] = !assigned[static_cast<size_t>(u)];
+  }
+  return out;
+}
+
+std::unique_ptr<Store> Open(const std::string& path,
+                            std::shared_ptr<projections::ViewProjector> views, bool read_only) {
+  StoreOptions options;
+  options.clock_mode_if_new = ClockMode::kManual;
+  options.read_only = read_only;
+  if (views) options.projectors = {views};
+  std::unique_ptr<Store> store;
+  Status s = Store::Open(options, path, &store);
+  if (!s.ok()) fmt::print(stderr, "ledger-bench: {}\n", s.ToString());
+  return store;
+}
+
+// Appends every tenant's events in requests of up to `chunk` events, `window` tenants at
+// a time (each tenant's requests in order). Returns false on a failure.
+bool Load(Store& store, int tenants, int users, long extra, size_t chunk, int window) {
+  {
+    AppendRequest first;  // fixes the ledger time
+    first.tenant = "#bench";
+    first.command_id = "start";
+    first.request_hash = Sha256("start");
+    first.actor = "system";
+    first.command_type = "bench";
+    first.at = kStart;
+    first.events.emplace_back();
+    first.events.back().payload().initTenantCreated().setOwner("nobody");
+    AppendResult r;
+    if (!store.Append(std::move(first), &r).ok()) return false;
+  }
+  std::mutex mu;
+  std::condition_variable cv;
+  int running = 0, next_tenant = 0;
+  bool failed = false;
+  std::function<void(int, std::shared_ptr<std::vector<EventDraft>>, size_t)> send;
+  send = [&](int t, std::shared_ptr<std::vector<EventDraft>> events, size_t from) {
+    AppendRequest req;
+    req.tenant = TenantId(t);
+    req.command_id = fmt::format("load-{}", from);
+    req.request_hash = Sha256(req.command_id);
+    req.actor = "system";
+    req.command_type = "bench";
+    const size_t to = std::min(events->size(), from + chunk);
+    for (size_t i = from; i < to; ++i) req.events.push_back(std::move((*events)[i]));
+    store.AppendAsync(std::move(req), [&, t, events, to](const Status& s, AppendResult& r) {
+      if (!s.ok() || r.kind != AppendResult::Kind::kAccepted) {
+        std::lock_guard<std::mutex> lock(mu);
+        failed = true;
+      } else if (to < events->size()) {
+        send(t, events, to);
+        return;
+      }
+      std::lock_guard<std::mutex> lock(mu);
+      --running;
+      cv.notify_one();
+    });
+  };
+  std::mt19937 rng(42);
+  std::unique_lock<std::mutex> lock(mu);
+  while (next_tenant < tenants && !failed) {
+    cv.wait(lock, [&] { return running < window || failed; });
+    const int t = next_tenant++;
+    ++running;
+    lock.unlock();
+    auto events = std::make_shared<std::vector<EventDraft>>(TenantEvents(users, extra, rng));
+    send(t, events, 0);
+    lock.lock();
+  }
+  cv.wait(lock, [&] { return running == 0; });
+  return !failed;
+}
+
+}  // namespace
+
+int RunCheckBench(const ViewsBenchOptions& o) {
+  ScratchDir dir(o.dir, "check", o.keep, o.reuse);
+  double load_seconds = 0;
+  if (!o.reuse) {
+    auto views = std::make_shared<projections::ViewProjector>();
+    auto store = Open(dir.path(), views, false);
+    if (!store) return 1;
+    const auto start = SteadyClock::now();
+    if (!Load(*store, o.tenants, o.users, o.extra_events, 256, 64)) {
+      fmt::print(stderr, "ledger-bench: loading the ledger failed\n");
+      return 1;
+    }
+    load_seconds = SecondsSince(start);
+  }
+  // A reader process: the views opened read-only, as ledgerctl check does.
+  auto views = std::make_shared<projections::ViewProjector>();
+  auto store = Open(dir.path(), views, true);
+  if (!store) return 1;
+  if (!views->current()) {
+    fmt::print(stderr, "ledger-bench: the views are not current\n");
+    return 1;
+  }
+  projections::ViewReader reader(views.get(), store.get());
+  // Warm: every user once.
+  std::vector<std::pair<std::string, std::string>> keys;
+  for (int t = 0; t < o.tenants; ++t) {
+    for (int u = 0; u < o.users; ++u) keys.emplace_back(TenantId(t), UserId(u));
+  }
+  long allowed = 0;
+  for (const auto& [t, u] : keys) {
+    commands::AccessDecision d;
+    if (!reader.Check(t, u, kProduct, std::nullopt, &d).ok()) return 1;
+    allowed += d.allowed ? 1 : 0;
+  }
+  const uint64_t folded_before = reader.folded_checks();
+  std::atomic<bool> ok{true};
+  std::vector<std::vector<int64_t>> latencies(static_cast<size_t>(o.threads));
+  std::vector<std::thread> threads;
+  const long per_thread = o.checks / o.threads;
+  const auto start = SteadyClock::now();
+  for (int th = 0; th < o.threads; ++th) {
+    threads.emplace_back([&, th] {
+      std::mt19937_64 rng(static_cast<uint64_t>(th) + 1);
+      auto& lat = latencies[static_cast<size_t>(th)];
+      lat.reserve(static_cast<size_t>(per_thread / 16 + 1));
+      commands::AccessDecision d;
+      for (long i = 0; i < per_thread; ++i) {
+        const auto& [t, u] = keys[rng() % keys.size()];
+        // Time every 16th check: the clock itself would otherwise weigh on the rate.
+        const bool timed = (i & 15) == 0;
+        const auto t0 = timed ? SteadyClock::now() : SteadyClock::time_point();
+        if (!reader.Check(t, u, kProduct, std::nullopt, &d).ok()) ok = false;
+        if (timed) {
+          lat.push_back(std::chrono::duration_cast<std::chrono::nanoseconds>(SteadyClock::now() - t0)
+                            .count());
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  const double seconds = SecondsSince(start);
+  if (!ok) return 1;
+  std::vector<int64_t> all;
+  for (auto& l : latencies) all.insert(all.end(), l.begin(), l.end());
+  fmt::print(
+      "{{\"bench\":\"check\",\"tenants\":{},\"users\":{},\"events\":{},\"threads\":{},"
+      "\"checks\":{},\"checks_per_s\":{:.0f},\"p50_us\":{:.2f},\"p99_us\":{:.2f},"
+      "\"allowed_share\":{:.2f},\"folded_checks\":{},\"load_s\":{:.1f}}}\n",
+      o.tenants, o.tenants * o.users, store->LastPosition(), o.threads, per_thread * o.threads,
+      static_cast<double>(per_thread * o.threads) / seconds, Percentile(all, 50) / 1000.0,
+      Percentile(all, 99) / 1000.0, static_cast<double>(allowed) / static_cast<double>(keys.size()),
+      reader.folded_checks() - folded_before, load_seconds);
+  return 0;
+}
+
+int RunReplayFold(const ViewsBenchOptions& o) {
+  auto store = Open(o.dir, nullptr, true);
+  if (!store) return 1;
+  const auto start = SteadyClock::now();
+  std::unordered_map<std::string, commands::TenantState> tenants;
+  commands::TenantState* current = nullptr;
+  std::string current_id;
+  long events = 0;
+  auto c = store->ReadLog(1);
+  for (; c->Valid(); c->Next()) {
+    const auto e = c->event().event();
+    const auto tenant = e.getTenant();
+    if (current == nullptr || current_id != std::string_view(tenant.cStr(), tenant.size())) {
+      current_id.assign(tenant.cStr(), tenant.size());
+      current = &tenants[current_id];
+    }
+    commands::Evolve(current, e);
+    ++events;
+  }
+  if (!c->status().ok()) return 1;
+  const double seconds = SecondsSince(start);
+  fmt::print("{} {:.6f} {}\n", events, seconds, tenants.size());
+  return 0;
+}
+
+int RunReplayBench(const ViewsBenchOptions& o, const char* self) {
+  ScratchDir dir(o.dir, "replay", o.keep, o.reuse);
+  if (!o.reuse) {
+    auto store = Open(dir.path(), nullptr, false);
+    if (!store) return 1;
+    const int tenants = 1000;
+    const int users = 50;
+    const long per_tenant = o.events / tenants;
+    const long setup = 2 + 2L * (users - 1) + users - users / 4;
+    if (!Load(*store, tenants, users, std::max(0L, per_tenant - setup), 1024, 64)) return 1;
+  }
+  // A fresh process: nothing of the ledger in memory, the OS page cache as it is.
+  const std::string exe = std::filesystem::read_symlink(self).string();
+  const std::string cmd = fmt::format("{} replay-fold --dir {}", exe, dir.path());
+  FILE* p = ::popen(cmd.c_str(), "r");
+  if (p == nullptr) return 1;
+  long events = 0, tenants = 0;
+  double seconds = 0;
+  const int n = std::fscanf(p, "%ld %lf %ld", &events, &seconds, &tenants);
+  if (::pclose(p) != 0 || n != 3 || seconds <= 0) {
+    fmt::print(stderr, "ledger-bench: the replay process failed\n");
+    return 1;
+  }
+  fmt::print(
+      "{{\"bench\":\"replay\",\"events\":{},\"tenants\":{},\"seconds\":{:.3f},"
+      "\"events_per_s\":{:.0f}}}\n",
+      events, tenants, seconds, static_cast<double>(events) / seconds);
+  return 0;
+}
+
+int RunAsOfBench(const ViewsBenchOptions& o) {
+  ScratchDir dir(o.dir, "asof", o.keep, o.reuse);
+  const int users = 2000;
+  const std::string tenant = TenantId(0);
+  Micros end = 0;
+  if (!o.reuse) {
+    auto views = std::make_shared<projections::ViewProjector>();
+    auto store = Open(dir.path(), views, false);
+    if (!store) return 1;
+    // One tenant, its events spread over time: one request of 1000 events per minute.
+    std::mt19937 rng(7);
+    const long setup = 2 + 2L * (users - 1) + users - users / 4;
+    std::vector<EventDraft> events = TenantEvents(users, std::max(0L, o.events - setup), rng);
+    Micros at = kStart;
+    for (size_t from = 0; from < events.size(); from += 1000, at += 60 * kMicrosPerSecond) {
+      AppendRequest req;
+      req.tenant = tenant;
+      req.command_id = fmt::format("load-{}", from);
+      req.request_hash = Sha256(req.command_id);
+      req.actor = "system";
+      req.command_type = "bench";
+      req.at = at;
+      for (size_t i = from; i < std::min(events.size(), from + 1000); ++i) {
+        req.events.push_back(std::move(events[i]));
+      }
+      AppendResult r;
+      if (!store->Append(std::move(req), &r).ok() || r.kind != AppendResult::Kind::kAccepted) {
+        return 1;
+      }
+    }
+  }
+  auto views = std::make_shared<projections::ViewProjector>();
+  auto store = Open(dir.path(), views, true);
+  if (!store) return 1;
+  end = store->LedgerTime();
+  projections::ViewReader reader(views.get(), store.get());
+  std::mt19937_64 rng(11);
+  std::vector<int64_t> micros;
+  uint64_t version_sum = 0;
+  for (int i = 0; i < o.samples; ++i) {
+    const Micros at = kStart + static_cast<Micros>(rng() % static_cast<uint64_t>(end - kStart + 1));
+    commands::TenantState state;
+    const auto t0 = SteadyClock::now();
+    if (!reader.StateAt(tenant, at, &state).ok()) return 1;
+    micros.push_back(MicrosSince(t0));
+    version_sum += state.version;
+  }
+  fmt::print(
+      "{{\"bench\":\"asof\",\"tenant_events\":{},\"samples\":{},\"p50_ms\":{:.2f},"
+      "\"p99_ms\":{:.2f},\"mean_version\":{}}}\n",
+      store->LastPosition() - 1, o.samples, Percentile(micros, 50) / 1000.0,
+      Percentile(micros, 99) / 1000.0, version_sum / static_cast<uint64_t>(o.samples));
+  return 0;
+}
+
+}  // namespace ledger::bench
