@@ -5,10 +5,11 @@ namespace {
 
 using Kind = ledger::schema::Event::Payload::Which;
 
-// Refreshes seat ordering of every subscription that `group` is assigned to.
-void RefreshGroupSubscriptions(TenantState* s, const std::string& group, uint64_t version) {
+// Refreshes `user`'s seat in every subscription that `group` is assigned to.
+void RefreshGroupSubscriptions(TenantState* s, const std::string& group, const std::string& user,
+                               uint64_t version) {
   for (auto& [id, sub] : s->subscriptions) {
-    if (sub.groups.count(group) > 0) s->RefreshSeats(&sub, version);
+    if (sub.groups.count(group) > 0) s->RefreshSeat(&sub, user, version);
   }
 }
 
@@ -65,7 +66,7 @@ void Evolve(TenantState* s, ledger::schema::Event::Reader event) {
       for (auto& [gid, g] : s->groups) g.members.erase(user);
       for (auto& [sid, sub] : s->subscriptions) {
         sub.direct.erase(user);
-        s->RefreshSeats(&sub, v);
+        s->RefreshSeat(&sub, user, v);
       }
       break;
     }
@@ -110,8 +111,9 @@ void Evolve(TenantState* s, ledger::schema::Event::Reader event) {
       auto e = p.getGroupMemberAdded();
       auto it = s->groups.find(e.getGroup());
       if (it != s->groups.end()) {
-        it->second.members.insert(e.getUser());
-        RefreshGroupSubscriptions(s, it->first, v);
+        const std::string user = e.getUser();
+        it->second.members.insert(user);
+        RefreshGroupSubscriptions(s, it->first, user, v);
       }
       break;
     }
@@ -119,8 +121,9 @@ void Evolve(TenantState* s, ledger::schema::Event::Reader event) {
       auto e = p.getGroupMemberRemoved();
       auto it = s->groups.find(e.getGroup());
       if (it != s->groups.end()) {
-        it->second.members.erase(e.getUser());
-        RefreshGroupSubscriptions(s, it->first, v);
+        const std::string user = e.getUser();
+        it->second.members.erase(user);
+        RefreshGroupSubscriptions(s, it->first, user, v);
       }
       break;
     }
@@ -146,16 +149,18 @@ void Evolve(TenantState* s, ledger::schema::Event::Reader event) {
     case Kind::SEAT_ASSIGNED: {
       auto e = p.getSeatAssigned();
       if (Subscription* sub = FindSub(s, e.getSubscription())) {
-        sub->direct.insert(e.getUser());
-        s->RefreshSeats(sub, v);
+        const std::string user = e.getUser();
+        sub->direct.insert(user);
+        s->RefreshSeat(sub, user, v);
       }
       break;
     }
     case Kind::SEAT_REVOKED: {
       auto e = p.getSeatRevoked();
       if (Subscription* sub = FindSub(s, e.getSubscription())) {
-        sub->direct.erase(e.getUser());
-        s->RefreshSeats(sub, v);
+        const std::string user = e.getUser();
+        sub->direct.erase(user);
+        s->RefreshSeat(sub, user, v);
       }
       break;
     }

@@ -127,4 +127,13 @@ void TenantState::RefreshSeats(Subscription* sub, uint64_t at_version) const {
   for (const auto& u : users) sub->seat_since.emplace(u, at_version);
 }
 
+void TenantState::RefreshSeat(Subscription* sub, const std::string& user,
+                              uint64_t at_version) const {
+  if (HoldsSeat(*sub, user)) {
+    sub->seat_since.emplace(user, at_version);
+  } else {
+    sub->seat_since.erase(user);
+  }
+}
+
 }  // namespace commands

@@ -113,6 +113,8 @@ struct TenantState {
   std::vector<std::string> Violations(const Subscription& sub) const;
   // Recomputes sub.seat_since after a change of assignments at stream `version`.
   void RefreshSeats(Subscription* sub, uint64_t version) const;
+  // The same when only `user`'s assignments changed (O(log n) instead of O(n)).
+  void RefreshSeat(Subscription* sub, const std::string& user, uint64_t version) const;
 };
 
 }  // namespace commands
