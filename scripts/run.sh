@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/setup.sh
-scripts/build.sh release --target ledger-demo --target ledgerctl >/dev/null
+scripts/build.sh release --target ledger-demo --target ledgerctl --target ledger-replay >/dev/null
 data=${1:-var/ledger}
 mkdir -p "$data"
 exec build/release/ledger/ledger-demo "$data"

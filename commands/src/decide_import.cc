@@ -97,7 +97,7 @@ Decided DecideImport(const Ctx& c) {
                     "subscription: '" + sub->subscription + "' has expired");
     }
     if (sub->seat_model == SeatModel::NAMED) {
-      const size_t after = c.state.AssignedUsers(*sub).size() + valid.size();
+      const size_t after = c.state.AssignedCount(*sub) + valid.size();
       if (after > sub->seats) {
         Decided d = Reject("seat_limit_reached",
                            fmt::format("subscription: '{}' has {} seats; importing {} users "

@@ -63,7 +63,7 @@ Decided AssignSeat(const Ctx& c, const Subscription& sub) {
   }
   if (IsExpired(c, sub)) return Expired(sub);
   if (sub.seat_model == SeatModel::NAMED && !c.state.HoldsSeat(sub, c.cmd.user)) {
-    const size_t holders = c.state.AssignedUsers(sub).size();
+    const size_t holders = c.state.AssignedCount(sub);
     if (holders >= sub.seats) {
       return Reject("seat_limit_reached",
                     fmt::format("subscription: all {} seats of '{}' are taken ({} users)",

@@ -100,16 +100,19 @@ bool TenantState::HoldsSeat(const Subscription& sub, const std::string& user) co
   return false;
 }
 
+size_t TenantState::AssignedCount(const Subscription& sub) const {
+  return sub.groups.empty() ? sub.direct.size() : AssignedUsers(sub).size();
+}
+
 std::vector<std::string> TenantState::Violations(const Subscription& sub) const {
   std::vector<std::string> out;
-  const std::set<std::string> users = AssignedUsers(sub);
-  if (sub.seat_model == SeatModel::NAMED && users.size() > sub.seats) {
+  if (sub.seat_model == SeatModel::NAMED && AssignedCount(sub) > sub.seats) {
     out.push_back("over_assigned");
   }
   if (sub.max_groups > 0 && sub.groups.size() > sub.max_groups) out.push_back("too_many_groups");
   if (!sub.add_on_of.empty()) {
     auto base = subscriptions.find(sub.add_on_of);
-    for (const auto& u : users) {
+    for (const auto& u : AssignedUsers(sub)) {
       if (base == subscriptions.end() || !HoldsSeat(base->second, u)) {
         out.push_back("orphaned_add_on");
         break;

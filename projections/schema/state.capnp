@@ -60,9 +60,10 @@ struct Subscription {
   seatSince @17 :List(SeatSince);
   pendingDecrease @18 :PendingChange;   # absent when none
   pendingDowngrade @19 :PendingChange;  # absent when none
-  # Derived at projection time, for readers of the row (not used when decoding a state).
-  assigned @20 :List(Text);
+  # Derived at projection time, for readers of a view row (not used when decoding a state).
+  assigned @20 :List(Text);     # unused: view rows keep holders in rows of their own
   violations @21 :List(Text);
+  assignedCount @22 :UInt32;
 }
 
 struct TenantState {

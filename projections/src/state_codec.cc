@@ -227,26 +227,26 @@ ledger::Status DecodeGroup(std::string_view bytes, Group* group) {
   return WithRoot<s::Group>(bytes, [&](s::Group::Reader r) { Read(r, group); });
 }
 
-std::string EncodeSubscriptionRow(const TenantState& state, const Subscription& sub) {
+std::string EncodeSubscriptionHeader(const TenantState& state, const Subscription& sub) {
   capnp::MallocMessageBuilder message;
   auto b = message.initRoot<s::Subscription>();
-  Write(b, sub);
-  const std::set<std::string> assigned = state.AssignedUsers(sub);
-  SetTexts(b.initAssigned(static_cast<unsigned>(assigned.size())), assigned);
+  Subscription header = sub;
+  header.direct.clear();
+  header.groups.clear();
+  header.seat_since.clear();
+  Write(b, header);
+  b.setAssignedCount(static_cast<uint32_t>(state.AssignedCount(sub)));
   const std::vector<std::string> violations = state.Violations(sub);
   SetTexts(b.initViolations(static_cast<unsigned>(violations.size())), violations);
   return ToBytes(message);
 }
 
-ledger::Status DecodeSubscriptionRow(std::string_view bytes, Subscription* sub,
-                                     std::vector<std::string>* assigned,
-                                     std::vector<std::string>* violations) {
+ledger::Status DecodeSubscriptionHeader(std::string_view bytes, Subscription* sub,
+                                        uint32_t* assigned_count,
+                                        std::vector<std::string>* violations) {
   return WithRoot<s::Subscription>(bytes, [&](s::Subscription::Reader r) {
     Read(r, sub);
-    if (assigned != nullptr) {
-      assigned->clear();
-      for (auto u : r.getAssigned()) assigned->emplace_back(u);
-    }
+    if (assigned_count != nullptr) *assigned_count = r.getAssignedCount();
     if (violations != nullptr) {
       violations->clear();
       for (auto v : r.getViolations()) violations->emplace_back(v);

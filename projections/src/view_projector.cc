@@ -183,11 +183,14 @@ Status ViewProjector::Project(ledger::schema::Event::Reader event,
   const internal::Touched touched = internal::TouchedBy(event);
 
   // Subscriptions whose rows may change: named ones, those a touched group is assigned
-  // to, and their add-ons (which depend on their base).
+  // to or a touched user holds, and their add-ons (which depend on their base).
   std::set<std::string> subs(touched.subscriptions.begin(), touched.subscriptions.end());
-  for (const auto& g : touched.groups) {
-    for (const auto& [id, sub] : state.subscriptions) {
+  for (const auto& [id, sub] : state.subscriptions) {
+    for (const auto& g : touched.groups) {
       if (sub.groups.count(g) > 0) subs.insert(id);
+    }
+    for (const auto& u : touched.users) {
+      if (sub.seat_since.count(u) > 0 || sub.direct.count(u) > 0) subs.insert(id);
     }
   }
   auto add_ons_of = [&](const std::set<std::string>& bases) {
@@ -202,15 +205,17 @@ Status ViewProjector::Project(ledger::schema::Event::Reader event,
   struct Before {
     std::string header;
     std::vector<std::string> violations;
-    std::set<std::string> assigned;
+    size_t assigned = 0;
   };
   std::map<std::string, Before> before;
   for (const auto& id : subs) {
     auto it = state.subscriptions.find(id);
     if (it == state.subscriptions.end()) continue;
     before[id] = Before{Header(it->second), state.Violations(it->second),
-                        state.AssignedUsers(it->second)};
+                        state.AssignedCount(it->second)};
   }
+  // Users whose seats may change: the ones named, and the members of a group that is
+  // assigned, unassigned or deleted.
   using P = ledger::schema::Event::Payload;
   const auto kind = event.getPayload().which();
   std::set<std::string> users(touched.users.begin(), touched.users.end());
@@ -237,24 +242,15 @@ Status ViewProjector::Project(ledger::schema::Event::Reader event,
       continue;
     }
     const Subscription& sub = it->second;
-    const std::set<std::string> assigned = state.AssignedUsers(sub);
-    const bool changed = b->second.header != Header(sub) ||
-                         b->second.violations != state.Violations(sub);
+    const size_t assigned = state.AssignedCount(sub);
+    const bool changed =
+        b->second.header != Header(sub) || b->second.violations != state.Violations(sub);
     const bool excess = sub.overage == commands::Overage::DENY_EXCESS &&
-                        (assigned.size() > sub.seats || b->second.assigned.size() > sub.seats);
+                        (assigned > sub.seats || b->second.assigned > sub.seats);
     if (changed || excess) whole.insert(id);
-    for (const auto& u : assigned) {
-      if (b->second.assigned.count(u) == 0) users.insert(u);
-    }
-    for (const auto& u : b->second.assigned) {
-      if (assigned.count(u) == 0) users.insert(u);
-    }
   }
   for (const auto& id : add_ons_of(whole)) whole.insert(id);
   for (const auto& id : whole) {
-    if (auto b = before.find(id); b != before.end()) {
-      users.insert(b->second.assigned.begin(), b->second.assigned.end());
-    }
     if (auto it = state.subscriptions.find(id); it != state.subscriptions.end()) {
       const std::set<std::string> assigned = state.AssignedUsers(it->second);
       users.insert(assigned.begin(), assigned.end());
@@ -280,12 +276,27 @@ Status ViewProjector::Project(ledger::schema::Event::Reader event,
   }
   for (const auto& id : subs) {
     auto it = state.subscriptions.find(id);
-    if (it != state.subscriptions.end()) {
-      batch.Put(families_[kSubscriptions], keys::RowKey(tenant, id),
-                EncodeSubscriptionRow(state, it->second));
-    } else {
-      batch.Delete(families_[kSubscriptions], keys::RowKey(tenant, id));
+    if (it == state.subscriptions.end()) continue;  // subscriptions are never deleted
+    const Subscription& sub = it->second;
+    batch.Put(families_[kSubscriptions], keys::RowKey(tenant, id),
+              EncodeSubscriptionHeader(state, sub));
+    auto child = [&](char kind, const std::string& child_id, bool present,
+                     const std::string& value) {
+      const std::string key = keys::SubscriptionChildKey(tenant, id, kind, child_id);
+      if (present) {
+        batch.Put(families_[kSubscriptions], key, value);
+      } else {
+        batch.Delete(families_[kSubscriptions], key);
+      }
+    };
+    for (const auto& u : users) {
+      child('d', u, sub.direct.count(u) > 0, "");
+      auto since = sub.seat_since.find(u);
+      std::string version;
+      if (since != sub.seat_since.end()) keys::PutBE64(&version, since->second);
+      child('h', u, since != sub.seat_since.end(), version);
     }
+    for (const auto& g : touched.groups) child('g', g, sub.groups.count(g) > 0, "");
   }
   for (const auto& u : users) {
     if (state.FindMember(u) != nullptr) {

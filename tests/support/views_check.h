@@ -60,7 +60,14 @@ inline std::string ViewsMismatch(const Store& store, const projections::ViewProj
   }
   for (const auto& [id, g] : state.groups) groups[k::RowKey(tenant, id)] = projections::EncodeGroup(g);
   for (const auto& [id, s] : state.subscriptions) {
-    subs[k::RowKey(tenant, id)] = projections::EncodeSubscriptionRow(state, s);
+    subs[k::RowKey(tenant, id)] = projections::EncodeSubscriptionHeader(state, s);
+    for (const auto& u : s.direct) subs[k::SubscriptionChildKey(tenant, id, 'd', u)] = "";
+    for (const auto& g : s.groups) subs[k::SubscriptionChildKey(tenant, id, 'g', g)] = "";
+    for (const auto& [u, version] : s.seat_since) {
+      std::string v;
+      k::PutBE64(&v, version);
+      subs[k::SubscriptionChildKey(tenant, id, 'h', u)] = v;
+    }
   }
   const std::string prefix = k::TenantPrefix(tenant);
   auto compare = [&](const char* what, const Rows& expected, const Rows& actual) -> std::string {

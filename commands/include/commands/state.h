@@ -107,6 +107,8 @@ struct TenantState {
   bool IsCurrentMember(const std::string& user) const;
   // Distinct users holding a seat of `sub`: direct ∪ members of its groups.
   std::set<std::string> AssignedUsers(const Subscription& sub) const;
+  // |AssignedUsers(sub)|, without building the set when no group is assigned.
+  size_t AssignedCount(const Subscription& sub) const;
   // True if `user` holds a seat of `sub` (directly or through a group).
   bool HoldsSeat(const Subscription& sub, const std::string& user) const;
   // Violations of `sub` (R7, R13): "over_assigned", "too_many_groups", "orphaned_add_on".

@@ -26,13 +26,14 @@ ledger::Status DecodeMember(std::string_view bytes, commands::Member* member);
 std::string EncodeGroup(const commands::Group& group);
 ledger::Status DecodeGroup(std::string_view bytes, commands::Group* group);
 
-// A subscription row also carries what the fold derives for it in `state`: the users
-// holding a seat and the violations (R7, R13).
-std::string EncodeSubscriptionRow(const commands::TenantState& state,
-                                  const commands::Subscription& sub);
-// Decodes a row; `assigned` and `violations` (optional) receive the derived lists.
-ledger::Status DecodeSubscriptionRow(std::string_view bytes, commands::Subscription* sub,
-                                     std::vector<std::string>* assigned = nullptr,
-                                     std::vector<std::string>* violations = nullptr);
+// The header row of a subscription in view_subscriptions: its terms, the number of
+// users holding a seat and its violations (R7, R13). Who holds, and what is assigned,
+// are rows of their own (view_keys.h), so a seat change rewrites a few small rows.
+std::string EncodeSubscriptionHeader(const commands::TenantState& state,
+                                     const commands::Subscription& sub);
+// Decodes a header row into `sub` (direct, groups and seat_since left empty).
+ledger::Status DecodeSubscriptionHeader(std::string_view bytes, commands::Subscription* sub,
+                                        uint32_t* assigned_count = nullptr,
+                                        std::vector<std::string>* violations = nullptr);
 
 }  // namespace projections

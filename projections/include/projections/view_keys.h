@@ -3,7 +3,10 @@
 //
 //   view_members        tenant \0 user                       → Member (state.capnp)
 //   view_groups         tenant \0 group                      → Group
-//   view_subscriptions  tenant \0 subscription               → Subscription (+ assigned, violations)
+//   view_subscriptions  tenant \0 subscription               → header (terms, count, violations)
+//                       tenant \0 subscription \0 d \0 user  → "" (assigned directly)
+//                       tenant \0 subscription \0 g \0 group → "" (group assigned)
+//                       tenant \0 subscription \0 h \0 user  → BE64(version it got its seat)
 //   view_entitlements   tenant                               → TenantMarker
 //                       tenant \0 user                       → UserEntitlements
 //   view_index          tenant \0 kind \0 id \0 BE64(position) → event type
@@ -48,6 +51,17 @@ inline std::string IndexPrefix(std::string_view tenant, char kind, std::string_v
   k.push_back('\0');
   k.append(id);
   k.push_back('\0');
+  return k;
+}
+
+// "tenant\0subscription\0kind\0id" — a child row of a subscription (kind 'd', 'g', 'h').
+inline std::string SubscriptionChildKey(std::string_view tenant, std::string_view sub, char kind,
+                                        std::string_view id) {
+  std::string k = RowKey(tenant, sub);
+  k.push_back('\0');
+  k.push_back(kind);
+  k.push_back('\0');
+  k.append(id);
   return k;
 }
 
