@@ -73,7 +73,8 @@ bool DecodeTenantMarker(std::string_view bytes, TenantMarker* m) {
 Status LoadFromSnapshot(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* snapshots,
                         const ledger::StreamReader& read_stream, const std::string& tenant,
                         std::optional<Micros> at, uint64_t upto, TenantState* state,
-                        Micros* max_effective_at) {
+                        Micros* max_effective_at, rocksdb::ColumnFamilyHandle* index,
+                        const std::function<std::unique_ptr<ledger::EventCursor>(uint64_t)>& read_log) {
   *state = TenantState();
   state->tenant = tenant;
   Micros max_eff = 0;
@@ -96,15 +97,35 @@ Status LoadFromSnapshot(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* snapshots,
   } else if (!it->status().ok()) {
     return FromRocks(it->status());
   }
+  uint64_t last_read = state->position;
   if (state->version < upto) {
     auto c = read_stream(tenant, state->version + 1, upto);
     for (; c->Valid(); c->Next()) {
       const auto e = c->event().event();
+      // Later events were recorded after `at`: only backdated ones can still apply (below).
+      if (at && e.getRecordedAt() > *at) break;
+      last_read = e.getPosition();
       if (at && e.getEffectiveAt() > *at) continue;
       commands::Evolve(state, e);
       max_eff = std::max(max_eff, e.getEffectiveAt());
     }
     if (!c->status().ok()) return c->status();
+  }
+  if (at && index != nullptr && read_log) {
+    // Backdated corrections recorded after `at` but effective by then, in log order.
+    const std::string prefix_b = keys::IndexPrefix(tenant, 'b', "");
+    std::unique_ptr<rocksdb::Iterator> b(db->NewIterator(rocksdb::ReadOptions(), index));
+    for (b->Seek(prefix_b + std::string(8, '\0')); b->Valid() && b->key().starts_with(prefix_b);
+         b->Next()) {
+      const uint64_t position = keys::GetBE64(b->key().data() + prefix_b.size());
+      if (position <= last_read) continue;
+      auto c = read_log(position);
+      if (!c->Valid()) return c->status().ok() ? Status::Corruption("backdated event missing") : c->status();
+      const auto e = c->event().event();
+      if (e.getEffectiveAt() > *at || e.getVersion() > upto) continue;
+      commands::Evolve(state, e);
+      max_eff = std::max(max_eff, e.getEffectiveAt());
+    }
   }
   if (max_effective_at != nullptr) *max_effective_at = max_eff;
   return Status::OK();
@@ -319,6 +340,9 @@ Status ViewProjector::Project(ledger::schema::Event::Reader event,
   }
   for (const auto& id : touched.subscriptions) {
     batch.Put(families_[kIndex], keys::IndexKey(tenant, 's', id, position), type);
+  }
+  if (event.getEffectiveAt() < event.getRecordedAt()) {
+    batch.Put(families_[kIndex], keys::IndexKey(tenant, 'b', "", position), type);
   }
 
   if (++c->since_snapshot >= options_.snapshot_every) {

@@ -10,7 +10,8 @@
 //   view_entitlements   tenant                               → TenantMarker
 //                       tenant \0 user                       → UserEntitlements
 //   view_index          tenant \0 kind \0 id \0 BE64(position) → event type
-//                       (kind: 'u' user, 'g' group, 's' subscription)
+//                       (kind: 'u' user, 'g' group, 's' subscription; 'b' with an
+//                       empty id: backdated events, effective before recorded)
 //   snapshots           tenant \0 BE64(max effective_at) BE64(version) → TenantState
 #pragma once
 

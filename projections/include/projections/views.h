@@ -7,6 +7,7 @@
 // LRU bounded by ViewOptions::cache_bytes); everything else lives in RocksDB.
 #pragma once
 
+#include <functional>
 #include <list>
 #include <optional>
 #include <memory>
@@ -85,10 +86,14 @@ class ViewProjector final : public ledger::Projector {
 // Loads `tenant`'s folded state from its latest snapshot at or before `at` (effective
 // time; nullopt = the latest) plus the events after it up to stream version `upto`, read
 // with `read_stream`. *max_effective_at gets the latest effective_at folded (optional).
-ledger::Status LoadFromSnapshot(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* snapshots,
-                                const ledger::StreamReader& read_stream,
-                                const std::string& tenant, std::optional<commands::Micros> at,
-                                uint64_t upto, commands::TenantState* state,
-                                commands::Micros* max_effective_at = nullptr);
+// With `at`, the stream is read only up to the events recorded by `at`; backdated events
+// recorded later but effective by `at` are found through the index family `index` ('b'
+// entries) and read with `read_log` (one position).
+ledger::Status LoadFromSnapshot(
+    rocksdb::DB* db, rocksdb::ColumnFamilyHandle* snapshots,
+    const ledger::StreamReader& read_stream, const std::string& tenant,
+    std::optional<commands::Micros> at, uint64_t upto, commands::TenantState* state,
+    commands::Micros* max_effective_at = nullptr, rocksdb::ColumnFamilyHandle* index = nullptr,
+    const std::function<std::unique_ptr<ledger::EventCursor>(uint64_t)>& read_log = nullptr);
 
 }  // namespace projections
