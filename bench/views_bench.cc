@@ -207,8 +207,9 @@ int RunCheckBench(const ViewsBenchOptions& o) {
         const auto t0 = timed ? SteadyClock::now() : SteadyClock::time_point();
         if (!reader.Check(t, u, kProduct, std::nullopt, &d).ok()) ok = false;
         if (timed) {
-          lat.push_back(std::chrono::duration_cast<std::chrono::nanoseconds>(SteadyClock::now() - t0)
-                            .count());
+          lat.push_back(
+              std::chrono::duration_cast<std::chrono::nanoseconds>(SteadyClock::now() - t0)
+                  .count());
         }
       }
     });

@@ -10,14 +10,14 @@ namespace ledger::bench {
 struct ViewsBenchOptions {
   std::string dir = "var/bench";
   int tenants = 10000;
-  int users = 10;          // members per tenant
-  int extra_events = 0;    // seat churn per tenant after the setup
-  long checks = 2000000;   // check: how many to time
-  int threads = 2;         // check: reader threads
-  long events = 1000000;   // replay / asof: events in the log (asof: in one tenant)
-  int samples = 200;       // asof: reconstructions to time
-  bool reuse = false;      // use the ledger already in --dir (made by an earlier --keep)
-  bool keep = false;       // leave the ledger in --dir
+  int users = 10;         // members per tenant
+  int extra_events = 0;   // seat churn per tenant after the setup
+  long checks = 2000000;  // check: how many to time
+  int threads = 2;        // check: reader threads
+  long events = 1000000;  // replay / asof: events in the log (asof: in one tenant)
+  int samples = 200;      // asof: reconstructions to time
+  bool reuse = false;     // use the ledger already in --dir (made by an earlier --keep)
+  bool keep = false;      // leave the ledger in --dir
 };
 
 // Each prints one JSON line and returns the process exit code.

@@ -166,8 +166,8 @@ Status GroupBuilder::AddRequest(AppendRequest& req, AppendResult& result) {
     drafts = &decision.events;
   }
 
-  Status es = Encode(req.tenant, req.command_id, req.actor, now, *drafts, head, &result,
-                     req.on_encoded);
+  Status es =
+      Encode(req.tenant, req.command_id, req.actor, now, *drafts, head, &result, req.on_encoded);
   if (!es.ok()) return es;
   result.kind = AppendResult::Kind::kAccepted;
   out_.batch.Put(impl_.commands, command_key, records::EncodeCommand(req.request_hash, result));
@@ -176,9 +176,9 @@ Status GroupBuilder::AddRequest(AppendRequest& req, AppendResult& result) {
 }
 
 Status GroupBuilder::Encode(const std::string& tenant, const std::string& command_id,
-                          const std::string& actor, Micros now, std::vector<EventDraft>& drafts,
-                          StreamHead& head, AppendResult* result,
-                          const std::function<void(schema::Event::Reader)>& on_encoded) {
+                            const std::string& actor, Micros now, std::vector<EventDraft>& drafts,
+                            StreamHead& head, AppendResult* result,
+                            const std::function<void(schema::Event::Reader)>& on_encoded) {
   // Assign positions and versions, complete the envelopes, chain the hashes.
   const uint64_t first_position = position_ + 1;
   for (size_t i = 0; i < drafts.size(); ++i) {

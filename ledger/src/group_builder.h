@@ -35,8 +35,8 @@ class GroupBuilder {
   // Appends `drafts` to `head` as command `command_id`, projects them, and fills `result`.
   // Not OK only if a projector failed (the group then fails whole).
   Status Encode(const std::string& tenant, const std::string& command_id, const std::string& actor,
-              Micros now, std::vector<EventDraft>& drafts, StreamHead& head, AppendResult* result,
-              const std::function<void(schema::Event::Reader)>& on_encoded);
+                Micros now, std::vector<EventDraft>& drafts, StreamHead& head, AppendResult* result,
+                const std::function<void(schema::Event::Reader)>& on_encoded);
   void LogRejection(RejectionRecord record);
 
   Store::Impl& impl_;

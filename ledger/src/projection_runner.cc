@@ -134,8 +134,8 @@ Status Store::Impl::CatchUp(size_t i, uint64_t from) {
       if (now - last_report >= std::chrono::seconds(2)) {
         last_report = now;
         reported = true;
-        report(fmt::format("ledger: projection '{}': {}/{} events", p.name(), position - from,
-                           total));
+        report(
+            fmt::format("ledger: projection '{}': {}/{} events", p.name(), position - from, total));
       }
     }
   }

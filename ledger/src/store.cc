@@ -9,9 +9,9 @@
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
-#include <algorithm>
 #include <exception>
 
 #include "keys.h"
@@ -162,7 +162,8 @@ Status Store::Impl::Open(const StoreOptions& opts, const std::string& path) {
   heads = handles[4];
   rejections = handles[5];
   size_t next = 6;
-  if (descriptors.size() > 6 && descriptors[6].name == kCfCheckpoints) checkpoints = handles[next++];
+  if (descriptors.size() > 6 && descriptors[6].name == kCfCheckpoints)
+    checkpoints = handles[next++];
   for (size_t i = 0; i < opts.projectors.size(); ++i) {
     std::vector<rocksdb::ColumnFamilyHandle*> families;
     if (projector_opened[i]) {

@@ -70,12 +70,18 @@ std::optional<AccessDecision> UserEntitlements::DecisionAt(std::string_view prod
                                                            Micros at) const {
   AccessDecision d;
   switch (status) {
-    case MemberStatus::kInvited: d.reason = "invitation_pending"; return d;
-    case MemberStatus::kRemoved: d.reason = "member_removed"; return d;
-    case MemberStatus::kActive: break;
+    case MemberStatus::kInvited:
+      d.reason = "invitation_pending";
+      return d;
+    case MemberStatus::kRemoved:
+      d.reason = "member_removed";
+      return d;
+    case MemberStatus::kActive:
+      break;
   }
-  auto it = std::lower_bound(products.begin(), products.end(), product,
-                             [](const ProductAccess& p, std::string_view v) { return p.product < v; });
+  auto it =
+      std::lower_bound(products.begin(), products.end(), product,
+                       [](const ProductAccess& p, std::string_view v) { return p.product < v; });
   if (it == products.end() || it->product != product) {
     d.reason = "no_seat";
     return d;

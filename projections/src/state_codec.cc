@@ -200,8 +200,8 @@ ledger::Status DecodeSnapshot(std::string_view bytes, TenantState* state,
       Read(g, &it->second);
     }
     for (auto sub : r.getSubscriptions()) {
-      auto it = state->subscriptions.emplace_hint(state->subscriptions.end(),
-                                                  sub.getSubscription(), Subscription());
+      auto it = state->subscriptions.emplace_hint(state->subscriptions.end(), sub.getSubscription(),
+                                                  Subscription());
       Read(sub, &it->second);
     }
   });

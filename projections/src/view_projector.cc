@@ -70,11 +70,11 @@ bool DecodeTenantMarker(std::string_view bytes, TenantMarker* m) {
   return true;
 }
 
-Status LoadFromSnapshot(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* snapshots,
-                        const ledger::StreamReader& read_stream, const std::string& tenant,
-                        std::optional<Micros> at, uint64_t upto, TenantState* state,
-                        Micros* max_effective_at, rocksdb::ColumnFamilyHandle* index,
-                        const std::function<std::unique_ptr<ledger::EventCursor>(uint64_t)>& read_log) {
+Status LoadFromSnapshot(
+    rocksdb::DB* db, rocksdb::ColumnFamilyHandle* snapshots,
+    const ledger::StreamReader& read_stream, const std::string& tenant, std::optional<Micros> at,
+    uint64_t upto, TenantState* state, Micros* max_effective_at, rocksdb::ColumnFamilyHandle* index,
+    const std::function<std::unique_ptr<ledger::EventCursor>(uint64_t)>& read_log) {
   *state = TenantState();
   state->tenant = tenant;
   Micros max_eff = 0;
@@ -91,8 +91,8 @@ Status LoadFromSnapshot(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* snapshots,
     }
   }
   if (it->Valid() && it->key().starts_with(prefix) && it->key().size() == prefix.size() + 16) {
-    Status s = DecodeSnapshot(std::string_view(it->value().data(), it->value().size()), state,
-                              &max_eff);
+    Status s =
+        DecodeSnapshot(std::string_view(it->value().data(), it->value().size()), state, &max_eff);
     if (!s.ok()) return s;
   } else if (!it->status().ok()) {
     return FromRocks(it->status());
@@ -120,7 +120,8 @@ Status LoadFromSnapshot(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* snapshots,
       const uint64_t position = keys::GetBE64(b->key().data() + prefix_b.size());
       if (position <= last_read) continue;
       auto c = read_log(position);
-      if (!c->Valid()) return c->status().ok() ? Status::Corruption("backdated event missing") : c->status();
+      if (!c->Valid())
+        return c->status().ok() ? Status::Corruption("backdated event missing") : c->status();
       const auto e = c->event().event();
       if (e.getEffectiveAt() > *at || e.getVersion() > upto) continue;
       commands::Evolve(state, e);
@@ -135,13 +136,13 @@ ViewProjector::ViewProjector(ViewOptions options) : options_(options) {}
 ViewProjector::~ViewProjector() = default;
 
 std::vector<std::string> ViewProjector::families() const {
-  return {"view_members", "view_groups", "view_subscriptions", "view_entitlements",
-          "view_index",   "snapshots"};
+  return {"view_members",      "view_groups", "view_subscriptions",
+          "view_entitlements", "view_index",  "snapshots"};
 }
 
 void ViewProjector::Attach(rocksdb::DB* db,
-                           const std::vector<rocksdb::ColumnFamilyHandle*>& families,
-                           bool current, ledger::StreamReader read_stream) {
+                           const std::vector<rocksdb::ColumnFamilyHandle*>& families, bool current,
+                           ledger::StreamReader read_stream) {
   db_ = db;
   families_ = families;
   current_ = current && families.size() == kCount;
@@ -162,8 +163,8 @@ Status ViewProjector::Load(const std::string& tenant, uint64_t upto, Cached** ou
     return Status::OK();
   }
   auto c = std::make_unique<Cached>();
-  Status s = LoadFromSnapshot(db_, families_[kSnapshots], read_stream_, tenant, std::nullopt,
-                              upto, &c->state, &c->max_effective_at);
+  Status s = LoadFromSnapshot(db_, families_[kSnapshots], read_stream_, tenant, std::nullopt, upto,
+                              &c->state, &c->max_effective_at);
   if (!s.ok()) return s;
   c->since_snapshot = c->state.version % options_.snapshot_every;
   c->last_position = c->state.position;
@@ -232,8 +233,8 @@ Status ViewProjector::Project(ledger::schema::Event::Reader event,
   for (const auto& id : subs) {
     auto it = state.subscriptions.find(id);
     if (it == state.subscriptions.end()) continue;
-    before[id] = Before{Header(it->second), state.Violations(it->second),
-                        state.AssignedCount(it->second)};
+    before[id] =
+        Before{Header(it->second), state.Violations(it->second), state.AssignedCount(it->second)};
   }
   // Users whose seats may change: the ones named, and the members of a group that is
   // assigned, unassigned or deleted.
@@ -243,7 +244,8 @@ Status ViewProjector::Project(ledger::schema::Event::Reader event,
   if (kind == P::GROUP_ASSIGNED || kind == P::GROUP_UNASSIGNED || kind == P::GROUP_DELETED) {
     for (const auto& g : touched.groups) {
       auto it = state.groups.find(g);
-      if (it != state.groups.end()) users.insert(it->second.members.begin(), it->second.members.end());
+      if (it != state.groups.end())
+        users.insert(it->second.members.begin(), it->second.members.end());
     }
   }
 
@@ -346,8 +348,7 @@ Status ViewProjector::Project(ledger::schema::Event::Reader event,
   }
 
   if (++c->since_snapshot >= options_.snapshot_every) {
-    batch.Put(families_[kSnapshots],
-              keys::SnapshotKey(tenant, c->max_effective_at, state.version),
+    batch.Put(families_[kSnapshots], keys::SnapshotKey(tenant, c->max_effective_at, state.version),
               EncodeSnapshot(state, c->max_effective_at));
     c->since_snapshot = 0;
     cached_bytes_ -= c->bytes;

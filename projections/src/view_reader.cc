@@ -35,10 +35,10 @@ Status ViewReader::Get(ViewProjector::Family family, const std::string& key, std
 Status ViewReader::StateAt(const std::string& tenant, std::optional<Micros> at,
                            commands::TenantState* state) const {
   if (!views_->current()) return commands::LoadTenant(*store_, tenant, at, state);
-  return LoadFromSnapshot(views_->db(), views_->family(ViewProjector::kSnapshots),
-                          views_->stream_reader(), tenant, at, UINT64_MAX, state, nullptr,
-                          views_->family(ViewProjector::kIndex),
-                          [this](uint64_t position) { return store_->ReadLog(position, position); });
+  return LoadFromSnapshot(
+      views_->db(), views_->family(ViewProjector::kSnapshots), views_->stream_reader(), tenant, at,
+      UINT64_MAX, state, nullptr, views_->family(ViewProjector::kIndex),
+      [this](uint64_t position) { return store_->ReadLog(position, position); });
 }
 
 Status ViewReader::Check(const std::string& tenant, const std::string& user,

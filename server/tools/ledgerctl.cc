@@ -21,9 +21,9 @@
 #include "commands/access.h"
 #include "commands/csv_import.h"
 #include "commands/service.h"
+#include "ledger/store.h"
 #include "projections/view_reader.h"
 #include "projections/views.h"
-#include "ledger/store.h"
 
 namespace po = boost::program_options;
 
@@ -97,8 +97,8 @@ int Submit(ledger::Store* store, const std::string& input_name) {
   return kOk;
 }
 
-int Check(const projections::ViewReader& reader, const std::string& tenant,
-          const std::string& user, const std::string& product, const std::string& at_text) {
+int Check(const projections::ViewReader& reader, const std::string& tenant, const std::string& user,
+          const std::string& product, const std::string& at_text) {
   std::optional<ledger::Micros> at;
   if (!at_text.empty()) {
     at = ledger::ParseRfc3339(at_text);

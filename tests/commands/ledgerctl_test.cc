@@ -169,9 +169,10 @@ TEST_CASE("ledgerctl check answers while another process has the ledger open for
 TEST_CASE("ledger-replay rebuild recreates the views from the log and checks answer the same",
           "[cli]") {
   ledger::testing::TempDir dir;
-  Write(dir / "in.jsonl",
-        std::string(kAcmeWithOneSubscription) +
-            R"({"type":"invite_member","tenant":"acme","actor":"olga","id":"i1","user":"bob","email":"bob@acme.test"}
+  Write(
+      dir / "in.jsonl",
+      std::string(kAcmeWithOneSubscription) +
+          R"({"type":"invite_member","tenant":"acme","actor":"olga","id":"i1","user":"bob","email":"bob@acme.test"}
 {"type":"accept_invitation","tenant":"acme","actor":"bob","id":"a1"}
 {"type":"assign_seat","tenant":"acme","actor":"olga","id":"as1","subscription":"S1","user":"bob"}
 )");

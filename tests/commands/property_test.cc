@@ -900,9 +900,9 @@ class Sequence {
           commands::AccessDecision viewed;
           if (!l_.reader().Check(tenant, user, product, at, &viewed).ok() ||
               viewed.ToJson() != folded.ToJson()) {
-            return Fail("(f) views", Cat("check ", tenant, "/", user, "/", product, " at ",
-                                         Time(at), ": views say ", viewed.ToJson(),
-                                         ", the fold says ", folded.ToJson()));
+            return Fail("(f) views",
+                        Cat("check ", tenant, "/", user, "/", product, " at ", Time(at),
+                            ": views say ", viewed.ToJson(), ", the fold says ", folded.ToJson()));
           }
         }
       }

@@ -82,8 +82,8 @@ struct Ledger {
   void Append(const std::string& tenant, int commands, int events_each = 2) {
     for (int i = 0; i < commands; ++i) {
       AppendResult r;
-      REQUIRE(store->Append(InviteRequest(tenant, tenant + std::to_string(i), events_each), &r)
-                  .ok());
+      REQUIRE(
+          store->Append(InviteRequest(tenant, tenant + std::to_string(i), events_each), &r).ok());
       REQUIRE(r.kind == AppendResult::Kind::kAccepted);
     }
   }
@@ -145,8 +145,7 @@ TEST_CASE("a projector that missed events catches up at open", "[projector]") {
   REQUIRE(l.Checkpoint() == 20);
 }
 
-TEST_CASE("a new projection version drops the rows and rebuilds them from the log",
-          "[projector]") {
+TEST_CASE("a new projection version drops the rows and rebuilds them from the log", "[projector]") {
   Ledger l;
   l.Open(1);
   l.Append("acme", 6);

@@ -88,7 +88,8 @@ class LedgerFixture {
     std::optional<Micros> t;
     if (!at.empty()) t = ParseRfc3339(at);
     auto state = State(tenant, t);
-    const auto folded = commands::CheckAccess(state, user, product, t.value_or(store_->LedgerTime()));
+    const auto folded =
+        commands::CheckAccess(state, user, product, t.value_or(store_->LedgerTime()));
     // The views must give the same answer as the fold.
     commands::AccessDecision viewed;
     REQUIRE(reader_->Check(tenant, user, product, t, &viewed).ok());

@@ -58,7 +58,8 @@ inline std::string ViewsMismatch(const Store& store, const projections::ViewProj
     ents[k::RowKey(tenant, id)] =
         projections::EncodeEntitlements(projections::ComputeEntitlements(state, id));
   }
-  for (const auto& [id, g] : state.groups) groups[k::RowKey(tenant, id)] = projections::EncodeGroup(g);
+  for (const auto& [id, g] : state.groups)
+    groups[k::RowKey(tenant, id)] = projections::EncodeGroup(g);
   for (const auto& [id, s] : state.subscriptions) {
     subs[k::RowKey(tenant, id)] = projections::EncodeSubscriptionHeader(state, s);
     for (const auto& u : s.direct) subs[k::SubscriptionChildKey(tenant, id, 'd', u)] = "";
@@ -73,18 +74,23 @@ inline std::string ViewsMismatch(const Store& store, const projections::ViewProj
   auto compare = [&](const char* what, const Rows& expected, const Rows& actual) -> std::string {
     for (const auto& [key, value] : expected) {
       auto it = actual.find(key);
-      if (it == actual.end()) return fmt::format("{} row '{}' is missing", what, key.substr(prefix.size()));
-      if (it->second != value) return fmt::format("{} row '{}' differs", what, key.substr(prefix.size()));
+      if (it == actual.end())
+        return fmt::format("{} row '{}' is missing", what, key.substr(prefix.size()));
+      if (it->second != value)
+        return fmt::format("{} row '{}' differs", what, key.substr(prefix.size()));
     }
     for (const auto& [key, value] : actual) {
-      if (expected.count(key) == 0) return fmt::format("{} row '{}' should not exist", what, key.substr(prefix.size()));
+      if (expected.count(key) == 0)
+        return fmt::format("{} row '{}' should not exist", what, key.substr(prefix.size()));
     }
     return "";
   };
   std::string problem = compare("member", members, ReadRows(views, F::kMembers, prefix));
   if (problem.empty()) problem = compare("group", groups, ReadRows(views, F::kGroups, prefix));
-  if (problem.empty()) problem = compare("subscription", subs, ReadRows(views, F::kSubscriptions, prefix));
-  if (problem.empty()) problem = compare("entitlement", ents, ReadRows(views, F::kEntitlements, prefix));
+  if (problem.empty())
+    problem = compare("subscription", subs, ReadRows(views, F::kSubscriptions, prefix));
+  if (problem.empty())
+    problem = compare("entitlement", ents, ReadRows(views, F::kEntitlements, prefix));
   if (!problem.empty()) return problem;
   // The index: entries only at this tenant's positions, naming their event's type, and
   // at least one entry for every event.

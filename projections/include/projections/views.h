@@ -9,8 +9,8 @@
 
 #include <functional>
 #include <list>
-#include <optional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
