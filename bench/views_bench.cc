@@ -12,6 +12,7 @@
 
 #include "bench_util.h"
 #include "commands/evolve.h"
+#include "ledger/partitioned_read.h"
 #include "ledger/store.h"
 #include "projections/view_reader.h"
 #include "projections/views.h"
@@ -233,46 +234,41 @@ int RunCheckBench(const ViewsBenchOptions& o) {
 int RunReplayFold(const ViewsBenchOptions& o) {
   auto store = Open(o.dir, nullptr, true);
   if (!store) return 1;
-  // Tenants are independent: each thread reads the log and folds its share of them.
-  const int threads = std::max(1, o.threads);
-  std::vector<long> events(static_cast<size_t>(threads), 0);
-  std::vector<size_t> tenant_counts(static_cast<size_t>(threads), 0);
-  std::atomic<bool> ok{true};
+  // Two readers take turns over chunks of the log; tenants are independent, so `threads`
+  // workers fold their share.
+  PartitionedReadOptions read;
+  read.partitions = std::max(1, o.threads);
+  read.readers = 2;
+  struct Worker {
+    std::unordered_map<std::string, commands::TenantState> tenants;
+    commands::TenantState* current = nullptr;
+    std::string current_id;
+    long events = 0;
+  };
+  std::vector<Worker> workers(static_cast<size_t>(read.partitions));
   const auto start = SteadyClock::now();
-  std::vector<std::thread> workers;
-  for (int k = 0; k < threads; ++k) {
-    workers.emplace_back([&, k] {
-      std::unordered_map<std::string, commands::TenantState> tenants;
-      commands::TenantState* current = nullptr;
-      std::string current_id;
-      auto c = store->ReadLog(1);
-      for (; c->Valid(); c->Next()) {
-        const auto e = c->event().event();
-        const auto tenant = e.getTenant();
-        const std::string_view id(tenant.cStr(), tenant.size());
-        if (std::hash<std::string_view>()(id) % static_cast<size_t>(threads) !=
-            static_cast<size_t>(k)) {
-          continue;
-        }
-        if (current == nullptr || current_id != id) {
-          current_id.assign(id);
-          current = &tenants[current_id];
-        }
-        commands::Evolve(current, e);
-        ++events[static_cast<size_t>(k)];
-      }
-      if (!c->status().ok()) ok = false;
-      tenant_counts[static_cast<size_t>(k)] = tenants.size();
-    });
-  }
-  for (auto& w : workers) w.join();
-  if (!ok) return 1;
+  const Status s = ReadLogPartitioned(*store, read, [&](int k, schema::Event::Reader e) {
+    Worker& w = workers[static_cast<size_t>(k)];
+    const auto tenant = e.getTenant();
+    const std::string_view id(tenant.cStr(), tenant.size());
+    if (w.current == nullptr || w.current_id != id) {
+      w.current_id.assign(id);
+      w.current = &w.tenants[w.current_id];
+    }
+    commands::Evolve(w.current, e);
+    ++w.events;
+    return Status::OK();
+  });
   const double seconds = SecondsSince(start);
+  if (!s.ok()) {
+    fmt::print(stderr, "ledger-bench: {}\n", s.ToString());
+    return 1;
+  }
   long total = 0;
   size_t tenants = 0;
-  for (int k = 0; k < threads; ++k) {
-    total += events[static_cast<size_t>(k)];
-    tenants += tenant_counts[static_cast<size_t>(k)];
+  for (const Worker& w : workers) {
+    total += w.events;
+    tenants += w.tenants.size();
   }
   fmt::print("{} {:.6f} {}\n", total, seconds, tenants);
   return 0;

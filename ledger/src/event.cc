@@ -43,13 +43,6 @@ const std::array<std::string, kMaxKinds>& KindNames() {
   return names;
 }
 
-capnp::ReaderOptions StoredReaderOptions() {
-  capnp::ReaderOptions options;
-  options.traversalLimitInWords = 8u << 20;  // 64 MiB: far above any event
-  options.nestingLimit = 16;
-  return options;
-}
-
 // Byte offset of the hash data inside `bytes`, or nullopt if it is not 32 bytes there.
 std::optional<size_t> HashOffset(schema::Event::Reader event, const void* base, size_t size) {
   if (!event.hasHash()) return std::nullopt;
@@ -62,6 +55,13 @@ std::optional<size_t> HashOffset(schema::Event::Reader event, const void* base, 
 }
 
 }  // namespace
+
+capnp::ReaderOptions StoredReaderOptions() {
+  capnp::ReaderOptions options;
+  options.traversalLimitInWords = 8u << 20;  // 64 MiB: far above any event
+  options.nestingLimit = 16;
+  return options;
+}
 
 std::string_view EventTypeName(PayloadKind kind) {
   const auto d = static_cast<size_t>(kind);

@@ -104,6 +104,10 @@ Status Store::Impl::Open(const StoreOptions& opts, const std::string& path) {
   db_options.allow_concurrent_memtable_write = false;  // one writer; hash memtables need it
   db_options.bytes_per_sync = 1 << 20;
   db_options.keep_log_file_num = 4;
+  // Small families (heads, checkpoints) rarely fill a memtable and would pin every WAL
+  // file: past this total, RocksDB flushes the families holding the oldest one, which
+  // bounds both the disk used by WALs and the replay work of the next open.
+  db_options.max_total_wal_size = 256 << 20;
   if (opts.env != nullptr) db_options.env = opts.env;
   std::shared_ptr<rocksdb::Cache> block_cache;
   if (opts.read_cache_bytes > 0) {

@@ -143,6 +143,26 @@ std::unique_ptr<EventCursor> Store::ReadLog(uint64_t from, uint64_t to) const {
   return std::make_unique<LogCursor>(impl_->db.get(), impl_->events, from, to);
 }
 
+Status Store::ScanLog(uint64_t from, uint64_t to,
+                      const std::function<bool(uint64_t, std::string_view)>& fn) const {
+  rocksdb::ReadOptions ro;
+  ro.readahead_size = 2 << 20;
+  ro.fill_cache = false;
+  const std::string upper = keys::EventKey(to == UINT64_MAX ? to : to + 1);
+  const rocksdb::Slice upper_slice(upper);
+  if (to != UINT64_MAX) ro.iterate_upper_bound = &upper_slice;
+  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(ro, impl_->events));
+  for (it->Seek(keys::EventKey(from)); it->Valid(); it->Next()) {
+    if (it->key().size() != 8) return Status::Corruption("bad event key");
+    const uint64_t position = keys::GetBE64(it->key().data());
+    if (position > to) break;
+    if (!fn(position, std::string_view(it->value().data(), it->value().size()))) {
+      return Status::OK();
+    }
+  }
+  return it->status().ok() ? Status::OK() : Status::IOError(it->status().ToString());
+}
+
 std::unique_ptr<EventCursor> Store::Impl::NewStreamCursor(std::string_view tenant, uint64_t from,
                                                           uint64_t to) const {
   return std::make_unique<StreamCursor>(*this, tenant, from, to);

@@ -29,6 +29,9 @@ std::string_view EventTypeName(PayloadKind kind);
 // The payload variant named `name` (snake_case), or false if there is none.
 bool EventKindFromName(std::string_view name, PayloadKind* kind);
 
+// Limits for decoding stored events (traversal and nesting), shared by every reader.
+capnp::ReaderOptions StoredReaderOptions();
+
 // An event the domain wants appended. The caller sets the payload (and the envelope
 // fields below); the store fills position, version, ids, times and hashes.
 // Move-only. Not thread-safe.

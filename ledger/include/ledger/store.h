@@ -217,6 +217,11 @@ class Store {
 
   // Events at global positions [from, to], in order.
   std::unique_ptr<EventCursor> ReadLog(uint64_t from, uint64_t to = UINT64_MAX) const;
+  // The stored bytes of the events at positions [from, to], in order, without decoding
+  // them (for bulk readers that decode elsewhere): calls `fn(position, bytes)` until it
+  // returns false. `bytes` is valid only during the call.
+  Status ScanLog(uint64_t from, uint64_t to,
+                 const std::function<bool(uint64_t, std::string_view)>& fn) const;
   // Events of one tenant at stream versions [from, to], in order.
   std::unique_ptr<EventCursor> ReadStream(std::string_view tenant, uint64_t from = 1,
                                           uint64_t to = UINT64_MAX) const;
