@@ -5,7 +5,8 @@
 //   ledger-bench check [--tenants T --users U --checks N --threads K] --json [--dir DIR]
 //   ledger-bench replay [--events N] --json [--dir DIR]
 //   ledger-bench asof [--events N --samples S] --json [--dir DIR]
-// check/replay/asof also take --keep (leave the ledger) and --reuse (use the kept one).
+//   ledger-bench export [--events N] [--format jsonl|csv] --json [--dir DIR]
+// check/replay/asof/export also take --keep (leave the ledger) and --reuse (use the kept one).
 #include <fmt/format.h>
 
 #include <boost/program_options.hpp>
@@ -13,6 +14,7 @@
 
 #include "append_bench.h"
 #include "commands_bench.h"
+#include "export_bench.h"
 #include "views_bench.h"
 
 namespace po = boost::program_options;
@@ -23,6 +25,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   const std::string verb = argv[1];
+  if (verb == "export") return ledger::bench::RunExportBench(argc, argv);  // own options
   ledger::bench::AppendBenchOptions append;
   ledger::bench::ViewsBenchOptions views;
   po::options_description desc("options");

@@ -184,11 +184,15 @@ int RunCheckBench(const ViewsBenchOptions& o) {
     for (int u = 0; u < o.users; ++u) keys.emplace_back(TenantId(t), UserId(u));
   }
   long allowed = 0;
-  for (const auto& [t, u] : keys) {
+  // Every timed answer must equal the warm one: a fast wrong answer is no answer.
+  std::vector<std::string> expected(keys.size());
+  for (size_t i = 0; i < keys.size(); ++i) {
     commands::AccessDecision d;
-    if (!reader.Check(t, u, kProduct, std::nullopt, &d).ok()) return 1;
+    if (!reader.Check(keys[i].first, keys[i].second, kProduct, std::nullopt, &d).ok()) return 1;
     allowed += d.allowed ? 1 : 0;
+    expected[i] = d.ToJson();
   }
+  std::atomic<long> wrong{0};
   const uint64_t folded_before = reader.folded_checks();
   std::atomic<bool> ok{true};
   std::vector<std::vector<int64_t>> latencies(static_cast<size_t>(o.threads));
@@ -202,11 +206,14 @@ int RunCheckBench(const ViewsBenchOptions& o) {
       lat.reserve(static_cast<size_t>(per_thread / 16 + 1));
       commands::AccessDecision d;
       for (long i = 0; i < per_thread; ++i) {
-        const auto& [t, u] = keys[rng() % keys.size()];
+        const size_t k = rng() % keys.size();
+        const auto& [t, u] = keys[k];
         // Time every 16th check: the clock itself would otherwise weigh on the rate.
         const bool timed = (i & 15) == 0;
         const auto t0 = timed ? SteadyClock::now() : SteadyClock::time_point();
         if (!reader.Check(t, u, kProduct, std::nullopt, &d).ok()) ok = false;
+        // Sampled (every 64th) so that the comparison does not weigh on the rate.
+        if ((i & 63) == 1 && d.ToJson() != expected[k]) wrong.fetch_add(1);
         if (timed) {
           lat.push_back(
               std::chrono::duration_cast<std::chrono::nanoseconds>(SteadyClock::now() - t0)
@@ -218,6 +225,11 @@ int RunCheckBench(const ViewsBenchOptions& o) {
   for (auto& t : threads) t.join();
   const double seconds = SecondsSince(start);
   if (!ok) return 1;
+  if (wrong.load() > 0) {
+    fmt::print(stderr, "ledger-bench: {} sampled checks answered differently than when warm\n",
+               wrong.load());
+    return 1;
+  }
   std::vector<int64_t> all;
   for (auto& l : latencies) all.insert(all.end(), l.begin(), l.end());
   fmt::print(
@@ -247,18 +259,19 @@ int RunReplayFold(const ViewsBenchOptions& o) {
   };
   std::vector<Worker> workers(static_cast<size_t>(read.partitions));
   const auto start = SteadyClock::now();
-  const Status s = ReadLogPartitioned(*store, read, [&](int k, schema::Event::Reader e) {
-    Worker& w = workers[static_cast<size_t>(k)];
-    const auto tenant = e.getTenant();
-    const std::string_view id(tenant.cStr(), tenant.size());
-    if (w.current == nullptr || w.current_id != id) {
-      w.current_id.assign(id);
-      w.current = &w.tenants[w.current_id];
-    }
-    commands::Evolve(w.current, e);
-    ++w.events;
-    return Status::OK();
-  });
+  const Status s =
+      ReadLogPartitioned(*store, read, [&](int k, schema::Event::Reader e, std::string_view) {
+        Worker& w = workers[static_cast<size_t>(k)];
+        const auto tenant = e.getTenant();
+        const std::string_view id(tenant.cStr(), tenant.size());
+        if (w.current == nullptr || w.current_id != id) {
+          w.current_id.assign(id);
+          w.current = &w.tenants[w.current_id];
+        }
+        commands::Evolve(w.current, e);
+        ++w.events;
+        return Status::OK();
+      });
   const double seconds = SecondsSince(start);
   if (!s.ok()) {
     fmt::print(stderr, "ledger-bench: {}\n", s.ToString());

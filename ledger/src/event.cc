@@ -136,15 +136,20 @@ std::string_view StoredEvent::bytes() const {
 
 bool StoredEvent::HashMatches() const {
   if (!state_) return false;
+  return EventHashMatches(root_, bytes());
+}
+
+bool EventHashMatches(schema::Event::Reader event, std::string_view bytes) {
   try {
-    const auto offset = HashOffset(root_, state_->words.data(), size_);
-    if (!offset || !root_.hasPrevHash() || root_.getPrevHash().size() != 32) return false;
-    std::string copy(bytes());
-    std::memset(copy.data() + *offset, 0, 32);
-    const capnp::Data::Reader prev = root_.getPrevHash();
-    const Digest computed =
-        Sha256(std::string_view(reinterpret_cast<const char*>(prev.begin()), prev.size()), copy);
-    return std::memcmp(computed.data(), bytes().data() + *offset, 32) == 0;
+    const auto offset = HashOffset(event, bytes.data(), bytes.size());
+    if (!offset || !event.hasPrevHash() || event.getPrevHash().size() != 32) return false;
+    // Hash the bytes with the hash field zeroed, without copying the rest twice.
+    static const char kZeros[32] = {};
+    const capnp::Data::Reader prev = event.getPrevHash();
+    const Digest computed = Sha256Parts(
+        {std::string_view(reinterpret_cast<const char*>(prev.begin()), prev.size()),
+         bytes.substr(0, *offset), std::string_view(kZeros, 32), bytes.substr(*offset + 32)});
+    return std::memcmp(computed.data(), bytes.data() + *offset, 32) == 0;
   } catch (const kj::Exception&) {
     return false;
   }

@@ -96,7 +96,7 @@ int PartitionOf(std::string_view tenant, int partitions) {
 }
 
 Status ReadLogPartitioned(const Store& store, const PartitionedReadOptions& options,
-                          const PartitionVisitor& visit) {
+                          const PartitionVisitor& visit, uint64_t* bad_position) {
   const size_t workers_n = static_cast<size_t>(std::max(1, options.partitions));
   const size_t readers_n = static_cast<size_t>(std::max(1, options.readers));
   const uint64_t chunk = std::max<uint64_t>(1, options.chunk_events);
@@ -111,10 +111,14 @@ Status ReadLogPartitioned(const Store& store, const PartitionedReadOptions& opti
   for (size_t i = 0; i < readers_n * workers_n; ++i) {
     queues.push_back(std::make_unique<BatchQueue>(std::max<size_t>(1, options.queue_chunks)));
   }
-  auto fail = [&](Status s) {
+  uint64_t first_bad = 0;
+  auto fail = [&](Status s, uint64_t position = 0) {
     {
       std::lock_guard<std::mutex> lock(error_mu);
-      if (first_error.ok()) first_error = std::move(s);
+      if (first_error.ok() || (position != 0 && (first_bad == 0 || position < first_bad))) {
+        first_error = std::move(s);
+        first_bad = position;
+      }
       stop = true;
     }
     for (auto& q : queues) q->Wake();  // readers waiting for room must see `stop`
@@ -138,7 +142,9 @@ Status ReadLogPartitioned(const Store& store, const PartitionedReadOptions& opti
                 kj::ArrayPtr<const capnp::word>(batch->bytes->words.get() + first, count)};
             capnp::SegmentArrayMessageReader reader(
                 kj::ArrayPtr<const kj::ArrayPtr<const capnp::word>>(segments, 1), reader_options);
-            s = visit(static_cast<int>(w), reader.getRoot<schema::Event>());
+            s = visit(static_cast<int>(w), reader.getRoot<schema::Event>(),
+                      std::string_view(reinterpret_cast<const char*>(segments[0].begin()),
+                                       count * sizeof(capnp::word)));
           } catch (const kj::Exception& e) {
             s = Status::Corruption(std::string("undecodable event: ") + e.getDescription().cStr());
           }
@@ -169,7 +175,8 @@ Status ReadLogPartitioned(const Store& store, const PartitionedReadOptions& opti
           if (position != expected) return false;
           if (event.empty() || event.size() % sizeof(capnp::word) != 0) {
             fail(Status::Corruption("position " + std::to_string(position) +
-                                    ": event bytes are not whole Cap'n Proto words"));
+                                    ": event bytes are not whole Cap'n Proto words"),
+                 position);
             return false;
           }
           const size_t first = bytes->Append(event);
@@ -179,13 +186,22 @@ Status ReadLogPartitioned(const Store& store, const PartitionedReadOptions& opti
                 kj::ArrayPtr<const capnp::word>(bytes->words.get() + first, count)};
             capnp::SegmentArrayMessageReader reader(
                 kj::ArrayPtr<const kj::ArrayPtr<const capnp::word>>(segments, 1), reader_options);
-            const auto tenant = reader.getRoot<schema::Event>().getTenant();
+            const auto root = reader.getRoot<schema::Event>();
+            if (root.getPosition() != position) {
+              fail(Status::Corruption("position " + std::to_string(position) +
+                                      ": the event says it is at position " +
+                                      std::to_string(root.getPosition())),
+                   position);
+              return false;
+            }
+            const auto tenant = root.getTenant();
             const int w = PartitionOf(std::string_view(tenant.cStr(), tenant.size()),
                                       static_cast<int>(workers_n));
             batches[static_cast<size_t>(w)]->extents.emplace_back(first, count);
           } catch (const kj::Exception& e) {
             fail(Status::Corruption("position " + std::to_string(position) +
-                                    ": undecodable event: " + e.getDescription().cStr()));
+                                    ": undecodable event: " + e.getDescription().cStr()),
+                 position);
             return false;
           }
           ++expected;
@@ -194,7 +210,8 @@ Status ReadLogPartitioned(const Store& store, const PartitionedReadOptions& opti
         if (!s.ok()) {
           fail(std::move(s));
         } else if (!stop && expected != end + 1) {
-          fail(Status::Corruption("the log has no event at position " + std::to_string(expected)));
+          fail(Status::Corruption("the log has no event at position " + std::to_string(expected)),
+               expected);
         }
         capacity_hint = std::max(capacity_hint, bytes->size);
         for (size_t w = 0; w < workers_n; ++w) {
@@ -207,6 +224,7 @@ Status ReadLogPartitioned(const Store& store, const PartitionedReadOptions& opti
     });
   }
   for (auto& t : threads) t.join();
+  if (bad_position != nullptr) *bad_position = first_bad;
   return first_error;
 }
 

@@ -27,6 +27,18 @@ int HexValue(char c) {
 
 }  // namespace
 
+Digest Sha256Parts(std::initializer_list<std::string_view> parts) {
+  EVP_MD_CTX* ctx = ThreadContext();
+  Digest out{};
+  unsigned int len = 0;
+  if (ctx == nullptr || EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr) != 1) std::abort();
+  for (const std::string_view part : parts) {
+    if (EVP_DigestUpdate(ctx, part.data(), part.size()) != 1) std::abort();
+  }
+  if (EVP_DigestFinal_ex(ctx, out.data(), &len) != 1 || len != out.size()) std::abort();
+  return out;
+}
+
 Digest Sha256(std::string_view a, std::string_view b) {
   EVP_MD_CTX* ctx = ThreadContext();
   Digest out{};

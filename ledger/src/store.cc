@@ -111,7 +111,11 @@ Status Store::Impl::Open(const StoreOptions& opts, const std::string& path) {
   if (opts.env != nullptr) db_options.env = opts.env;
   std::shared_ptr<rocksdb::Cache> block_cache;
   if (opts.read_cache_bytes > 0) {
-    db_options.row_cache = rocksdb::NewLRUCache(opts.read_cache_bytes);
+    // No row cache on read-only and secondary instances: RocksDB 7.8 answers the second
+    // Get of a key NotFound there once the first one filled the row cache (reproduced with
+    // plain RocksDB; tests/ledger/store_test.cc "read-only: repeated reads"). Writers are
+    // not affected.
+    if (!opts.read_only) db_options.row_cache = rocksdb::NewLRUCache(opts.read_cache_bytes);
     block_cache = rocksdb::NewLRUCache(opts.read_cache_bytes);
   }
 
@@ -154,9 +158,16 @@ Status Store::Impl::Open(const StoreOptions& opts, const std::string& path) {
   }
 
   rocksdb::DB* raw = nullptr;
-  rocksdb::Status s =
-      opts.read_only ? rocksdb::DB::OpenForReadOnly(db_options, path, descriptors, &handles, &raw)
-                     : rocksdb::DB::Open(db_options, path, descriptors, &handles, &raw);
+  rocksdb::Status s;
+  if (opts.read_only && !opts.secondary_path.empty()) {
+    db_options.max_open_files = -1;  // required by secondary instances
+    s = rocksdb::DB::OpenAsSecondary(db_options, path, opts.secondary_path, descriptors, &handles,
+                                     &raw);
+  } else if (opts.read_only) {
+    s = rocksdb::DB::OpenForReadOnly(db_options, path, descriptors, &handles, &raw);
+  } else {
+    s = rocksdb::DB::Open(db_options, path, descriptors, &handles, &raw);
+  }
   if (!s.ok()) return FromRocks(s);
   db.reset(raw);
   meta = handles[0];

@@ -196,6 +196,38 @@ Status Store::GetHead(std::string_view tenant, StreamHead* head) const {
   return records::DecodeHead(value, head);
 }
 
+Status Store::ForEachHead(
+    const std::function<bool(std::string_view, const StreamHead&)>& fn) const {
+  std::unique_ptr<rocksdb::Iterator> it(
+      impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->heads));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    StreamHead head;
+    Status s = records::DecodeHead(std::string_view(it->value().data(), it->value().size()), &head);
+    if (!s.ok()) return Status::Corruption("head of " + it->key().ToString() + ": " + s.message());
+    if (!fn(std::string_view(it->key().data(), it->key().size()), head)) return Status::OK();
+  }
+  return it->status().ok() ? Status::OK() : Status::IOError(it->status().ToString());
+}
+
+Status Store::ScanStreamIndex(
+    const std::function<bool(std::string_view, uint64_t, uint64_t)>& fn) const {
+  rocksdb::ReadOptions ro;
+  ro.readahead_size = 2 << 20;
+  ro.fill_cache = false;
+  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(ro, impl_->streams));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    const rocksdb::Slice k = it->key();
+    if (k.size() < 10 || k[k.size() - 9] != '\0' || it->value().size() != 8) {
+      return Status::Corruption("bad stream index entry " + k.ToString(true));
+    }
+    const std::string_view tenant(k.data(), k.size() - 9);
+    if (!fn(tenant, keys::GetBE64(k.data() + k.size() - 8), keys::GetBE64(it->value().data()))) {
+      return Status::OK();
+    }
+  }
+  return it->status().ok() ? Status::OK() : Status::IOError(it->status().ToString());
+}
+
 Status Store::LookupCommand(std::string_view tenant, std::string_view command_id,
                             AppendResult* result) const {
   std::string value;

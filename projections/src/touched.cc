@@ -1,6 +1,6 @@
-#include "touched.h"
+#include "projections/touched.h"
 
-namespace projections::internal {
+namespace projections {
 
 Touched TouchedBy(ledger::schema::Event::Reader event) {
   using P = ledger::schema::Event::Payload;
@@ -126,4 +126,4 @@ Touched TouchedBy(ledger::schema::Event::Reader event) {
   return t;
 }
 
-}  // namespace projections::internal
+}  // namespace projections

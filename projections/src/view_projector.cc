@@ -9,9 +9,9 @@
 #include "ledger/store.h"
 #include "projections/entitlements.h"
 #include "projections/state_codec.h"
+#include "projections/touched.h"
 #include "projections/view_keys.h"
 #include "projections/views.h"
-#include "touched.h"
 
 namespace projections {
 namespace {
@@ -202,7 +202,7 @@ Status ViewProjector::Project(ledger::schema::Event::Reader event,
     return Status::Corruption(fmt::format("views of '{}' are at version {}, the event is {}",
                                           tenant, state.version, event.getVersion()));
   }
-  const internal::Touched touched = internal::TouchedBy(event);
+  const Touched touched = TouchedBy(event);
 
   // Subscriptions whose rows may change: named ones, those a touched group is assigned
   // to or a touched user holds, and their add-ons (which depend on their base).

@@ -1,7 +1,10 @@
 #include "projections/view_reader.h"
 
+#include <algorithm>
+
 #include "commands/service.h"
 #include "projections/entitlements.h"
+#include "projections/touched.h"
 #include "projections/view_keys.h"
 
 namespace projections {
@@ -39,6 +42,32 @@ Status ViewReader::StateAt(const std::string& tenant, std::optional<Micros> at,
       views_->db(), views_->family(ViewProjector::kSnapshots), views_->stream_reader(), tenant, at,
       UINT64_MAX, state, nullptr, views_->family(ViewProjector::kIndex),
       [this](uint64_t position) { return store_->ReadLog(position, position); });
+}
+
+Status ViewReader::EntityPositions(const std::string& tenant, char kind, const std::string& id,
+                                   std::vector<uint64_t>* positions) const {
+  positions->clear();
+  if (kind != 'u' && kind != 'g' && kind != 's') {
+    return Status::InvalidArgument("entity kind must be u, g or s");
+  }
+  if (views_->current()) {
+    const std::string prefix = keys::IndexPrefix(tenant, kind, id);
+    std::unique_ptr<rocksdb::Iterator> it(
+        views_->db()->NewIterator(rocksdb::ReadOptions(), views_->family(ViewProjector::kIndex)));
+    for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+      if (it->key().size() != prefix.size() + 8) continue;
+      positions->push_back(keys::GetBE64(it->key().data() + prefix.size()));
+    }
+    return it->status().ok() ? Status::OK() : Status::IOError(it->status().ToString());
+  }
+  auto c = store_->ReadStream(tenant);
+  for (; c->Valid(); c->Next()) {
+    const auto e = c->event().event();
+    const Touched t = TouchedBy(e);
+    const auto& ids = kind == 'u' ? t.users : kind == 'g' ? t.groups : t.subscriptions;
+    if (std::find(ids.begin(), ids.end(), id) != ids.end()) positions->push_back(e.getPosition());
+  }
+  return c->status();
 }
 
 Status ViewReader::Check(const std::string& tenant, const std::string& user,

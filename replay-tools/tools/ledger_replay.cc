@@ -1,32 +1,296 @@
-// ledger-replay — audit tools on a ledger's data directory (DESIGN 6.2).
+// ledger-replay — read-only audit tools on a ledger's data directory (DESIGN 6.2). Safe
+// while ledgerd or ledgerctl writes: it opens a RocksDB secondary instance.
 //
-//   ledger-replay --data DIR rebuild      drop every view and rebuild it from the log
+//   ledger-replay --data DIR state   --tenant T [--at TIME|--position N] [--known-at TIME]
+//   ledger-replay --data DIR diff    --tenant T --from TIME|N --to TIME|N
+//   ledger-replay --data DIR history --tenant T (--user U|--subscription S|--group G)
+//                                    [--from TIME --to TIME]
+//   ledger-replay --data DIR explain --tenant T --user U --product P [--at TIME]
+//   ledger-replay --data DIR verify  [--tenant T] [--digest FILE]
+//   ledger-replay --data DIR digest  [--tenant T]
+//   ledger-replay --data DIR export  [--tenant T] --format jsonl|csv [--from --to]
+//   ledger-replay --data DIR rebuild                  (writes: drops and rebuilds the views)
 //
-// The read-only verbs of DESIGN 6.2 (state, diff, history, explain, verify, digest,
-// export) come with the replay-tools issue. Exit codes: 0 done, 1 the ledger failed,
-// 2 bad usage.
+// Aligned tables by default, --json for one JSON document. Exit codes: 0 done, 1 the
+// ledger could not be read, 2 bad usage or bad input, 3 verify found a problem.
 #include <fmt/format.h>
 
 #include <boost/program_options.hpp>
 #include <chrono>
+#include <fstream>
 #include <iostream>
+#include <sstream>
 
 #include "ledger/store.h"
 #include "projections/views.h"
+#include "replay/as_of.h"
+#include "replay/audit_ledger.h"
+#include "replay/diff.h"
+#include "replay/digest.h"
+#include "replay/explain.h"
+#include "replay/export.h"
+#include "replay/history.h"
+#include "replay/state_json.h"
+#include "replay/table.h"
+#include "replay/verify.h"
 
 namespace po = boost::program_options;
 
 namespace {
 
-int Usage(const std::string& message) {
-  fmt::print(stderr, "ledger-replay: {}\n", message);
-  fmt::print(stderr, "usage: ledger-replay --data DIR rebuild\n");
-  return 2;
+constexpr char kUsage[] =
+    "usage: ledger-replay --data DIR VERB [options] [--json]\n"
+    "  state   --tenant T [--at TIME|--position N] [--known-at TIME]\n"
+    "  diff    --tenant T --from TIME|N --to TIME|N\n"
+    "  history --tenant T (--user U|--subscription S|--group G) [--from TIME --to TIME]\n"
+    "  explain --tenant T --user U --product P [--at TIME]\n"
+    "  verify  [--tenant T] [--digest FILE]\n"
+    "  digest  [--tenant T]\n"
+    "  export  [--tenant T] --format jsonl|csv [--from TIME|N --to TIME|N]\n"
+    "  rebuild\n";
+
+// Bad usage: a message naming the problem, the usage, exit 2.
+struct UsageError {
+  std::string message;
+};
+
+int Fail(const ledger::Status& s) {
+  fmt::print(stderr, "ledger-replay: {}\n", s.ToString());
+  return s.code() == ledger::Status::Code::kNotFound ||
+                 s.code() == ledger::Status::Code::kInvalidArgument
+             ? 2
+             : 1;
+}
+
+// The parsed command line.
+class Args {
+ public:
+  explicit Args(const po::variables_map& vm) : vm_(vm) {}
+
+  bool has(const char* name) const { return vm_.count(name) > 0; }
+  std::string str(const char* name) const {
+    if (!has(name)) throw UsageError{fmt::format("--{} is required", name)};
+    return vm_[name].as<std::string>();
+  }
+  std::optional<std::string> opt(const char* name) const {
+    return has(name) ? std::optional<std::string>(vm_[name].as<std::string>()) : std::nullopt;
+  }
+  std::optional<ledger::Micros> time(const char* name) const {
+    if (!has(name)) return std::nullopt;
+    auto t = ledger::ParseRfc3339(str(name));
+    if (!t) {
+      throw UsageError{fmt::format("--{}: '{}' is not an RFC 3339 time (2026-01-05T09:00:00Z)",
+                                   name, str(name))};
+    }
+    return t;
+  }
+  replay::TimeOrPosition point(const char* name) const {
+    replay::TimeOrPosition p;
+    if (!replay::ParseTimeOrPosition(str(name), &p)) {
+      throw UsageError{
+          fmt::format("--{}: '{}' is neither an RFC 3339 time nor a position", name, str(name))};
+    }
+    return p;
+  }
+  // Rejects options the verb does not take (a typo must not pass silently).
+  void Only(std::initializer_list<const char*> allowed) const {
+    static const char* kCommon[] = {"data", "verb", "json"};
+    for (const auto& [name, value] : vm_) {
+      bool ok = false;
+      for (const char* c : kCommon) ok = ok || name == c;
+      for (const char* a : allowed) ok = ok || name == a;
+      if (!ok) throw UsageError{fmt::format("--{} does not apply to {}", name, str("verb"))};
+    }
+  }
+
+ private:
+  const po::variables_map& vm_;
+};
+
+void Print(const nlohmann::json& j) { std::cout << j.dump() << "\n"; }
+
+int State(const replay::AuditLedger& l, const Args& a) {
+  a.Only({"tenant", "at", "position", "known-at"});
+  replay::AsOf as_of;
+  as_of.at = a.time("at");
+  as_of.known_at = a.time("known-at");
+  if (a.has("position")) {
+    replay::TimeOrPosition p = a.point("position");
+    if (!p.position) throw UsageError{"--position must be a global position (digits)"};
+    as_of.position = p.position;
+  }
+  if (as_of.at && as_of.position) throw UsageError{"give --at or --position, not both"};
+  commands::TenantState state;
+  ledger::Micros at = 0;
+  ledger::Status s = replay::FoldAsOf(l.store(), l.reader(), a.str("tenant"), as_of, &state, &at);
+  if (!s.ok()) return Fail(s);
+  const nlohmann::json j = replay::StateJson(state, at);
+  if (a.has("json")) {
+    Print(j);
+  } else {
+    replay::PrintStateTables(j, std::cout);
+  }
+  return 0;
+}
+
+replay::AsOf PointAsOf(const replay::TimeOrPosition& p) {
+  replay::AsOf as_of;
+  if (p.time) as_of.at = p.time;
+  if (p.position) as_of.position = p.position;
+  return as_of;
+}
+
+int Diff(const replay::AuditLedger& l, const Args& a) {
+  a.Only({"tenant", "from", "to"});
+  const std::string tenant = a.str("tenant");
+  commands::TenantState from, to;
+  ledger::Micros from_at = 0, to_at = 0;
+  ledger::Status s =
+      replay::FoldAsOf(l.store(), l.reader(), tenant, PointAsOf(a.point("from")), &from, &from_at);
+  if (s.ok()) {
+    s = replay::FoldAsOf(l.store(), l.reader(), tenant, PointAsOf(a.point("to")), &to, &to_at);
+  }
+  if (!s.ok()) return Fail(s);
+  const nlohmann::json j = replay::Diff(from, from_at, to, to_at);
+  if (a.has("json")) {
+    Print(j);
+  } else {
+    replay::PrintDiff(j, std::cout);
+  }
+  return 0;
+}
+
+int History(const replay::AuditLedger& l, const Args& a) {
+  a.Only({"tenant", "user", "subscription", "group", "from", "to"});
+  replay::HistoryQuery q;
+  q.tenant = a.str("tenant");
+  int given = 0;
+  for (auto [name, kind] : {std::pair{"user", 'u'}, {"subscription", 's'}, {"group", 'g'}}) {
+    if (a.has(name)) {
+      q.kind = kind;
+      q.id = a.str(name);
+      ++given;
+    }
+  }
+  if (given != 1) throw UsageError{"history needs exactly one of --user, --subscription, --group"};
+  q.from = a.time("from");
+  q.to = a.time("to");
+  nlohmann::json j;
+  ledger::Status s = replay::History(l.store(), l.reader(), q, &j);
+  if (!s.ok()) return Fail(s);
+  if (a.has("json")) {
+    Print(j);
+  } else {
+    replay::PrintHistory(j, std::cout);
+  }
+  return 0;
+}
+
+int Explain(const replay::AuditLedger& l, const Args& a) {
+  a.Only({"tenant", "user", "product", "at"});
+  replay::ExplainQuery q{a.str("tenant"), a.str("user"), a.str("product"), a.time("at")};
+  nlohmann::json j;
+  ledger::Status s = replay::Explain(l.store(), l.reader(), q, &j);
+  if (!s.ok()) return Fail(s);
+  if (a.has("json")) {
+    Print(j);
+  } else {
+    replay::PrintExplain(j, std::cout);
+  }
+  return 0;
+}
+
+int Verify(const replay::AuditLedger& l, const Args& a) {
+  a.Only({"tenant", "digest"});
+  replay::VerifyOptions options;
+  options.tenant = a.opt("tenant");
+  if (a.has("digest")) {
+    std::ifstream in(a.str("digest"));
+    if (!in) throw UsageError{"--digest: cannot read " + a.str("digest")};
+    std::stringstream text;
+    text << in.rdbuf();
+    ledger::Status s = replay::ParseDigest(text.str(), &options.digest);
+    if (!s.ok()) {
+      fmt::print(stderr, "ledger-replay: {}: {}\n", a.str("digest"), s.message());
+      return 2;
+    }
+  }
+  replay::VerifyReport report;
+  ledger::Status s = replay::Verify(l.store(), l.views(), options, &report);
+  if (!s.ok()) return Fail(s);
+  if (a.has("json")) {
+    Print(report.ToJson());
+  } else if (report.ok()) {
+    std::cout << fmt::format("ok: {} events of {} streams verified in {:.2f} s ({})\n",
+                             report.events, report.tenants, report.seconds,
+                             report.views_checked
+                                 ? "chains, index, heads and views"
+                                 : "chains, index and heads; " + report.views_note);
+  } else {
+    const auto& first = report.problems.front();
+    std::cout << fmt::format("FAILED: {} problem(s); first at position {}\n", report.problem_count,
+                             first.position);
+    replay::Table table({"POSITION", "TENANT", "PROBLEM"});
+    for (const auto& p : report.problems) {
+      table.Add({p.position == 0 ? "-" : std::to_string(p.position), p.tenant, p.what});
+    }
+    table.Print(std::cout);
+  }
+  if (!report.ok()) {
+    const auto& first = report.problems.front();
+    fmt::print(stderr, "ledger-replay: verify failed at position {}: {}\n", first.position,
+               first.what);
+    return 3;
+  }
+  return 0;
+}
+
+int Digest(const replay::AuditLedger& l, const Args& a) {
+  a.Only({"tenant"});
+  std::vector<replay::DigestEntry> entries;
+  ledger::Status s = replay::CollectDigest(l.store(), a.opt("tenant"), &entries);
+  if (!s.ok()) return Fail(s);
+  if (a.has("json")) {
+    Print(replay::DigestJson(entries, l.store().LastPosition()));
+    return 0;
+  }
+  replay::Table table({"TENANT", "VERSION", "HASH"});
+  for (const auto& e : entries)
+    table.Add({e.tenant, std::to_string(e.version), ledger::ToHex(e.hash)});
+  table.Print(std::cout);
+  return 0;
+}
+
+int Export(const replay::AuditLedger& l, const Args& a) {
+  a.Only({"tenant", "format", "from", "to"});
+  replay::ExportOptions options;
+  options.format = a.str("format");
+  if (options.format != "jsonl" && options.format != "csv") {
+    throw UsageError{"--format must be jsonl or csv"};
+  }
+  options.tenant = a.opt("tenant");
+  if (a.has("from")) {
+    const replay::TimeOrPosition p = a.point("from");
+    if (p.position) options.from_position = *p.position;
+    options.from_time = p.time;
+  }
+  if (a.has("to")) {
+    const replay::TimeOrPosition p = a.point("to");
+    if (p.position) options.to_position = *p.position;
+    options.to_time = p.time;
+  }
+  std::ios::sync_with_stdio(false);
+  uint64_t rows = 0;
+  ledger::Status s = replay::Export(l.store(), options, std::cout, &rows);
+  std::cout.flush();
+  if (!s.ok()) return Fail(s);
+  return 0;
 }
 
 // Opens the ledger with every view dropped and rebuilt from the log (progress on stderr),
-// then reports what was rebuilt.
-int Rebuild(const std::string& data) {
+// then reports what was rebuilt. The one verb that writes.
+int Rebuild(const std::string& data, const Args& a) {
+  a.Only({});
   const auto start = std::chrono::steady_clock::now();
   auto views = std::make_shared<projections::ViewProjector>();
   ledger::StoreOptions options;
@@ -52,13 +316,22 @@ int Rebuild(const std::string& data) {
   return 0;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  std::string data;
+int Run(int argc, char** argv) {
   po::options_description options("options");
-  options.add_options()("help,h", "show usage")("data", po::value(&data), "ledger directory")(
-      "verb", po::value<std::string>(), "what to do");
+  options.add_options()("help,h", "show usage")("data", po::value<std::string>(),
+                                                "ledger directory")(
+      "verb", po::value<std::string>(), "what to do")("json", "one JSON document")(
+      "tenant", po::value<std::string>(), "tenant id")("user", po::value<std::string>(), "user id")(
+      "subscription", po::value<std::string>(), "subscription id")(
+      "group", po::value<std::string>(), "group id")("product", po::value<std::string>(),
+                                                     "product id")("at", po::value<std::string>(),
+                                                                   "business time (RFC 3339)")(
+      "position", po::value<std::string>(), "global position")(
+      "known-at", po::value<std::string>(), "what the ledger knew then (RFC 3339)")(
+      "from", po::value<std::string>(), "start: time or position")(
+      "to", po::value<std::string>(), "end: time or position")("digest", po::value<std::string>(),
+                                                               "digest file to check")(
+      "format", po::value<std::string>(), "jsonl or csv");
   po::positional_options_description positional;
   positional.add("verb", 1);
   po::variables_map vm;
@@ -67,12 +340,41 @@ int main(int argc, char** argv) {
               vm);
     po::notify(vm);
   } catch (const po::error& e) {
-    return Usage(e.what());
+    throw UsageError{e.what()};
   }
-  if (vm.count("help")) return Usage("help");
-  if (data.empty()) return Usage("--data DIR is required");
-  if (!vm.count("verb")) return Usage("no verb given");
-  const std::string verb = vm["verb"].as<std::string>();
-  if (verb == "rebuild") return Rebuild(data);
-  return Usage("unknown verb '" + verb + "' (this build has: rebuild)");
+  if (vm.count("help")) {
+    std::cout << kUsage;
+    return 0;
+  }
+  Args a(vm);
+  const std::string data = a.str("data");
+  if (!a.has("verb")) throw UsageError{"no verb given"};
+  const std::string verb = a.str("verb");
+  static const char* kVerbs[] = {"state",  "diff",   "history", "explain",
+                                 "verify", "digest", "export",  "rebuild"};
+  if (std::find(std::begin(kVerbs), std::end(kVerbs), verb) == std::end(kVerbs)) {
+    throw UsageError{"unknown verb '" + verb + "'"};
+  }
+  if (verb == "rebuild") return Rebuild(data, a);
+  std::unique_ptr<replay::AuditLedger> ledger;
+  ledger::Status s = replay::AuditLedger::Open(data, &ledger);
+  if (!s.ok()) return Fail(s);
+  if (verb == "state") return State(*ledger, a);
+  if (verb == "diff") return Diff(*ledger, a);
+  if (verb == "history") return History(*ledger, a);
+  if (verb == "explain") return Explain(*ledger, a);
+  if (verb == "verify") return Verify(*ledger, a);
+  if (verb == "digest") return Digest(*ledger, a);
+  return Export(*ledger, a);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return Run(argc, argv);
+  } catch (const UsageError& e) {
+    fmt::print(stderr, "ledger-replay: {}\n{}", e.message, kUsage);
+    return 2;
+  }
 }

@@ -8,38 +8,17 @@
 #include <sstream>
 
 #include "ledger/store.h"
+#include "support/run_tool.h"
 #include "support/temp_dir.h"
 
 namespace {
 
-struct Run {
-  int exit_code = -1;
-  std::vector<std::string> lines;  // standard output
-};
-
-// Runs `binary` with `args` (a shell-quoted string); stdin from `input` when given.
-Run Tool(const std::string& binary, const std::string& args, const std::string& input_file = "") {
-  std::string cmd = binary + " " + args + " 2>/dev/null";
-  if (!input_file.empty()) cmd += " < " + input_file;
-  Run run;
-  FILE* p = ::popen(cmd.c_str(), "r");
-  REQUIRE(p != nullptr);
-  std::string out;
-  char buf[4096];
-  for (size_t n; (n = std::fread(buf, 1, sizeof buf, p)) > 0;) out.append(buf, n);
-  const int status = ::pclose(p);
-  run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  std::istringstream in(out);
-  for (std::string line; std::getline(in, line);) run.lines.push_back(line);
-  return run;
-}
+using ledger::testing::Run;
+using ledger::testing::Tool;
+using ledger::testing::Write;
 
 Run Ledgerctl(const std::string& args, const std::string& input_file = "") {
   return Tool(LEDGERCTL, args, input_file);
-}
-
-void Write(const std::string& path, const std::string& text) {
-  std::ofstream(path, std::ios::binary) << text;
 }
 
 // A catalog with "pcon", tenant acme (owner olga) and subscription S1 with 3 seats.

@@ -60,17 +60,18 @@ TEST_CASE("partitioned read: each event once, per-tenant order, stable partition
   std::map<std::string, uint64_t> last_version;  // per tenant
   std::map<std::string, int> worker_of;
   bool in_order = true, same_worker = true, right_worker = true;
-  Status s = ReadLogPartitioned(*ledger.store, options, [&](int k, schema::Event::Reader e) {
-    std::lock_guard<std::mutex> lock(mu);
-    const std::string tenant = e.getTenant();
-    ++seen[e.getPosition()];
-    in_order = in_order && e.getVersion() == last_version[tenant] + 1;
-    last_version[tenant] = e.getVersion();
-    auto [it, inserted] = worker_of.emplace(tenant, k);
-    same_worker = same_worker && it->second == k;
-    right_worker = right_worker && PartitionOf(tenant, partitions) == k;
-    return Status::OK();
-  });
+  Status s = ReadLogPartitioned(
+      *ledger.store, options, [&](int k, schema::Event::Reader e, std::string_view) {
+        std::lock_guard<std::mutex> lock(mu);
+        const std::string tenant = e.getTenant();
+        ++seen[e.getPosition()];
+        in_order = in_order && e.getVersion() == last_version[tenant] + 1;
+        last_version[tenant] = e.getVersion();
+        auto [it, inserted] = worker_of.emplace(tenant, k);
+        same_worker = same_worker && it->second == k;
+        right_worker = right_worker && PartitionOf(tenant, partitions) == k;
+        return Status::OK();
+      });
   INFO("readers " << readers << " partitions " << partitions << " chunk " << chunk);
   REQUIRE(s.ToString() == "OK");
   CHECK(in_order);
@@ -91,11 +92,13 @@ TEST_CASE("partitioned read: a range reads only its positions", "[partitioned]")
   options.chunk_events = 4;
   std::mutex mu;
   std::vector<uint64_t> positions;
-  REQUIRE(ReadLogPartitioned(*ledger.store, options, [&](int, schema::Event::Reader e) {
-            std::lock_guard<std::mutex> lock(mu);
-            positions.push_back(e.getPosition());
-            return Status::OK();
-          }).ok());
+  REQUIRE(ReadLogPartitioned(*ledger.store, options,
+                             [&](int, schema::Event::Reader e, std::string_view) {
+                               std::lock_guard<std::mutex> lock(mu);
+                               positions.push_back(e.getPosition());
+                               return Status::OK();
+                             })
+              .ok());
   std::sort(positions.begin(), positions.end());
   std::vector<uint64_t> expected;
   for (uint64_t p = 5; p <= 17; ++p) expected.push_back(p);
@@ -108,11 +111,13 @@ TEST_CASE("partitioned read: a visitor's error stops the read and is returned", 
   options.chunk_events = 5;
   options.queue_chunks = 1;
   std::atomic<int> visited{0};
-  Status s = ReadLogPartitioned(*ledger.store, options, [&](int, schema::Event::Reader e) {
-    ++visited;
-    if (e.getPosition() == 42) return Status::Corruption("bad event at 42");
-    return Status::OK();
-  });
+  Status s = ReadLogPartitioned(*ledger.store, options,
+                                [&](int, schema::Event::Reader e, std::string_view) {
+                                  ++visited;
+                                  if (e.getPosition() == 42)
+                                    return Status::Corruption("bad event at 42");
+                                  return Status::OK();
+                                });
   CHECK(s.ToString() == "Corruption: bad event at 42");
   // Readers may run a few chunks ahead, never through the whole log.
   CHECK(visited.load() < static_cast<int>(ledger.store->LastPosition()));

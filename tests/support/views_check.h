@@ -16,6 +16,7 @@
 #include "projections/state_codec.h"
 #include "projections/view_keys.h"
 #include "projections/views.h"
+#include "projections/views_check.h"
 
 namespace ledger::testing {
 
@@ -48,71 +49,16 @@ inline Rows DumpViews(const projections::ViewProjector& views) {
 // exactly those a fresh fold of its events gives; otherwise what differs.
 inline std::string ViewsMismatch(const Store& store, const projections::ViewProjector& views,
                                  const std::string& tenant) {
-  using F = projections::ViewProjector;
-  namespace k = projections::keys;
   commands::TenantState state;
   if (!commands::LoadTenant(store, tenant, std::nullopt, &state).ok()) return "cannot fold";
-  Rows members, groups, subs, ents, index;
-  for (const auto& [id, m] : state.members) {
-    members[k::RowKey(tenant, id)] = projections::EncodeMember(m);
-    ents[k::RowKey(tenant, id)] =
-        projections::EncodeEntitlements(projections::ComputeEntitlements(state, id));
-  }
-  for (const auto& [id, g] : state.groups)
-    groups[k::RowKey(tenant, id)] = projections::EncodeGroup(g);
-  for (const auto& [id, s] : state.subscriptions) {
-    subs[k::RowKey(tenant, id)] = projections::EncodeSubscriptionHeader(state, s);
-    for (const auto& u : s.direct) subs[k::SubscriptionChildKey(tenant, id, 'd', u)] = "";
-    for (const auto& g : s.groups) subs[k::SubscriptionChildKey(tenant, id, 'g', g)] = "";
-    for (const auto& [u, version] : s.seat_since) {
-      std::string v;
-      k::PutBE64(&v, version);
-      subs[k::SubscriptionChildKey(tenant, id, 'h', u)] = v;
-    }
-  }
-  const std::string prefix = k::TenantPrefix(tenant);
-  auto compare = [&](const char* what, const Rows& expected, const Rows& actual) -> std::string {
-    for (const auto& [key, value] : expected) {
-      auto it = actual.find(key);
-      if (it == actual.end())
-        return fmt::format("{} row '{}' is missing", what, key.substr(prefix.size()));
-      if (it->second != value)
-        return fmt::format("{} row '{}' differs", what, key.substr(prefix.size()));
-    }
-    for (const auto& [key, value] : actual) {
-      if (expected.count(key) == 0)
-        return fmt::format("{} row '{}' should not exist", what, key.substr(prefix.size()));
-    }
-    return "";
-  };
-  std::string problem = compare("member", members, ReadRows(views, F::kMembers, prefix));
-  if (problem.empty()) problem = compare("group", groups, ReadRows(views, F::kGroups, prefix));
-  if (problem.empty())
-    problem = compare("subscription", subs, ReadRows(views, F::kSubscriptions, prefix));
-  if (problem.empty())
-    problem = compare("entitlement", ents, ReadRows(views, F::kEntitlements, prefix));
+  std::string problem = projections::RowsMismatch(views, state);
   if (!problem.empty()) return problem;
-  // The index: entries only at this tenant's positions, naming their event's type, and
-  // at least one entry for every event.
-  std::map<uint64_t, std::string> types;
+  std::vector<projections::IndexedEvent> events;
   for (auto c = store.ReadStream(tenant); c->Valid(); c->Next()) {
-    types[c->event().position()] = std::string(c->event().type_name());
+    events.emplace_back(c->event().position(), std::string(c->event().type_name()));
   }
-  std::set<uint64_t> covered;
-  for (const auto& [key, value] : ReadRows(views, F::kIndex, prefix)) {
-    const uint64_t position = k::GetBE64(key.data() + key.size() - 8);
-    auto it = types.find(position);
-    if (it == types.end() || it->second != value) {
-      return fmt::format("index entry at position {} does not match the log", position);
-    }
-    covered.insert(position);
-  }
-  for (const auto& [position, type] : types) {
-    if (covered.count(position) == 0 && type != "unknown") {
-      return fmt::format("no index entry for position {} ({})", position, type);
-    }
-  }
-  return "";
+  uint64_t bad_position = 0;
+  return projections::IndexMismatch(views, tenant, events, &bad_position);
 }
 
 }  // namespace ledger::testing

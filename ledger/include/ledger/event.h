@@ -32,6 +32,10 @@ bool EventKindFromName(std::string_view name, PayloadKind* kind);
 // Limits for decoding stored events (traversal and nesting), shared by every reader.
 capnp::ReaderOptions StoredReaderOptions();
 
+// True if `event`'s stored hash is SHA-256(prev_hash || `bytes` with the hash zeroed),
+// where `bytes` are the canonical bytes `event` reads from.
+bool EventHashMatches(schema::Event::Reader event, std::string_view bytes);
+
 // An event the domain wants appended. The caller sets the payload (and the envelope
 // fields below); the store fills position, version, ids, times and hashes.
 // Move-only. Not thread-safe.

@@ -27,15 +27,19 @@ struct PartitionedReadOptions {
 };
 
 // Called on worker `partition` for each event of the tenants hashed to it, in position
-// order. A non-OK status stops the whole read and is returned.
-using PartitionVisitor = std::function<Status(int partition, schema::Event::Reader event)>;
+// order, with the canonical bytes it reads from. A non-OK status stops the whole read and
+// is returned.
+using PartitionVisitor =
+    std::function<Status(int partition, schema::Event::Reader event, std::string_view bytes)>;
 
 // Which of `partitions` workers folds `tenant` (stable across runs and builds).
 int PartitionOf(std::string_view tenant, int partitions);
 
 // Reads positions [from, min(to, last position at the call)] and hands each event to
-// worker PartitionOf(tenant). Returns the first error of a reader or a visitor.
+// worker PartitionOf(tenant). Returns the first error of a reader or a visitor; when the
+// log itself is bad (a missing position, undecodable bytes, an event whose position field
+// disagrees with its key) the error is Corruption and *bad_position (if not null) names it.
 Status ReadLogPartitioned(const Store& store, const PartitionedReadOptions& options,
-                          const PartitionVisitor& visit);
+                          const PartitionVisitor& visit, uint64_t* bad_position = nullptr);
 
 }  // namespace ledger

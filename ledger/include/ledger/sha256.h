@@ -3,6 +3,7 @@
 
 #include <array>
 #include <cstdint>
+#include <initializer_list>
 #include <string>
 #include <string_view>
 
@@ -13,6 +14,9 @@ using Digest = std::array<uint8_t, 32>;
 
 // SHA-256 of the concatenation of `a` and `b`.
 Digest Sha256(std::string_view a, std::string_view b = {});
+
+// SHA-256 of the concatenation of `parts`.
+Digest Sha256Parts(std::initializer_list<std::string_view> parts);
 
 // Lowercase hex, 64 characters.
 std::string ToHex(const Digest& d);

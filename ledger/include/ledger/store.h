@@ -169,6 +169,9 @@ struct StoreOptions {
   size_t max_group_bytes = 8u << 20;
   // Open without writing (replay tools): appends fail with Unavailable.
   bool read_only = false;
+  // With read_only: open as a RocksDB secondary instance keeping its own files here, which
+  // is safe while another process writes the ledger (it sees the ledger as of the open).
+  std::string secondary_path;
   // Projections maintained in the same batch as the events (see ledger/projector.h).
   std::vector<std::shared_ptr<Projector>> projectors;
   // Memory for point reads (view rows, heads): a row cache of recently read values in
@@ -212,6 +215,11 @@ class Store {
 
   // The tenant's stream head (version 0 if the tenant has no events).
   Status GetHead(std::string_view tenant, StreamHead* head) const;
+  // Calls `fn(tenant, head)` for every tenant in id order until it returns false.
+  Status ForEachHead(const std::function<bool(std::string_view, const StreamHead&)>& fn) const;
+  // Calls `fn(tenant, version, position)` for every entry of the stream index, in
+  // (tenant, version) order, until it returns false. For verification.
+  Status ScanStreamIndex(const std::function<bool(std::string_view, uint64_t, uint64_t)>& fn) const;
   // Highest global position written (0 when empty).
   uint64_t LastPosition() const;
 

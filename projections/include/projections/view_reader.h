@@ -6,6 +6,7 @@
 #include <atomic>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "commands/access.h"
 #include "commands/state.h"
@@ -29,6 +30,12 @@ class ViewReader {
   // `tenant` folded from every event effective at or before `at` (nullopt: all events).
   ledger::Status StateAt(const std::string& tenant, std::optional<commands::Micros> at,
                          commands::TenantState* state) const;
+
+  // Global positions of `tenant`'s events that touched one entity (kind 'u' user, 'g'
+  // group, 's' subscription), ascending: from the event index, or by scanning the stream
+  // when the views are stale.
+  ledger::Status EntityPositions(const std::string& tenant, char kind, const std::string& id,
+                                 std::vector<uint64_t>* positions) const;
 
   // "Now" as checks see it.
   commands::Micros Now() const;

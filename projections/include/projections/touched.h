@@ -1,5 +1,5 @@
 // Which entities an event touches: the keys of the view rows and index entries it changes
-// directly (internal).
+// directly; used by the event index, history and explain.
 #pragma once
 
 #include <string>
@@ -7,7 +7,7 @@
 
 #include "ledger/event.capnp.h"
 
-namespace projections::internal {
+namespace projections {
 
 struct Touched {
   std::vector<std::string> users;
@@ -18,4 +18,4 @@ struct Touched {
 // The users, groups and subscriptions named by `event`'s payload.
 Touched TouchedBy(ledger::schema::Event::Reader event);
 
-}  // namespace projections::internal
+}  // namespace projections

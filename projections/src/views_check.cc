@@ -1,0 +1,113 @@
+#include "projections/views_check.h"
+
+#include <fmt/format.h>
+#include <rocksdb/db.h>
+
+#include <algorithm>
+#include <map>
+#include <memory>
+
+#include "projections/entitlements.h"
+#include "projections/state_codec.h"
+#include "projections/view_keys.h"
+
+namespace projections {
+namespace {
+
+using Rows = std::map<std::string, std::string>;
+
+Rows ReadRows(const ViewProjector& views, ViewProjector::Family family, const std::string& prefix) {
+  Rows rows;
+  std::unique_ptr<rocksdb::Iterator> it(
+      views.db()->NewIterator(rocksdb::ReadOptions(), views.family(family)));
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    rows.emplace(it->key().ToString(), it->value().ToString());
+  }
+  return rows;
+}
+
+std::string Compare(const char* what, const Rows& expected, const Rows& actual, size_t prefix) {
+  for (const auto& [key, value] : expected) {
+    auto it = actual.find(key);
+    if (it == actual.end()) return fmt::format("{} row '{}' is missing", what, key.substr(prefix));
+    if (it->second != value) return fmt::format("{} row '{}' differs", what, key.substr(prefix));
+  }
+  for (const auto& [key, value] : actual) {
+    if (expected.count(key) == 0) {
+      return fmt::format("{} row '{}' should not exist", what, key.substr(prefix));
+    }
+  }
+  return "";
+}
+
+}  // namespace
+
+std::string RowsMismatch(const ViewProjector& views, const commands::TenantState& state) {
+  using F = ViewProjector;
+  const std::string& tenant = state.tenant;
+  Rows members, groups, subs, ents;
+  for (const auto& [id, m] : state.members) {
+    members[keys::RowKey(tenant, id)] = EncodeMember(m);
+    ents[keys::RowKey(tenant, id)] = EncodeEntitlements(ComputeEntitlements(state, id));
+  }
+  for (const auto& [id, g] : state.groups) groups[keys::RowKey(tenant, id)] = EncodeGroup(g);
+  for (const auto& [id, s] : state.subscriptions) {
+    subs[keys::RowKey(tenant, id)] = EncodeSubscriptionHeader(state, s);
+    for (const auto& u : s.direct) subs[keys::SubscriptionChildKey(tenant, id, 'd', u)] = "";
+    for (const auto& g : s.groups) subs[keys::SubscriptionChildKey(tenant, id, 'g', g)] = "";
+    for (const auto& [u, version] : s.seat_since) {
+      std::string v;
+      keys::PutBE64(&v, version);
+      subs[keys::SubscriptionChildKey(tenant, id, 'h', u)] = v;
+    }
+  }
+  const std::string prefix = keys::TenantPrefix(tenant);
+  std::string problem =
+      Compare("member", members, ReadRows(views, F::kMembers, prefix), prefix.size());
+  if (problem.empty()) {
+    problem = Compare("group", groups, ReadRows(views, F::kGroups, prefix), prefix.size());
+  }
+  if (problem.empty()) {
+    problem =
+        Compare("subscription", subs, ReadRows(views, F::kSubscriptions, prefix), prefix.size());
+  }
+  if (problem.empty()) {
+    problem =
+        Compare("entitlement", ents, ReadRows(views, F::kEntitlements, prefix), prefix.size());
+  }
+  return problem;
+}
+
+std::string IndexMismatch(const ViewProjector& views, const std::string& tenant,
+                          const std::vector<IndexedEvent>& events, uint64_t* bad_position) {
+  const std::string prefix = keys::TenantPrefix(tenant);
+  std::vector<bool> covered(events.size(), false);
+  auto find = [&](uint64_t position) -> long {
+    auto it = std::lower_bound(
+        events.begin(), events.end(), IndexedEvent(position, ""),
+        [](const IndexedEvent& a, const IndexedEvent& b) { return a.first < b.first; });
+    return it != events.end() && it->first == position ? it - events.begin() : -1;
+  };
+  for (const auto& [key, value] : ReadRows(views, ViewProjector::kIndex, prefix)) {
+    if (key.size() < prefix.size() + 8) {
+      *bad_position = 0;
+      return "malformed index key";
+    }
+    const uint64_t position = keys::GetBE64(key.data() + key.size() - 8);
+    const long i = find(position);
+    if (i < 0 || events[static_cast<size_t>(i)].second != value) {
+      *bad_position = position;
+      return fmt::format("index entry at position {} does not match the log", position);
+    }
+    covered[static_cast<size_t>(i)] = true;
+  }
+  for (size_t i = 0; i < events.size(); ++i) {
+    if (!covered[i] && events[i].second != "unknown") {
+      *bad_position = events[i].first;
+      return fmt::format("no index entry for position {} ({})", events[i].first, events[i].second);
+    }
+  }
+  return "";
+}
+
+}  // namespace projections
