@@ -5,8 +5,10 @@
 //   ledger-bench check [--tenants T --users U --checks N --threads K] --json [--dir DIR]
 //   ledger-bench replay [--events N] --json [--dir DIR]
 //   ledger-bench asof [--events N --samples S] --json [--dir DIR]
+//   ledger-bench verify [--events N] --json [--dir DIR]
 //   ledger-bench export [--events N] [--format jsonl|csv] --json [--dir DIR]
-// check/replay/asof/export also take --keep (leave the ledger) and --reuse (use the kept one).
+// check/replay/asof/verify/export also take --keep (leave the ledger) and --reuse (use the kept
+// one).
 #include <fmt/format.h>
 
 #include <boost/program_options.hpp>
@@ -63,6 +65,7 @@ int main(int argc, char** argv) {
   if (verb == "replay") return ledger::bench::RunReplayBench(views, "/proc/self/exe");
   if (verb == "replay-fold") return ledger::bench::RunReplayFold(views);
   if (verb == "asof") return ledger::bench::RunAsOfBench(views);
+  if (verb == "verify") return ledger::bench::RunVerifyBench(views);
   if (append.clients < 1 || append.events < append.clients) {
     fmt::print(stderr, "ledger-bench: --clients must be >= 1 and --events >= --clients\n");
     return 2;

@@ -24,6 +24,8 @@ struct ViewsBenchOptions {
 int RunCheckBench(const ViewsBenchOptions& options);
 int RunReplayBench(const ViewsBenchOptions& options, const char* self);
 int RunAsOfBench(const ViewsBenchOptions& options);
+// `ledger-bench verify`: ledger-replay verify (chains, index, heads, views) over the log.
+int RunVerifyBench(const ViewsBenchOptions& options);
 // The child side of the replay benchmark: folds the log in --dir, prints events and seconds.
 int RunReplayFold(const ViewsBenchOptions& options);
 

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstring>
 #include <mutex>
+#include <thread>
 #include <unordered_map>
 
 #include "commands/evolve.h"
@@ -168,7 +169,7 @@ void CheckEvent(const Shared& shared, TenantCheck* t, ledger::schema::Event::Rea
   if (t->tenant == commands::kCatalogStream) return;
   commands::Evolve(&t->state, e);
   t->max_effective_at = std::max(t->max_effective_at, e.getEffectiveAt());
-  t->events.emplace_back(position, std::string(ledger::EventTypeName(e.getPayload().which())));
+  t->events.emplace_back(position, ledger::EventTypeName(e.getPayload().which()));
   auto snap = t->snapshots.find(version);
   if (snap != t->snapshots.end()) {
     const std::string key = keys::SnapshotKey(t->tenant, t->max_effective_at, version);
@@ -184,9 +185,22 @@ void CheckEvent(const Shared& shared, TenantCheck* t, ledger::schema::Event::Rea
 }
 
 // After the pass: heads, stream index and digest against what the pass saw.
-Status CheckTotals(const ledger::Store& store, const Shared& shared,
-                   std::unordered_map<std::string, TenantCheck>& tenants,
-                   const std::optional<std::string>& only) {
+// Per tenant: the sum of Mix(version, position) and the count of its stream index entries.
+using IndexSums = std::unordered_map<std::string, std::pair<uint64_t, uint64_t>>;
+
+Status SumStreamIndex(const ledger::Store& store, const std::optional<std::string>& only,
+                      IndexSums* index) {
+  return store.ScanStreamIndex([&](std::string_view tenant, uint64_t version, uint64_t position) {
+    if (only && tenant != *only) return true;
+    auto& [sum, count] = (*index)[std::string(tenant)];
+    sum += Mix(version, position);
+    ++count;
+    return true;
+  });
+}
+
+Status CheckTotals(const Shared& shared, std::unordered_map<std::string, TenantCheck>& tenants,
+                   const IndexSums& index) {
   Problems& problems = *shared.problems;
   for (auto& [id, t] : tenants) {
     auto h = shared.heads.find(id);
@@ -215,16 +229,6 @@ Status CheckTotals(const ledger::Store& store, const Shared& shared,
     }
   }
   // The stream index: the same (version, position) pairs per tenant as the log.
-  std::unordered_map<std::string, std::pair<uint64_t, uint64_t>> index;  // sum, count
-  Status s =
-      store.ScanStreamIndex([&](std::string_view tenant, uint64_t version, uint64_t position) {
-        if (only && tenant != *only) return true;
-        auto& [sum, count] = index[std::string(tenant)];
-        sum += Mix(version, position);
-        ++count;
-        return true;
-      });
-  if (!s.ok()) return s;
   for (const auto& [id, t] : tenants) {
     auto it = index.find(id);
     if (it == index.end() || it->second.first != t.index_sum || it->second.second != t.version) {
@@ -283,6 +287,16 @@ Status Verify(const ledger::Store& store, const projections::ViewProjector& view
     if (!options.tenant || d.tenant == *options.tenant) shared.digest[d.tenant] = d;
   }
 
+  // The stream index is summed on its own thread while the log is read.
+  IndexSums index;
+  Status index_status;
+  std::thread index_scan([&] { index_status = SumStreamIndex(store, options.tenant, &index); });
+  struct JoinOnExit {
+    std::thread& thread;
+    ~JoinOnExit() {
+      if (thread.joinable()) thread.join();
+    }
+  } join_on_exit{index_scan};
   std::unordered_map<std::string, TenantCheck> all;
   // A log that cannot be read to its end leaves every later comparison meaningless.
   bool read_failed = false;
@@ -328,8 +342,10 @@ Status Verify(const ledger::Store& store, const projections::ViewProjector& view
     }
   }
   report->tenants = all.size();
+  index_scan.join();
+  if (!index_status.ok()) return index_status;
   if (!read_failed) {
-    s = CheckTotals(store, shared, all, options.tenant);
+    s = CheckTotals(shared, all, index);
     if (!s.ok()) return s;
   }
   problems.MoveTo(report);

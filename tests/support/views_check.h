@@ -55,7 +55,7 @@ inline std::string ViewsMismatch(const Store& store, const projections::ViewProj
   if (!problem.empty()) return problem;
   std::vector<projections::IndexedEvent> events;
   for (auto c = store.ReadStream(tenant); c->Valid(); c->Next()) {
-    events.emplace_back(c->event().position(), std::string(c->event().type_name()));
+    events.emplace_back(c->event().position(), EventTypeName(c->event().kind()));
   }
   uint64_t bad_position = 0;
   return projections::IndexMismatch(views, tenant, events, &bad_position);

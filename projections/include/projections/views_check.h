@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -17,8 +18,9 @@ namespace projections {
 // all its events); otherwise what differs first, e.g. "member row 'bob' differs".
 std::string RowsMismatch(const ViewProjector& views, const commands::TenantState& folded);
 
-// One event of a tenant as the index must know it: position and type name.
-using IndexedEvent = std::pair<uint64_t, std::string>;
+// One event of a tenant as the index must know it: position and type name (as returned by
+// ledger::EventTypeName, which outlives everything).
+using IndexedEvent = std::pair<uint64_t, std::string_view>;
 
 // "" when `tenant`'s index entries are exactly at its events' positions, naming their
 // types, with at least one entry per event of a known type; otherwise what is wrong and
