@@ -358,6 +358,8 @@ Status Store::RecordRejection(RejectionRecord record) {
 
 ClockMode Store::clock_mode() const { return impl_->mode; }
 
+bool Store::read_only() const { return impl_->options.read_only; }
+
 Micros Store::LedgerTime() const { return impl_->ledger_time.load(); }
 
 uint64_t Store::LastPosition() const { return impl_->last_position.load(); }

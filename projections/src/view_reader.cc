@@ -6,13 +6,20 @@
 #include "projections/entitlements.h"
 #include "projections/touched.h"
 #include "projections/view_keys.h"
+#include "row_cache.h"
 
 namespace projections {
 
 using ledger::Status;
 
-ViewReader::ViewReader(const ViewProjector* views, const ledger::Store* store)
-    : views_(views), store_(store) {}
+ViewReader::ViewReader(const ViewProjector* views, const ledger::Store* store, size_t cached_rows)
+    : views_(views), store_(store) {
+  if (store_->read_only() && cached_rows > 0) {
+    rows_ = std::make_unique<internal::RowCache>(cached_rows);
+  }
+}
+
+ViewReader::~ViewReader() = default;
 
 commands::Micros ViewReader::Now() const {
   const Micros ledger_time = store_->LedgerTime();
@@ -93,14 +100,27 @@ Status ViewReader::Check(const std::string& tenant, const std::string& user,
       rows_hold = t >= marker.at;
     }
     if (rows_hold) {
-      Status s = Get(ViewProjector::kEntitlements, keys::RowKey(tenant, user), &value, &found);
+      const std::string key = keys::RowKey(tenant, user);
+      if (rows_ != nullptr) {
+        std::optional<commands::AccessDecision> d;
+        if (rows_->With(key,
+                        [&](const UserEntitlements& row) { d = row.DecisionAt(product, t); }) &&
+            d) {
+          *out = std::move(*d);
+          fast_.fetch_add(1, std::memory_order_relaxed);
+          return Status::OK();
+        }
+      }
+      Status s = Get(ViewProjector::kEntitlements, key, &value, &found);
       if (!s.ok()) return s;
       if (found) {
         UserEntitlements row;
         if (!DecodeEntitlements(value, &row)) {
           return Status::Corruption("bad entitlement row of " + tenant + "/" + user);
         }
-        if (auto d = row.DecisionAt(product, t)) {
+        std::optional<commands::AccessDecision> d = row.DecisionAt(product, t);
+        if (rows_ != nullptr) rows_->Put(key, std::move(row));
+        if (d) {
           *out = std::move(*d);
           fast_.fetch_add(1, std::memory_order_relaxed);
           return Status::OK();

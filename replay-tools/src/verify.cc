@@ -73,6 +73,9 @@ struct TenantCheck {
   uint64_t index_sum = 0;  // Mix(version, position) summed: compared with the stream index
   bool digest_seen = false;
   bool broken = false;  // the chain broke: later chain errors are consequences
+  // Looked up once, at the tenant's first event.
+  uint64_t head_version = 0;            // 0: no head
+  const DigestEntry* digest = nullptr;  // the digest's entry for the tenant, if any
   // For the views (only while the tenant is not complete).
   commands::TenantState state;
   ledger::Micros max_effective_at = 0;
@@ -125,6 +128,10 @@ void CheckEvent(const Shared& shared, TenantCheck* t, ledger::schema::Event::Rea
   if (t->version == 0 && t->tenant.empty()) {
     t->tenant = e.getTenant();
     t->state.tenant = t->tenant;
+    auto head = shared.heads.find(t->tenant);
+    if (head != shared.heads.end()) t->head_version = head->second.version;
+    auto digest = shared.digest.find(t->tenant);
+    if (digest != shared.digest.end()) t->digest = &digest->second;
     LoadSnapshots(shared, t);
   }
   if (!t->broken) {
@@ -156,13 +163,12 @@ void CheckEvent(const Shared& shared, TenantCheck* t, ledger::schema::Event::Rea
     std::memcpy(t->last_hash.data(), e.getHash().begin(), 32);
   }
   t->index_sum += Mix(version, position);
-  auto d = shared.digest.find(t->tenant);
-  if (d != shared.digest.end() && d->second.version == version) {
+  if (t->digest != nullptr && t->digest->version == version) {
     t->digest_seen = true;
-    if (std::memcmp(d->second.hash.data(), t->last_hash.data(), 32) != 0) {
+    if (std::memcmp(t->digest->hash.data(), t->last_hash.data(), 32) != 0) {
       problems.Add(position, t->tenant,
                    fmt::format("digest: version {} has hash {}, the digest says {}", version,
-                               ledger::ToHex(t->last_hash), ledger::ToHex(d->second.hash)));
+                               ledger::ToHex(t->last_hash), ledger::ToHex(t->digest->hash)));
     }
   }
   if (shared.views == nullptr || t->views_done) return;
@@ -180,8 +186,7 @@ void CheckEvent(const Shared& shared, TenantCheck* t, ledger::schema::Event::Rea
     }
     t->snapshots.erase(snap);
   }
-  auto head = shared.heads.find(t->tenant);
-  if (head != shared.heads.end() && head->second.version == version) CheckViews(shared, t);
+  if (t->head_version == version) CheckViews(shared, t);
 }
 
 // After the pass: heads, stream index and digest against what the pass saw.
@@ -316,17 +321,26 @@ Status Verify(const ledger::Store& store, const projections::ViewProjector& view
   } else {
     ledger::PartitionedReadOptions read;
     read.partitions = std::max(1, options.threads);
-    std::vector<std::unordered_map<std::string, TenantCheck>> parts(
-        static_cast<size_t>(read.partitions));
+    // One per folding thread; events of one tenant tend to come in runs.
+    struct Part {
+      std::unordered_map<std::string, TenantCheck> tenants;
+      TenantCheck* current = nullptr;
+      std::string current_id;
+    };
+    std::vector<Part> parts(static_cast<size_t>(read.partitions));
     std::vector<uint64_t> counts(static_cast<size_t>(read.partitions), 0);
     uint64_t bad_position = 0;
     s = ledger::ReadLogPartitioned(
         store, read,
         [&](int k, ledger::schema::Event::Reader e, std::string_view bytes) {
-          auto& tenants = parts[static_cast<size_t>(k)];
+          Part& part = parts[static_cast<size_t>(k)];
           const auto id = e.getTenant();
-          TenantCheck& t = tenants[std::string(id.cStr(), id.size())];
-          CheckEvent(shared, &t, e, bytes);
+          const std::string_view tenant(id.cStr(), id.size());
+          if (part.current == nullptr || part.current_id != tenant) {
+            part.current_id.assign(tenant);
+            part.current = &part.tenants[part.current_id];
+          }
+          CheckEvent(shared, part.current, e, bytes);
           ++counts[static_cast<size_t>(k)];
           return Status::OK();
         },
@@ -338,7 +352,7 @@ Status Verify(const ledger::Store& store, const projections::ViewProjector& view
     }
     for (size_t k = 0; k < parts.size(); ++k) {
       report->events += counts[k];
-      for (auto& [id, t] : parts[k]) all.emplace(id, std::move(t));
+      for (auto& [id, t] : parts[k].tenants) all.emplace(id, std::move(t));
     }
   }
   report->tenants = all.size();

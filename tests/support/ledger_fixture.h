@@ -120,6 +120,14 @@ class LedgerFixture {
 
   Store& store() { return *store_; }
   commands::CommandService& service() { return *service_; }
+  // The in-memory files (to open the same ledger another way, e.g. read-only).
+  rocksdb::Env* env() { return env_.get(); }
+  // Closes the ledger (the files stay); Open() reopens it.
+  void Close() {
+    reader_.reset();
+    service_.reset();
+    store_.reset();
+  }
 
   // A tenant "acme" owned by olga, with the product "pcon.planner" (standard < pro <
   // premium) defined, at 2026-01-01T00:00:00Z.

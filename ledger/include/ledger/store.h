@@ -210,6 +210,8 @@ class Store {
 
   // The clock mode fixed when the ledger was created.
   ClockMode clock_mode() const;
+  // True when opened read-only (or as a secondary): what it reads never changes.
+  bool read_only() const;
   // The ledger's current time: the latest time it stamped (manual mode: the latest `at`).
   Micros LedgerTime() const;
 

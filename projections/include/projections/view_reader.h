@@ -4,6 +4,7 @@
 #pragma once
 
 #include <atomic>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -15,10 +16,18 @@
 
 namespace projections {
 
+namespace internal {
+class RowCache;
+}
+
 class ViewReader {
  public:
-  // Reads `views`, which `store` maintains (both must outlive the reader).
-  ViewReader(const ViewProjector* views, const ledger::Store* store);
+  // Reads `views`, which `store` maintains (both must outlive the reader). On a read-only
+  // store, up to `cached_rows` decoded entitlement rows are kept in memory (the rows cannot
+  // change under the reader); a writable store is always read through.
+  ViewReader(const ViewProjector* views, const ledger::Store* store,
+             size_t cached_rows = 256 * 1024);
+  ~ViewReader();
 
   // The access check at `at` (nullopt = now: the wall clock in system mode, the ledger
   // time in manual mode). From the entitlement row when it holds at that time; otherwise
@@ -50,6 +59,7 @@ class ViewReader {
 
   const ViewProjector* views_;
   const ledger::Store* store_;
+  std::unique_ptr<internal::RowCache> rows_;  // nullptr: no cache
   mutable std::atomic<uint64_t> fast_{0}, folded_{0};
 };
 
