@@ -82,6 +82,20 @@ std::string RowsMismatch(const ViewProjector& views, const commands::TenantState
     problem =
         Compare("entitlement", ents, ReadRows(views, F::kEntitlements, prefix), prefix.size());
   }
+  if (problem.empty()) {
+    // The tenant's marker row (key: the tenant id itself) says how far the rows go.
+    std::string value;
+    TenantMarker marker;
+    const rocksdb::Status s =
+        views.db()->Get(ScanOptions(), views.family(F::kEntitlements), tenant, &value);
+    if (!s.ok() || !DecodeTenantMarker(value, &marker)) {
+      problem = "the tenant marker row is missing or unreadable";
+    } else if (marker.exists != state.exists || marker.version != state.version ||
+               marker.at != state.at) {
+      problem = fmt::format("the tenant marker says version {}, the fold {}", marker.version,
+                            state.version);
+    }
+  }
   return problem;
 }
 
