@@ -1,0 +1,77 @@
+// Who may call ledgerd: bearer tokens from the tokens file (DESIGN 6.3), each scoped to
+// tenants and allowed or not to act as `system`. Only SHA-256 digests of the tokens are
+// kept; presented tokens are compared in constant time, and never logged.
+#pragma once
+
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ledger/sha256.h"
+#include "ledger/status.h"
+
+namespace server {
+
+// One entry of the tokens file:
+// {"name", "token_sha256", "tenants": ["*"] or [ids], "system": true|false}.
+struct TokenGrant {
+  std::string name;
+  ledger::Digest token_sha256{};
+  bool all_tenants = false;
+  std::set<std::string> tenants;
+  bool system = false;
+
+  // True if the grant reaches `tenant`.
+  bool Covers(std::string_view tenant) const {
+    return all_tenants || tenants.count(std::string(tenant)) > 0;
+  }
+};
+
+// The parsed tokens file.
+class TokenRegistry {
+ public:
+  // Parses the file's text; InvalidArgument naming the entry and field on any problem
+  // (duplicate names or digests included).
+  static ledger::Status Parse(std::string_view json, TokenRegistry* out);
+  // Reads and parses `path`.
+  static ledger::Status Load(const std::string& path, TokenRegistry* out);
+
+  // The grant of a presented secret token, or nullptr. Compares the token's SHA-256 with
+  // every entry without stopping early (constant time in where it matches).
+  const TokenGrant* Find(std::string_view token) const;
+
+  size_t size() const { return grants_.size(); }
+
+ private:
+  std::vector<TokenGrant> grants_;
+};
+
+// The decision on one request: OK, or an HTTP status with a 6.1 code and message.
+struct AuthDecision {
+  int http_status = 200;  // 200, 401 or 403
+  std::string code;       // "", "unauthorized", "forbidden"
+  std::string message;
+
+  bool ok() const { return http_status == 200; }
+};
+
+// The token of an "Authorization: Bearer <token>" header value, or nullopt.
+std::optional<std::string_view> BearerToken(std::string_view authorization);
+
+// May the holder of `token` (nullopt: none presented) act on `tenant` (empty: the global
+// catalog) as `actor`? No or unknown token → 401; a tenant outside the grant, or actor
+// `system` (or the catalog) without "system": true → 403.
+AuthDecision Authorize(const TokenRegistry& tokens, std::optional<std::string_view> token,
+                       std::string_view tenant, std::string_view actor);
+
+// A new random token (64 hex characters) and its tokens-file entry with all tenants and
+// system rights, for development setups.
+struct DevelopmentToken {
+  std::string token;
+  std::string file_json;  // a JSON array with the one entry
+};
+DevelopmentToken NewDevelopmentToken(const std::string& name);
+
+}  // namespace server
