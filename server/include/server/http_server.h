@@ -1,0 +1,69 @@
+// ledgerd's HTTP/1.1 front end (Boost.Beast): the JSON of DESIGN 6.1 over
+//   POST /v1/commands                       one command object or an array of them
+//   GET  /v1/tenants/{t}/check?user=&product=[&at=]
+//   GET  /v1/tenants/{t}/state
+//   GET  /healthz, GET /metrics             (no token needed)
+// Every request but /healthz and /metrics carries "Authorization: Bearer <token>".
+// Command responses are sent only once the command is durable (group commit).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "commands/service.h"
+#include "ledger/store.h"
+#include "projections/view_reader.h"
+#include "server/tokens.h"
+
+namespace server {
+
+// Limits; a request beyond one gets a clear error, never a crash.
+struct HttpOptions {
+  size_t max_body_bytes = 1 << 20;   // larger bodies: 413
+  size_t max_batch_commands = 1000;  // longer arrays: 413
+  int idle_timeout_seconds = 30;     // a connection silent this long is closed
+  size_t max_connections = 1024;     // further connections are closed at once
+  int threads = 2;                   // I/O threads
+};
+
+// Counters for /metrics.
+struct HttpMetrics {
+  std::atomic<uint64_t> commands_accepted{0}, commands_duplicate{0}, commands_rejected{0};
+  std::atomic<uint64_t> checks{0}, requests{0}, unauthorized{0}, forbidden{0};
+  std::atomic<uint64_t> in_flight_commands{0}, connections{0};
+};
+
+// What the server serves: the store, the one CommandService for it, and a view reader.
+struct Engine {
+  ledger::Store* store = nullptr;
+  commands::CommandService* service = nullptr;
+  const projections::ViewReader* reader = nullptr;
+};
+
+class HttpServer {
+ public:
+  HttpServer(Engine engine, const TokenRegistry* tokens, HttpOptions options);
+  ~HttpServer();
+
+  // Binds host:port (port 0: any free port). Returns the bound port through *port.
+  ledger::Status Listen(const std::string& host, uint16_t port, uint16_t* bound_port);
+
+  // Serves on options.threads threads until Stop(); returns when they have finished.
+  void Run();
+
+  // Stops accepting, waits (up to `drain_ms`) until in-flight commands are answered, then
+  // stops the threads. Safe from any thread, also from a signal handler's posted work.
+  void Stop(int drain_ms = 10000);
+
+  const HttpMetrics& metrics() const;
+
+  // The implementation (http_server.cc); public only so its sessions can name it.
+  struct Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace server

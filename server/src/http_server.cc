@@ -1,0 +1,447 @@
+#include "server/http_server.h"
+
+#include <fmt/format.h>
+
+#include <boost/asio.hpp>
+#include <boost/beast.hpp>
+#include <chrono>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <thread>
+#include <vector>
+
+#include "replay/as_of.h"
+#include "replay/state_json.h"
+
+namespace server {
+namespace {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+using json = nlohmann::json;
+using Response = http::response<http::string_body>;
+
+json Error(const std::string& code, const std::string& message) {
+  return {{"status", "rejected"}, {"code", code}, {"message", message}};
+}
+
+// "%41" → 'A', '+' → ' '; false on a malformed escape.
+bool UrlDecode(std::string_view in, std::string* out) {
+  out->clear();
+  for (size_t i = 0; i < in.size(); ++i) {
+    if (in[i] == '+') {
+      out->push_back(' ');
+    } else if (in[i] == '%') {
+      if (i + 2 >= in.size() || !std::isxdigit(static_cast<unsigned char>(in[i + 1])) ||
+          !std::isxdigit(static_cast<unsigned char>(in[i + 2]))) {
+        return false;
+      }
+      out->push_back(static_cast<char>(std::stoi(std::string(in.substr(i + 1, 2)), nullptr, 16)));
+      i += 2;
+    } else {
+      out->push_back(in[i]);
+    }
+  }
+  return true;
+}
+
+// The path and decoded query parameters of a request target; false if malformed.
+bool SplitTarget(std::string_view target, std::string* path,
+                 std::vector<std::pair<std::string, std::string>>* query) {
+  const size_t q = target.find('?');
+  if (!UrlDecode(target.substr(0, q), path)) return false;
+  if (q == std::string_view::npos) return true;
+  std::string_view rest = target.substr(q + 1);
+  while (!rest.empty()) {
+    const size_t amp = rest.find('&');
+    const std::string_view pair = rest.substr(0, amp);
+    const size_t eq = pair.find('=');
+    std::string key, value;
+    if (!UrlDecode(pair.substr(0, eq), &key)) return false;
+    if (eq != std::string_view::npos && !UrlDecode(pair.substr(eq + 1), &value)) return false;
+    if (!key.empty()) query->emplace_back(std::move(key), std::move(value));
+    if (amp == std::string_view::npos) break;
+    rest.remove_prefix(amp + 1);
+  }
+  return true;
+}
+
+std::optional<std::string> Param(const std::vector<std::pair<std::string, std::string>>& query,
+                                 const std::string& name) {
+  for (const auto& [k, v] : query) {
+    if (k == name) return v;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+struct HttpServer::Impl {
+  Engine engine;
+  const TokenRegistry* tokens;
+  HttpOptions options;
+  HttpMetrics metrics;
+  net::io_context ioc;
+  std::optional<tcp::acceptor> acceptor;
+  std::optional<net::executor_work_guard<net::io_context::executor_type>> work;
+  std::atomic<bool> stopping{false};
+
+  Impl(Engine e, const TokenRegistry* t, HttpOptions o)
+      : engine(e), tokens(t), options(o), ioc(std::max(1, o.threads)) {}
+
+  void Accept();
+  std::string MetricsText() const;
+};
+
+namespace {
+
+// One HTTP connection: read a request, answer it, repeat while keep-alive.
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket socket, HttpServer::Impl* server)
+      : stream_(std::move(socket)), server_(server) {
+    server_->metrics.connections.fetch_add(1);
+  }
+  ~Session() { server_->metrics.connections.fetch_sub(1); }
+
+  void Start() {
+    net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->Read(); });
+  }
+
+ private:
+  void Read() {
+    if (server_->stopping.load()) return Close();
+    parser_.emplace();
+    parser_->body_limit(server_->options.max_body_bytes);
+    parser_->header_limit(16 << 10);
+    stream_.expires_after(std::chrono::seconds(server_->options.idle_timeout_seconds));
+    http::async_read(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, size_t) { self->OnRead(ec); });
+  }
+
+  void OnRead(beast::error_code ec) {
+    if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
+        ec == net::error::operation_aborted || ec == net::error::connection_reset) {
+      return Close();
+    }
+    if (ec == http::error::body_limit) {
+      return SendAndClose(413, Error("bad_request", fmt::format("body: larger than {} bytes",
+                                                                server_->options.max_body_bytes)));
+    }
+    if (ec == http::error::header_limit) {
+      return SendAndClose(431, Error("bad_request", "headers: too large"));
+    }
+    if (ec)
+      return SendAndClose(400,
+                          Error("bad_request", "request: not HTTP/1.1 (" + ec.message() + ")"));
+    request_ = parser_->release();
+    server_->metrics.requests.fetch_add(1);
+    Handle();
+  }
+
+  void Handle() {
+    std::string path;
+    std::vector<std::pair<std::string, std::string>> query;
+    if (!SplitTarget(std::string_view(request_.target().data(), request_.target().size()), &path,
+                     &query)) {
+      return Send(400, Error("bad_request", "target: malformed URL encoding"));
+    }
+    const auto method = request_.method();
+    if (path == "/healthz") {
+      if (method != http::verb::get) return Send(405, Error("bad_request", "method: use GET"));
+      return Send(200, json{{"status", "ok"}, {"position", server_->engine.store->LastPosition()}});
+    }
+    if (path == "/metrics") {
+      if (method != http::verb::get) return Send(405, Error("bad_request", "method: use GET"));
+      return SendText(200, server_->MetricsText(), "text/plain; version=0.0.4");
+    }
+    const auto header = request_[http::field::authorization];
+    token_.reset();
+    if (auto t = BearerToken(std::string_view(header.data(), header.size())))
+      token_ = std::string(*t);
+    if (path == "/v1/commands") {
+      if (method != http::verb::post) return Send(405, Error("bad_request", "method: use POST"));
+      return Commands();
+    }
+    constexpr std::string_view kTenants = "/v1/tenants/";
+    if (path.rfind(kTenants, 0) == 0) {
+      const std::string rest = path.substr(kTenants.size());
+      const size_t slash = rest.find('/');
+      if (slash != std::string::npos && slash > 0) {
+        const std::string tenant = rest.substr(0, slash);
+        const std::string what = rest.substr(slash + 1);
+        if (method != http::verb::get) return Send(405, Error("bad_request", "method: use GET"));
+        const AuthDecision auth = Authorize(*server_->tokens, Token(), tenant, "");
+        if (!auth.ok()) return Denied(auth);
+        if (what == "check") return Check(tenant, query);
+        if (what == "state") return State(tenant);
+      }
+    }
+    return Send(404, Error("not_found", "no such resource: " + path));
+  }
+
+  std::optional<std::string_view> Token() const {
+    return token_ ? std::optional<std::string_view>(*token_) : std::nullopt;
+  }
+
+  void Denied(const AuthDecision& auth) {
+    (auth.http_status == 401 ? server_->metrics.unauthorized : server_->metrics.forbidden)
+        .fetch_add(1);
+    Send(auth.http_status, Error(auth.code, auth.message));
+  }
+
+  void Check(const std::string& tenant,
+             const std::vector<std::pair<std::string, std::string>>& query) {
+    const auto user = Param(query, "user");
+    const auto product = Param(query, "product");
+    if (!user || user->empty()) return Send(400, Error("bad_request", "user: required"));
+    if (!product || product->empty()) return Send(400, Error("bad_request", "product: required"));
+    std::optional<ledger::Micros> at;
+    if (auto text = Param(query, "at")) {
+      at = ledger::ParseRfc3339(*text);
+      if (!at) return Send(400, Error("bad_request", "at: not an RFC 3339 time"));
+    }
+    commands::AccessDecision d;
+    const ledger::Status s = server_->engine.reader->Check(tenant, *user, *product, at, &d);
+    if (!s.ok()) return Send(503, Error("unavailable", s.ToString()));
+    server_->metrics.checks.fetch_add(1);
+    SendText(200, d.ToJson(), "application/json");
+  }
+
+  void State(const std::string& tenant) {
+    commands::TenantState state;
+    ledger::Micros at = 0;
+    const ledger::Status s = replay::FoldAsOf(*server_->engine.store, *server_->engine.reader,
+                                              tenant, replay::AsOf{}, &state, &at);
+    if (s.code() == ledger::Status::Code::kNotFound) {
+      return Send(404, Error("unknown_tenant", "no tenant " + tenant));
+    }
+    if (!s.ok()) return Send(503, Error("unavailable", s.ToString()));
+    Send(200, replay::StateJson(state, at));
+  }
+
+  // POST /v1/commands: authorizes each command, submits the allowed ones, answers once all
+  // are durable (one object for an object, an array for an array).
+  void Commands() {
+    const AuthDecision token_ok = Authorize(*server_->tokens, Token(), "*", "");
+    if (token_ok.http_status == 401) return Denied(token_ok);
+    const json body = json::parse(request_.body(), nullptr, /*allow_exceptions=*/false);
+    const bool batch = body.is_array();
+    if (!body.is_object() && !batch) {
+      return Send(400, Error("bad_request", "body: a JSON command object or an array of them"));
+    }
+    if (batch && body.size() > server_->options.max_batch_commands) {
+      return Send(413, Error("bad_request", fmt::format("body: more than {} commands",
+                                                        server_->options.max_batch_commands)));
+    }
+    if (batch && body.empty()) return Send(200, json::array());
+    const size_t n = batch ? body.size() : 1;
+    auto results = std::make_shared<std::vector<json>>(n);
+    auto remaining = std::make_shared<std::atomic<size_t>>(n);
+    auto status = std::make_shared<std::atomic<int>>(200);
+    auto self = shared_from_this();
+    auto finish = [self, results, batch, status]() {
+      net::post(self->stream_.get_executor(), [self, results, batch, status] {
+        if (batch) {
+          self->Send(200, json(*results));
+        } else {
+          self->Send(status->load(), (*results)[0]);
+        }
+      });
+    };
+    for (size_t i = 0; i < n; ++i) {
+      const json& c = batch ? body[i] : body;
+      auto done_one = [results, remaining, finish, i](json result) {
+        (*results)[i] = std::move(result);
+        if (remaining->fetch_sub(1) == 1) finish();
+      };
+      if (!c.is_object()) {
+        done_one(Error("bad_request", "command: not a JSON object"));
+        status->store(400);
+        continue;
+      }
+      auto text_field = [&](const char* name) {
+        return c.contains(name) && c[name].is_string() ? c[name].get<std::string>() : "";
+      };
+      const std::string type = text_field("type");
+      const std::string tenant = type == "define_product" ? "" : text_field("tenant");
+      const std::string actor = text_field("actor");
+      AuthDecision auth;
+      if (!tenant.empty() || type == "define_product") {
+        auth = Authorize(*server_->tokens, Token(), tenant, actor);
+      } else if (actor == "system") {
+        auth = Authorize(*server_->tokens, Token(), "", actor);  // no tenant: system rights
+      }
+      if (!auth.ok()) {
+        (auth.http_status == 401 ? server_->metrics.unauthorized : server_->metrics.forbidden)
+            .fetch_add(1);
+        json e = Error(auth.code, auth.message);
+        if (c.contains("id") && c["id"].is_string()) e["id"] = c["id"];
+        status->store(auth.http_status);
+        done_one(std::move(e));
+        continue;
+      }
+      server_->metrics.in_flight_commands.fetch_add(1);
+      HttpServer::Impl* server = server_;
+      server_->engine.service->SubmitJson(c.dump(),
+                                          [server, status, done_one](commands::CommandResult r) {
+                                            server->metrics.in_flight_commands.fetch_sub(1);
+                                            if (r.status == "accepted")
+                                              server->metrics.commands_accepted.fetch_add(1);
+                                            if (r.status == "duplicate")
+                                              server->metrics.commands_duplicate.fetch_add(1);
+                                            if (r.status == "rejected")
+                                              server->metrics.commands_rejected.fetch_add(1);
+                                            if (r.status == "rejected" && r.code == "bad_request")
+                                              status->store(400);
+                                            if (r.status == "rejected" && r.code == "unavailable")
+                                              status->store(503);
+                                            done_one(json::parse(r.ToJson()));
+                                          });
+    }
+  }
+
+  void Send(int status, const json& body) { SendText(status, body.dump(), "application/json"); }
+
+  void SendText(int status, std::string body, const char* content_type) {
+    auto res = std::make_shared<Response>(static_cast<http::status>(status), request_.version());
+    res->set(http::field::server, "ledgerd");
+    res->set(http::field::content_type, content_type);
+    res->keep_alive(request_.keep_alive() && !server_->stopping.load());
+    res->body() = std::move(body);
+    res->prepare_payload();
+    http::async_write(stream_, *res,
+                      [self = shared_from_this(), res](beast::error_code ec, size_t) {
+                        if (ec || !res->keep_alive()) return self->Close();
+                        self->Read();
+                      });
+  }
+
+  // Answers (the request could not be read whole) and closes the connection.
+  void SendAndClose(int status, const json& body) {
+    request_ = {};
+    request_.version(11);
+    request_.keep_alive(false);
+    Send(status, body);
+  }
+
+  void Close() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
+    stream_.close();
+  }
+
+  beast::tcp_stream stream_;
+  HttpServer::Impl* server_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  http::request<http::string_body> request_;
+  std::optional<std::string> token_;
+};
+
+}  // namespace
+
+void HttpServer::Impl::Accept() {
+  acceptor->async_accept(net::make_strand(ioc), [this](beast::error_code ec, tcp::socket socket) {
+    if (ec) {
+      if (ec == net::error::operation_aborted || stopping.load()) return;
+    } else if (metrics.connections.load() >= options.max_connections) {
+      beast::error_code ignored;
+      socket.close(ignored);  // over the connection cap
+    } else {
+      std::make_shared<Session>(std::move(socket), this)->Start();
+    }
+    if (!stopping.load()) Accept();
+  });
+}
+
+std::string HttpServer::Impl::MetricsText() const {
+  const ledger::StoreStats s = engine.store->Stats();
+  std::string out;
+  out += "# TYPE ledger_commands_total counter\n";
+  out += fmt::format("ledger_commands_total{{status=\"accepted\"}} {}\n",
+                     metrics.commands_accepted.load());
+  out += fmt::format("ledger_commands_total{{status=\"duplicate\"}} {}\n",
+                     metrics.commands_duplicate.load());
+  out += fmt::format("ledger_commands_total{{status=\"rejected\"}} {}\n",
+                     metrics.commands_rejected.load());
+  out += "# TYPE ledger_checks_total counter\n";
+  out += fmt::format("ledger_checks_total {}\n", metrics.checks.load());
+  out += "# TYPE ledger_http_requests_total counter\n";
+  out += fmt::format("ledger_http_requests_total {}\n", metrics.requests.load());
+  out += "# TYPE ledger_auth_failures_total counter\n";
+  out +=
+      fmt::format("ledger_auth_failures_total{{code=\"401\"}} {}\n", metrics.unauthorized.load());
+  out += fmt::format("ledger_auth_failures_total{{code=\"403\"}} {}\n", metrics.forbidden.load());
+  out += "# TYPE ledger_group_commits_total counter\n";
+  out += fmt::format("ledger_group_commits_total {}\n", s.groups);
+  out += "# TYPE ledger_group_commit_requests_total counter\n";
+  out += fmt::format("ledger_group_commit_requests_total {}\n", s.requests);
+  out += "# TYPE ledger_group_write_seconds_total counter\n";
+  out += fmt::format("ledger_group_write_seconds_total {:.6f}\n", s.write_micros / 1e6);
+  out += "# TYPE ledger_events_total counter\n";
+  out += fmt::format("ledger_events_total {}\n", s.events);
+  out += "# TYPE ledger_http_connections gauge\n";
+  out += fmt::format("ledger_http_connections {}\n", metrics.connections.load());
+  return out;
+}
+
+HttpServer::HttpServer(Engine engine, const TokenRegistry* tokens, HttpOptions options)
+    : impl_(std::make_unique<Impl>(engine, tokens, options)) {}
+
+HttpServer::~HttpServer() = default;
+
+const HttpMetrics& HttpServer::metrics() const { return impl_->metrics; }
+
+ledger::Status HttpServer::Listen(const std::string& host, uint16_t port, uint16_t* bound_port) {
+  beast::error_code ec;
+  const auto address = net::ip::make_address(host, ec);
+  if (ec) return ledger::Status::InvalidArgument("--http: '" + host + "' is not an IP address");
+  tcp::acceptor acceptor(impl_->ioc);
+  const tcp::endpoint endpoint(address, port);
+  acceptor.open(endpoint.protocol(), ec);
+  if (!ec) acceptor.set_option(net::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor.bind(endpoint, ec);
+  if (!ec) acceptor.listen(net::socket_base::max_listen_connections, ec);
+  if (ec) {
+    return ledger::Status::IOError(
+        fmt::format("cannot listen on {}:{}: {}", host, port, ec.message()));
+  }
+  *bound_port = acceptor.local_endpoint().port();
+  impl_->acceptor.emplace(std::move(acceptor));
+  return ledger::Status::OK();
+}
+
+void HttpServer::Run() {
+  impl_->work.emplace(impl_->ioc.get_executor());
+  impl_->Accept();
+  std::vector<std::thread> threads;
+  for (int i = 1; i < std::max(1, impl_->options.threads); ++i) {
+    threads.emplace_back([this] { impl_->ioc.run(); });
+  }
+  impl_->ioc.run();
+  for (auto& t : threads) t.join();
+}
+
+void HttpServer::Stop(int drain_ms) {
+  impl_->stopping.store(true);
+  net::post(impl_->ioc, [this] {
+    beast::error_code ec;
+    if (impl_->acceptor) impl_->acceptor->close(ec);
+  });
+  // In-flight commands are answered by the store; their responses need the I/O threads.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(drain_ms);
+  while (impl_->metrics.in_flight_commands.load() > 0 &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  // Let the last responses be written, then stop.
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  impl_->work.reset();
+  impl_->ioc.stop();
+}
+
+}  // namespace server

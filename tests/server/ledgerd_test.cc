@@ -1,0 +1,327 @@
+// ledgerd as backend services use it: a real process on 127.0.0.1 (ephemeral port), real
+// sockets, HTTP/1.1 — the auth matrix, tenant scoping, bad input, a race for the last
+// seat, and a SIGTERM drain with commands in flight.
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+
+#include <atomic>
+#include <boost/asio.hpp>
+#include <boost/beast.hpp>
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <thread>
+#include <utility>  // before Boost.Asio 1.74: its awaitable.hpp uses std::exchange
+
+#include "ledger/sha256.h"
+#include "support/run_tool.h"
+#include "support/temp_dir.h"
+
+extern char** environ;
+
+namespace {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+using json = nlohmann::json;
+using ledger::testing::TempDir;
+using ledger::testing::Write;
+
+constexpr char kSystem[] = "tok-system";
+constexpr char kAcme[] = "tok-acme";
+
+// A ledgerd child process with a tokens file of two tokens: system (all tenants) and acme.
+class Ledgerd {
+ public:
+  Ledgerd() {
+    const auto entry = [](const char* name, const char* token, const char* tenants, bool sys) {
+      return json{{"name", name},
+                  {"token_sha256", ledger::ToHex(ledger::Sha256(token))},
+                  {"tenants", json::parse(tenants)},
+                  {"system", sys}};
+    };
+    Write(dir_ / "tokens.json", json::array({entry("billing", kSystem, "[\"*\"]", true),
+                                             entry("acme-app", kAcme, "[\"acme\"]", false)})
+                                    .dump());
+    Start();
+  }
+  ~Ledgerd() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+    }
+  }
+
+  void Start() {
+    std::filesystem::remove(dir_ / "ready");
+    const std::string data = dir_ / "ledger", tokens = dir_ / "tokens.json", ready = dir_ / "ready",
+                      log = dir_ / "log";
+    std::vector<std::string> args = {LEDGERD,       "--data",       data,   "--http",
+                                     "127.0.0.1:0", "--tokens",     tokens, "--clock",
+                                     "manual",      "--ready-file", ready};
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 2, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    REQUIRE(posix_spawn(&pid_, LEDGERD, &actions, nullptr, argv.data(), environ) == 0);
+    posix_spawn_file_actions_destroy(&actions);
+    for (int i = 0; i < 500 && !std::filesystem::exists(ready); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    REQUIRE(std::filesystem::exists(ready));
+    std::ifstream in(ready);
+    std::string address;
+    in >> address;
+    port_ = static_cast<uint16_t>(std::stoi(address.substr(address.rfind(':') + 1)));
+  }
+
+  // Sends SIGTERM and returns the exit code.
+  int Stop() {
+    ::kill(pid_, SIGTERM);
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+    pid_ = -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  }
+
+  struct Reply {
+    int status = 0;
+    std::string body;
+    json Json() const { return json::parse(body); }
+  };
+
+  // One request on a new connection.
+  Reply Request(http::verb method, const std::string& target, const std::string& body = "",
+                const std::string& token = "") const {
+    net::io_context ioc;
+    beast::tcp_stream stream(ioc);
+    Reply r;
+    beast::error_code ec;
+    stream.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port_), ec);
+    if (ec) return r;  // status 0: nobody listening
+    http::request<http::string_body> req(method, target, 11);
+    req.set(http::field::host, "127.0.0.1");
+    if (!token.empty()) req.set(http::field::authorization, "Bearer " + token);
+    if (!body.empty()) {
+      req.body() = body;
+      req.set(http::field::content_type, "application/json");
+    }
+    req.prepare_payload();
+    // The server may answer (413) and close before the whole body is written: still read.
+    http::write(stream, req, ec);
+    beast::flat_buffer buffer;
+    http::response<http::string_body> res;
+    http::read(stream, buffer, res, ec);
+    if (ec) return r;  // status 0: no answer
+    r.status = static_cast<int>(res.result_int());
+    r.body = res.body();
+    return r;
+  }
+  Reply Post(const json& body, const std::string& token) const {
+    return Request(http::verb::post, "/v1/commands", body.dump(), token);
+  }
+  Reply Get(const std::string& target, const std::string& token) const {
+    return Request(http::verb::get, target, "", token);
+  }
+
+  uint16_t port() const { return port_; }
+  std::string data() const { return dir_ / "ledger"; }
+
+ private:
+  TempDir dir_;
+  pid_t pid_ = -1;
+  uint16_t port_ = 0;
+};
+
+json Cmd(const std::string& type, const std::string& actor, json fields) {
+  fields["type"] = type;
+  fields["actor"] = actor;
+  if (type != "define_product") fields["tenant"] = fields.value("tenant", "acme");
+  return fields;
+}
+
+// acme (owner olga) with pcon, bob and carol active members, and a 1-seat subscription L1.
+void Setup(const Ledgerd& d) {
+  const json commands = json::array({
+      Cmd("define_product", "system",
+          {{"product", "pcon"}, {"editions", {"std"}}, {"at", "2026-01-05T09:00:00Z"}}),
+      Cmd("create_tenant", "system", {{"owner", "olga"}, {"owner_email", "olga@acme.test"}}),
+      Cmd("create_tenant", "system",
+          {{"tenant", "globex"}, {"owner", "gus"}, {"owner_email", "gus@globex.test"}}),
+      Cmd("invite_member", "olga", {{"user", "bob"}, {"email", "bob@acme.test"}}),
+      Cmd("accept_invitation", "bob", json::object()),
+      Cmd("purchase_subscription", "olga",
+          {{"subscription", "L1"},
+           {"product", "pcon"},
+           {"edition", "std"},
+           {"seats", 1},
+           {"period_start", "2026-01-01T00:00:00Z"},
+           {"period_end", "2027-01-01T00:00:00Z"}}),
+  });
+  const auto r = d.Post(commands, kSystem);
+  REQUIRE(r.status == 200);
+  for (const auto& result : r.Json()) REQUIRE(result["status"] == "accepted");
+}
+
+}  // namespace
+
+TEST_CASE("ledgerd: the auth matrix and tenant scoping", "[server][ledgerd]") {
+  Ledgerd d;
+  Setup(d);
+  const json invite = Cmd("invite_member", "olga", {{"user", "dan"}, {"email", "dan@acme.test"}});
+  CHECK(d.Post(invite, "").status == 401);
+  CHECK(d.Post(invite, "wrong").status == 401);
+  CHECK(d.Post(Cmd("invite_member", "gus",
+                   {{"tenant", "globex"}, {"user", "x"}, {"email", "x@globex.test"}}),
+               kAcme)
+            .status == 403);  // tenant outside the token's list
+  CHECK(d.Post(Cmd("invite_member", "system", {{"user", "eve"}, {"email", "eve@acme.test"}}),
+               kAcme)
+            .status == 403);  // system without "system": true
+  CHECK(d.Post(Cmd("define_product", "system", {{"product", "p2"}, {"editions", {"a"}}}), kAcme)
+            .status == 403);  // the catalog
+  const auto ok = d.Post(invite, kAcme);
+  CHECK(ok.status == 200);
+  CHECK(ok.Json()["status"] == "accepted");
+  CHECK(d.Get("/v1/tenants/acme/check?user=bob&product=pcon", "").status == 401);
+  CHECK(d.Get("/v1/tenants/globex/state", kAcme).status == 403);
+  CHECK(d.Get("/v1/tenants/globex/check?user=gus&product=pcon", kSystem).status == 200);
+  CHECK(d.Get("/healthz", "").status == 200);
+  // Metrics count the refusals.
+  const auto metrics = d.Get("/metrics", "");
+  CHECK(metrics.status == 200);
+  CHECK(metrics.body.find("ledger_auth_failures_total{code=\"401\"} 3") != std::string::npos);
+  CHECK(metrics.body.find("ledger_auth_failures_total{code=\"403\"} 4") != std::string::npos);
+}
+
+TEST_CASE("ledgerd: check and state over HTTP", "[server][ledgerd]") {
+  Ledgerd d;
+  Setup(d);
+  REQUIRE(d.Post(Cmd("assign_seat", "olga",
+                     {{"subscription", "L1"}, {"user", "bob"}, {"at", "2026-02-01T00:00:00Z"}}),
+                 kAcme)
+              .Json()["status"] == "accepted");
+  auto c = d.Get("/v1/tenants/acme/check?user=bob&product=pcon", kAcme);
+  REQUIRE(c.status == 200);
+  CHECK(c.Json() == json{{"allowed", true}, {"reason", nullptr}, {"subscription", "L1"}});
+  c = d.Get("/v1/tenants/acme/check?user=bob&product=pcon&at=2026-01-15T00:00:00Z", kAcme);
+  CHECK(c.Json()["reason"] == "no_seat");
+  CHECK(d.Get("/v1/tenants/acme/check?user=bob", kAcme).status == 400);
+  CHECK(d.Get("/v1/tenants/acme/check?user=bob&product=pcon&at=soon", kAcme).status == 400);
+  const auto s = d.Get("/v1/tenants/acme/state", kAcme);
+  REQUIRE(s.status == 200);
+  CHECK(s.Json()["subscriptions"][0]["assigned"] == json{"bob"});
+  CHECK(d.Get("/v1/tenants/nobody/state", kSystem).status == 404);
+}
+
+TEST_CASE("ledgerd: bad input gets clear errors and never wedges the server", "[server][ledgerd]") {
+  Ledgerd d;
+  Setup(d);
+  auto r = d.Request(http::verb::post, "/v1/commands", "{not json", kAcme);
+  CHECK(r.status == 400);
+  CHECK(r.Json()["code"] == "bad_request");
+  r = d.Post(Cmd("resize", "olga", {{"subscription", "L1"}, {"seats", "two"}}), kAcme);
+  CHECK(r.status == 400);
+  CHECK(r.Json()["message"].get<std::string>().find("seats") != std::string::npos);
+  r = d.Request(http::verb::post, "/v1/commands", std::string(2 << 20, ' '), kAcme);
+  CHECK(r.status == 413);
+  CHECK(d.Get("/v1/nothing", kAcme).status == 404);
+  CHECK(d.Request(http::verb::delete_, "/v1/commands", "", kAcme).status == 405);
+  // Random bytes and a truncated request on raw sockets.
+  for (const std::string& junk :
+       {std::string("\x01\x02garbage\r\n\r\n", 13),
+        std::string("POST /v1/commands HTTP/1.1\r\nContent-Length: 50\r\n\r\n{")}) {
+    net::io_context ioc;
+    tcp::socket s(ioc);
+    s.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), d.port()));
+    net::write(s, net::buffer(junk));
+    s.shutdown(tcp::socket::shutdown_send);
+    char buf[512];
+    beast::error_code ec;
+    s.read_some(net::buffer(buf), ec);  // an answer or a close, never a hang
+  }
+  CHECK(d.Get("/healthz", "").status == 200);
+}
+
+TEST_CASE("ledgerd: 64 concurrent clients race for the last seat, exactly one wins",
+          "[server][ledgerd]") {
+  Ledgerd d;
+  Setup(d);
+  std::vector<std::string> users;
+  json invites = json::array();
+  for (int i = 0; i < 64; ++i) {
+    users.push_back("u" + std::to_string(i));
+    invites.push_back(Cmd("invite_member", "olga",
+                          {{"user", users.back()}, {"email", users.back() + "@acme.test"}}));
+    invites.push_back(Cmd("accept_invitation", users.back(), json::object()));
+  }
+  REQUIRE(d.Post(invites, kAcme).status == 200);
+  std::atomic<int> accepted{0}, limit{0}, other{0};
+  std::vector<std::thread> clients;
+  for (int i = 0; i < 64; ++i) {
+    clients.emplace_back([&, i] {
+      const auto r =
+          d.Post(Cmd("assign_seat", "olga", {{"subscription", "L1"}, {"user", users[i]}}), kAcme);
+      if (r.status != 200) return void(++other);
+      const json j = r.Json();
+      if (j["status"] == "accepted") {
+        ++accepted;
+      } else if (j["code"] == "seat_limit_reached") {
+        ++limit;
+      } else {
+        ++other;
+      }
+    });
+  }
+  for (auto& c : clients) c.join();
+  CHECK(accepted == 1);
+  CHECK(limit == 63);
+  CHECK(other == 0);
+}
+
+TEST_CASE("ledgerd: SIGTERM drains in-flight commands; every acknowledged one is kept",
+          "[server][ledgerd]") {
+  Ledgerd d;
+  Setup(d);
+  std::atomic<bool> go{true};
+  std::mutex mu;
+  std::vector<std::string> acknowledged;
+  std::vector<std::thread> clients;
+  for (int c = 0; c < 16; ++c) {
+    clients.emplace_back([&, c] {
+      for (int n = 0; go; ++n) {
+        const std::string user = "w" + std::to_string(c) + "-" + std::to_string(n);
+        const auto r = d.Post(
+            Cmd("invite_member", "olga", {{"user", user}, {"email", user + "@acme.test"}}), kAcme);
+        if (r.status == 0) return;  // the server is gone
+        if (r.status == 200 && r.Json()["status"] == "accepted") {
+          std::lock_guard<std::mutex> lock(mu);
+          acknowledged.push_back(user);
+        }
+      }
+    });
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  CHECK(d.Stop() == 0);
+  go = false;
+  for (auto& c : clients) c.join();
+  REQUIRE(!acknowledged.empty());
+  // Every acknowledged invitation is in the ledger after the restart.
+  d.Start();
+  const json state = d.Get("/v1/tenants/acme/state", kAcme).Json();
+  std::set<std::string> members;
+  for (const auto& m : state["members"]) members.insert(m["user"].get<std::string>());
+  for (const auto& u : acknowledged) {
+    INFO(u);
+    CHECK(members.count(u) == 1);
+  }
+}
