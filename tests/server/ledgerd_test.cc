@@ -1,6 +1,10 @@
 // ledgerd as backend services use it: a real process on 127.0.0.1 (ephemeral port), real
 // sockets, HTTP/1.1 — the auth matrix, tenant scoping, bad input, a race for the last
 // seat, and a SIGTERM drain with commands in flight.
+// clang-format off
+#include <utility>  // before Boost.Asio 1.74, whose awaitable.hpp uses std::exchange
+// clang-format on
+
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -16,7 +20,6 @@
 #include <nlohmann/json.hpp>
 #include <set>
 #include <thread>
-#include <utility>  // before Boost.Asio 1.74: its awaitable.hpp uses std::exchange
 
 #include "ledger/sha256.h"
 #include "support/run_tool.h"
