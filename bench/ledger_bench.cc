@@ -6,6 +6,7 @@
 //   ledger-bench replay [--events N] --json [--dir DIR]
 //   ledger-bench asof [--events N --samples S] --json [--dir DIR]
 //   ledger-bench verify [--events N] --json [--dir DIR]
+//   ledger-bench network [--clients C --commands N --checks M] --json [--dir DIR]
 //   ledger-bench export [--events N] [--format jsonl|csv] --json [--dir DIR]
 // check/replay/asof/verify/export also take --keep (leave the ledger) and --reuse (use the kept
 // one).
@@ -17,6 +18,7 @@
 #include "append_bench.h"
 #include "commands_bench.h"
 #include "export_bench.h"
+#include "network_bench.h"
 #include "views_bench.h"
 
 namespace po = boost::program_options;
@@ -27,7 +29,8 @@ int main(int argc, char** argv) {
     return 2;
   }
   const std::string verb = argv[1];
-  if (verb == "export") return ledger::bench::RunExportBench(argc, argv);  // own options
+  if (verb == "export") return ledger::bench::RunExportBench(argc, argv);            // own options
+  if (verb == "network") return ledger::bench::RunNetworkBench(argc - 1, argv + 1);  // own options
   ledger::bench::AppendBenchOptions append;
   ledger::bench::ViewsBenchOptions views;
   po::options_description desc("options");

@@ -291,7 +291,7 @@ TEST_CASE("ledgerd: 64 concurrent clients race for the last seat, exactly one wi
   CHECK(other == 0);
 }
 
-TEST_CASE("ledgerd: SIGTERM drains in-flight commands; every acknowledged one is kept",
+TEST_CASE("ledgerd: SIGTERM drains in-flight commands, every acknowledged one is kept",
           "[server][ledgerd]") {
   Ledgerd d;
   Setup(d);

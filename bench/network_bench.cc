@@ -1,0 +1,262 @@
+// clang-format off
+#include <utility>  // before Boost.Asio 1.74, whose awaitable.hpp uses std::exchange
+// clang-format on
+
+#include "network_bench.h"
+
+#include <fmt/format.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+
+#include <atomic>
+#include <boost/asio.hpp>
+#include <boost/beast.hpp>
+#include <boost/program_options.hpp>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <thread>
+
+#include "bench_util.h"
+#include "ledger/sha256.h"
+
+extern char** environ;
+
+namespace ledger::bench {
+namespace {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace net = boost::asio;
+namespace po = boost::program_options;
+using tcp = net::ip::tcp;
+using json = nlohmann::json;
+
+constexpr char kToken[] = "bench-token";
+constexpr int kTenants = 16;
+
+// One keep-alive HTTP connection of a client thread.
+class Client {
+ public:
+  explicit Client(uint16_t port) : stream_(ioc_) {
+    stream_.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port));
+  }
+  // Sends one request; returns the status (0 on a transport error) and fills *body.
+  int Send(http::verb method, const std::string& target, const std::string& body,
+           std::string* out) {
+    http::request<http::string_body> req(method, target, 11);
+    req.set(http::field::host, "127.0.0.1");
+    req.set(http::field::authorization, std::string("Bearer ") + kToken);
+    req.keep_alive(true);
+    if (!body.empty()) req.body() = body;
+    req.prepare_payload();
+    beast::error_code ec;
+    http::write(stream_, req, ec);
+    if (ec) return 0;
+    http::response<http::string_body> res;
+    http::read(stream_, buffer_, res, ec);
+    if (ec) return 0;
+    *out = std::move(res.body());
+    return static_cast<int>(res.result_int());
+  }
+
+ private:
+  net::io_context ioc_;
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+};
+
+// A ledgerd child on an ephemeral port with one all-tenant system token.
+class Server {
+ public:
+  explicit Server(const std::string& dir) : dir_(dir) {}
+  ~Server() { Stop(); }
+
+  bool Start(const std::string& ledgerd) {
+    std::ofstream(dir_ + "/tokens.json") << json::array({{{"name", "bench"},
+                                                          {"token_sha256", ToHex(Sha256(kToken))},
+                                                          {"tenants", {"*"}},
+                                                          {"system", true}}})
+                                                .dump();
+    std::vector<std::string> args = {
+        ledgerd,        "--data",   dir_ + "/ledger",      "--http",
+        "127.0.0.1:0",  "--tokens", dir_ + "/tokens.json", "--ready-file",
+        dir_ + "/ready"};
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    if (posix_spawn(&pid_, ledgerd.c_str(), nullptr, nullptr, argv.data(), environ) != 0) {
+      return false;
+    }
+    for (int i = 0; i < 1000 && !std::filesystem::exists(dir_ + "/ready"); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    std::ifstream in(dir_ + "/ready");
+    std::string address;
+    if (!(in >> address)) return false;
+    port_ = static_cast<uint16_t>(std::stoi(address.substr(address.rfind(':') + 1)));
+    return true;
+  }
+  void Stop() {
+    if (pid_ <= 0) return;
+    ::kill(pid_, SIGTERM);
+    ::waitpid(pid_, nullptr, 0);
+    pid_ = -1;
+  }
+  uint16_t port() const { return port_; }
+
+ private:
+  std::string dir_;
+  pid_t pid_ = -1;
+  uint16_t port_ = 0;
+};
+
+struct Phase {
+  bool ok = true;
+  double seconds = 0;
+  std::vector<int64_t> latencies_us;
+};
+
+// Runs `per_client` operations on each of `clients` threads; op(client, c, n) → ok.
+template <typename Op>
+Phase RunClients(uint16_t port, int clients, long per_client, const Op& op) {
+  Phase phase;
+  std::vector<std::vector<int64_t>> lat(static_cast<size_t>(clients));
+  std::atomic<bool> ok{true};
+  std::atomic<int> ready{0};
+  std::atomic<bool> go{false};
+  std::vector<std::thread> threads;
+  for (int c = 0; c < clients; ++c) {
+    threads.emplace_back([&, c] {
+      try {
+        Client client(port);
+        ++ready;
+        while (!go) std::this_thread::yield();
+        auto& l = lat[static_cast<size_t>(c)];
+        l.reserve(static_cast<size_t>(per_client));
+        for (long n = 0; n < per_client; ++n) {
+          const auto t0 = SteadyClock::now();
+          if (!op(client, c, n)) ok = false;
+          l.push_back(MicrosSince(t0));
+        }
+      } catch (const std::exception&) {
+        ok = false;
+        ++ready;
+      }
+    });
+  }
+  while (ready < clients) std::this_thread::yield();
+  const auto start = SteadyClock::now();
+  go = true;
+  for (auto& t : threads) t.join();
+  phase.seconds = SecondsSince(start);
+  phase.ok = ok;
+  for (auto& l : lat) phase.latencies_us.insert(phase.latencies_us.end(), l.begin(), l.end());
+  return phase;
+}
+
+}  // namespace
+
+int RunNetworkBench(int argc, char** argv) {
+  int clients = 64;
+  long commands = 50000, checks = 200000;
+  std::string dir = "var/bench";
+  po::options_description desc("network options");
+  desc.add_options()("json", "one JSON line")("clients", po::value(&clients), "clients")(
+      "commands", po::value(&commands), "commands to time")(
+      "checks", po::value(&checks), "checks to time")("dir", po::value(&dir), "scratch directory");
+  po::variables_map vm;
+  try {
+    po::store(po::parse_command_line(argc, argv, desc), vm);
+    po::notify(vm);
+  } catch (const po::error& e) {
+    fmt::print(stderr, "ledger-bench network: {}\n", e.what());
+    return 2;
+  }
+  if (clients < 1 || commands < clients || checks < clients) {
+    fmt::print(stderr,
+               "ledger-bench network: --clients >= 1, --commands and --checks >= clients\n");
+    return 2;
+  }
+  ScratchDir scratch(dir, "network");
+  const std::string ledgerd =
+      (std::filesystem::read_symlink("/proc/self/exe").parent_path().parent_path() / "server" /
+       "ledgerd")
+          .string();
+  Server server(scratch.path());
+  if (!server.Start(ledgerd)) {
+    fmt::print(stderr, "ledger-bench network: cannot start {}\n", ledgerd);
+    return 1;
+  }
+  {
+    Client setup(server.port());
+    json batch = json::array();
+    batch.push_back({{"type", "define_product"},
+                     {"actor", "system"},
+                     {"product", "bench.pro"},
+                     {"editions", {"standard"}}});
+    for (int t = 0; t < kTenants; ++t) {
+      batch.push_back({{"type", "create_tenant"},
+                       {"tenant", fmt::format("t{}", t)},
+                       {"actor", "system"},
+                       {"owner", fmt::format("owner{}", t)},
+                       {"owner_email", fmt::format("owner{}@bench.test", t)}});
+    }
+    std::string out;
+    if (setup.Send(http::verb::post, "/v1/commands", batch.dump(), &out) != 200) {
+      fmt::print(stderr, "ledger-bench network: setup failed: {}\n", out);
+      return 1;
+    }
+  }
+  // Commands: invite_member, one event each; bodies formatted before the clock starts.
+  const long per_client = commands / clients;
+  std::vector<std::vector<std::string>> bodies(static_cast<size_t>(clients));
+  for (int c = 0; c < clients; ++c) {
+    for (long n = 0; n < per_client; ++n) {
+      const int t = c % kTenants;
+      bodies[static_cast<size_t>(c)].push_back(
+          fmt::format(R"({{"type":"invite_member","tenant":"t{}","actor":"owner{}","id":"c{}-{}",)"
+                      R"("user":"u{}-{}","email":"u{}-{}@bench.test"}})",
+                      t, t, c, n, c, n, c, n));
+    }
+  }
+  Phase cmd = RunClients(server.port(), clients, per_client, [&](Client& cl, int c, long n) {
+    std::string out;
+    return cl.Send(http::verb::post, "/v1/commands",
+                   bodies[static_cast<size_t>(c)][static_cast<size_t>(n)], &out) == 200 &&
+           out.find("\"accepted\"") != std::string::npos;
+  });
+  // Checks of the invited users (answers: invitation_pending) and owners (no_seat).
+  const long checks_per_client = checks / clients;
+  Phase chk = RunClients(server.port(), clients, checks_per_client, [&](Client& cl, int c, long n) {
+    const int t = c % kTenants;
+    const std::string target =
+        n % 2 == 0 ? fmt::format("/v1/tenants/t{}/check?user=u{}-{}&product=bench.pro", t, c,
+                                 n % per_client)
+                   : fmt::format("/v1/tenants/t{}/check?user=owner{}&product=bench.pro", t, t);
+    std::string out;
+    return cl.Send(http::verb::get, target, "", &out) == 200 &&
+           out.find("\"allowed\"") != std::string::npos;
+  });
+  server.Stop();
+  if (!cmd.ok || !chk.ok) {
+    fmt::print(stderr, "ledger-bench network: a request failed\n");
+    return 1;
+  }
+  const double commands_done = static_cast<double>(per_client * clients);
+  const double checks_done = static_cast<double>(checks_per_client * clients);
+  fmt::print(
+      "{{\"bench\":\"network\",\"protocol\":\"http\",\"clients\":{},\"commands\":{:.0f},"
+      "\"commands_per_s\":{:.0f},\"commands_p50_ms\":{:.2f},\"commands_p99_ms\":{:.2f},"
+      "\"checks\":{:.0f},\"checks_per_s\":{:.0f},\"checks_p50_ms\":{:.3f},"
+      "\"checks_p99_ms\":{:.3f}}}\n",
+      clients, commands_done, commands_done / cmd.seconds, Percentile(cmd.latencies_us, 50) / 1000,
+      Percentile(cmd.latencies_us, 99) / 1000, checks_done, checks_done / chk.seconds,
+      Percentile(chk.latencies_us, 50) / 1000, Percentile(chk.latencies_us, 99) / 1000);
+  return 0;
+}
+
+}  // namespace ledger::bench
