@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "replay/as_of.h"
+#include "replay/event_json.h"
 #include "replay/state_json.h"
 
 namespace server {
@@ -166,6 +167,10 @@ class Session : public std::enable_shared_from_this<Session> {
       if (method != http::verb::post) return Send(405, Error("bad_request", "method: use POST"));
       return Commands();
     }
+    if (path == "/v1/events") {
+      if (method != http::verb::get) return Send(405, Error("bad_request", "method: use GET"));
+      return Events(query);
+    }
     constexpr std::string_view kTenants = "/v1/tenants/";
     if (path.rfind(kTenants, 0) == 0) {
       const std::string rest = path.substr(kTenants.size());
@@ -304,6 +309,81 @@ class Session : public std::enable_shared_from_this<Session> {
     }
   }
 
+  // GET /v1/events?from=N[&tenant=T][&follow=0]: the log from position N as JSON lines
+  // (chunked), then — unless follow=0 — each new durable event as it comes, until the
+  // client goes away or the server stops. A blank line every 10 s keeps idle streams open.
+  void Events(const std::vector<std::pair<std::string, std::string>>& query) {
+    tail_tenant_ = Param(query, "tenant");
+    const AuthDecision auth = tail_tenant_ ? Authorize(*server_->tokens, Token(), *tail_tenant_, "")
+                                           : AuthorizeAllTenants(*server_->tokens, Token());
+    if (!auth.ok()) return Denied(auth);
+    tail_next_ = 1;
+    if (auto from = Param(query, "from")) {
+      if (from->empty() || from->size() > 19 ||
+          from->find_first_not_of("0123456789") != std::string::npos) {
+        return Send(400, Error("bad_request", "from: a position (digits)"));
+      }
+      tail_next_ = std::max<uint64_t>(1, std::stoull(*from));
+    }
+    const auto follow = Param(query, "follow");
+    tail_follow_ = !follow || (*follow != "0" && *follow != "false");
+    auto res =
+        std::make_shared<http::response<http::empty_body>>(http::status::ok, request_.version());
+    res->set(http::field::server, "ledgerd");
+    res->set(http::field::content_type, "application/x-ndjson");
+    res->chunked(true);
+    res->keep_alive(false);
+    auto sr = std::make_shared<http::response_serializer<http::empty_body>>(*res);
+    stream_.expires_never();
+    http::async_write_header(stream_, *sr,
+                             [self = shared_from_this(), res, sr](beast::error_code ec, size_t) {
+                               if (ec) return self->Close();
+                               self->PumpEvents();
+                             });
+  }
+
+  void PumpEvents() {
+    const ledger::Store& store = *server_->engine.store;
+    auto out = std::make_shared<std::string>();
+    const uint64_t last = store.LastPosition();
+    while (out->empty() && tail_next_ <= last) {
+      const uint64_t to = std::min(last, tail_next_ + 999);
+      auto c = store.ReadLog(tail_next_, to);
+      for (; c->Valid(); c->Next()) {
+        const auto e = c->event().event();
+        if (tail_tenant_ && std::string_view(e.getTenant().cStr()) != *tail_tenant_) continue;
+        out->append(replay::EventJson(e).dump());
+        out->push_back('\n');
+      }
+      if (!c->status().ok()) return Close();
+      tail_next_ = to + 1;
+    }
+    const auto now = std::chrono::steady_clock::now();
+    if (out->empty() && tail_follow_ && !server_->stopping.load() &&
+        now - tail_last_write_ > std::chrono::seconds(10)) {
+      out->push_back('\n');  // keep-alive: NDJSON readers skip blank lines
+    }
+    if (!out->empty()) {
+      tail_last_write_ = now;
+      return net::async_write(stream_, http::make_chunk(net::buffer(*out)),
+                              [self = shared_from_this(), out](beast::error_code ec, size_t) {
+                                if (ec) return self->Close();
+                                self->PumpEvents();
+                              });
+    }
+    if (!tail_follow_ || server_->stopping.load()) {
+      return net::async_write(
+          stream_, http::make_chunk_last(),
+          [self = shared_from_this()](beast::error_code, size_t) { self->Close(); });
+    }
+    if (!tail_timer_) tail_timer_.emplace(stream_.get_executor());
+    tail_timer_->expires_after(std::chrono::milliseconds(20));
+    tail_timer_->async_wait([self = shared_from_this()](beast::error_code ec) {
+      if (ec) return self->Close();
+      self->PumpEvents();
+    });
+  }
+
   void Send(int status, const json& body) { SendText(status, body.dump(), "application/json"); }
 
   void SendText(int status, std::string body, const char* content_type) {
@@ -340,6 +420,12 @@ class Session : public std::enable_shared_from_this<Session> {
   std::optional<http::request_parser<http::string_body>> parser_;
   http::request<http::string_body> request_;
   std::optional<std::string> token_;
+  // GET /v1/events: where the stream is, and how it goes on.
+  uint64_t tail_next_ = 1;
+  std::optional<std::string> tail_tenant_;
+  bool tail_follow_ = true;
+  std::chrono::steady_clock::time_point tail_last_write_ = std::chrono::steady_clock::now();
+  std::optional<net::steady_timer> tail_timer_;
 };
 
 }  // namespace

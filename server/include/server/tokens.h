@@ -66,6 +66,10 @@ std::optional<std::string_view> BearerToken(std::string_view authorization);
 AuthDecision Authorize(const TokenRegistry& tokens, std::optional<std::string_view> token,
                        std::string_view tenant, std::string_view actor);
 
+// May the holder of `token` read every tenant (a grant with "*")? 401 or 403 otherwise.
+AuthDecision AuthorizeAllTenants(const TokenRegistry& tokens,
+                                 std::optional<std::string_view> token);
+
 // A new random token (64 hex characters) and its tokens-file entry with all tenants and
 // system rights, for development setups.
 struct DevelopmentToken {
