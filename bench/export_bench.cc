@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_ledger.h"
 #include "bench_util.h"
 #include "ledger/store.h"
 #include "replay/export.h"
@@ -29,11 +30,7 @@ struct ExportBenchOptions {
   bool reuse = false;  // use the ledger kept in --dir
 };
 
-constexpr int kUsers = 50;                                                  // members per tenant
-constexpr long kTenantSetup = 2 + 2L * (kUsers - 1) + kUsers - kUsers / 4;  // events
-const Micros kStart = *ParseRfc3339("2026-01-02T00:00:00Z");
-
-std::string UserId(int u) { return fmt::format("u{}", u); }
+constexpr int kUsers = 50;  // members per tenant
 
 // A std::ostream target that counts the bytes written and keeps none of them.
 class CountingBuf : public std::streambuf {
@@ -54,139 +51,12 @@ class CountingBuf : public std::streambuf {
   uint64_t bytes_ = 0;
 };
 
-// Events of one tenant (as views_bench.cc's TenantEvents): created, a subscription with
-// `users` seats, every user invited and accepted, three in four given a seat, then
-// `extra` seat toggles of random users.
-std::vector<EventDraft> TenantEvents(int users, long extra, std::mt19937& rng) {
-  std::vector<EventDraft> out;
-  auto add = [&]() -> schema::Event::Payload::Builder {
-    out.emplace_back();
-    out.back().actor = "system";
-    return out.back().payload();
-  };
-  {
-    auto e = add().initTenantCreated();
-    e.setOwner(UserId(0));
-    e.setOwnerEmail("u0@bench.test");
-  }
-  {
-    auto e = add().initSubscriptionPurchased();
-    e.setSubscription("S1");
-    e.setProduct("bench.pro");
-    e.setEdition("pro");
-    e.setSeats(static_cast<uint32_t>(users));
-    e.setSeatModel(schema::SeatModel::NAMED);
-    e.setPeriodStart(*ParseRfc3339("2026-01-01T00:00:00Z"));
-    e.setPeriodEnd(*ParseRfc3339("2036-01-01T00:00:00Z"));
-    e.setAutoRenew(true);
-    e.setOverage(schema::Overage::LOCK_ALL);
-  }
-  for (int u = 1; u < users; ++u) {
-    auto i = add().initMemberInvited();
-    i.setUser(UserId(u));
-    i.setEmail(UserId(u) + "@bench.test");
-    i.setRole(schema::Role::MEMBER);
-    add().initInvitationAccepted().setUser(UserId(u));
-  }
-  std::vector<bool> assigned(static_cast<size_t>(users), false);
-  auto toggle = [&](int u) {
-    const bool on = assigned[static_cast<size_t>(u)];
-    if (on) {
-      auto s = add().initSeatRevoked();
-      s.setSubscription("S1");
-      s.setUser(UserId(u));
-    } else {
-      auto s = add().initSeatAssigned();
-      s.setSubscription("S1");
-      s.setUser(UserId(u));
-    }
-    assigned[static_cast<size_t>(u)] = !on;
-  };
-  for (int u = 0; u < users; ++u) {
-    if (u % 4 != 3) toggle(u);
-  }
-  for (long k = 0; k < extra; ++k) toggle(static_cast<int>(rng() % static_cast<unsigned>(users)));
-  return out;
-}
-
-// Counts requests in flight so that the loader keeps at most `limit` queued.
-class Window {
- public:
-  explicit Window(int limit) : limit_(limit) {}
-  void Enter() {
-    std::unique_lock<std::mutex> lock(mu_);
-    cv_.wait(lock, [&] { return running_ < limit_; });
-    ++running_;
-  }
-  void Leave(bool ok) {
-    std::lock_guard<std::mutex> lock(mu_);
-    --running_;
-    failed_ = failed_ || !ok;
-    cv_.notify_all();
-  }
-  // Waits for every request; false if any failed.
-  bool Drain() {
-    std::unique_lock<std::mutex> lock(mu_);
-    cv_.wait(lock, [&] { return running_ == 0; });
-    return !failed_;
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  int limit_;
-  int running_ = 0;
-  bool failed_ = false;
-};
-
-// Appends about `events` events (at least one tenant's setup) over up to 1000 tenants of
-// about 1000 events each, in requests of up to 1024 events, 64 in flight. Returns false on
-// a failure.
-bool Load(Store& store, long events) {
-  AppendRequest first;  // fixes the ledger time (manual clock)
-  first.tenant = "#bench";
-  first.command_id = "start";
-  first.request_hash = Sha256("start");
-  first.actor = "system";
-  first.command_type = "bench";
-  first.at = kStart;
-  first.events.emplace_back();
-  first.events.back().payload().initTenantCreated().setOwner("nobody");
-  AppendResult result;
-  if (!store.Append(std::move(first), &result).ok()) return false;
+// About `events` events (at least one tenant's setup) over up to 1000 tenants of about
+// 1000 events each. Returns false on a failure.
+bool LoadEvents(Store& store, long events) {
   const long tenants = std::clamp(events / 1000, 1L, 1000L);
-  const long extra = std::max(0L, (events - 1) / tenants - kTenantSetup);
-  std::mt19937 rng(42);
-  Window window(64);
-  for (long t = 0; t < tenants; ++t) {
-    std::vector<EventDraft> all = TenantEvents(kUsers, extra, rng);
-    for (size_t from = 0; from < all.size(); from += 1024) {
-      AppendRequest req;
-      req.tenant = fmt::format("t{}", t);
-      req.command_id = fmt::format("load-{}", from);
-      req.request_hash = Sha256(req.command_id);
-      req.actor = "system";
-      req.command_type = "bench";
-      for (size_t i = from; i < std::min(all.size(), from + 1024); ++i) {
-        req.events.push_back(std::move(all[i]));
-      }
-      window.Enter();
-      store.AppendAsync(std::move(req), [&window](const Status& s, AppendResult& r) {
-        window.Leave(s.ok() && r.kind == AppendResult::Kind::kAccepted);
-      });
-    }
-  }
-  return window.Drain();
-}
-
-std::unique_ptr<Store> Open(const std::string& path, bool read_only) {
-  StoreOptions options;
-  options.clock_mode_if_new = ClockMode::kManual;
-  options.read_only = read_only;
-  std::unique_ptr<Store> store;
-  const Status s = Store::Open(options, path, &store);
-  if (!s.ok()) fmt::print(stderr, "ledger-bench: {}\n", s.ToString());
-  return store;
+  const long extra = std::max(0L, (events - 1) / tenants - TenantSetupEvents(kUsers));
+  return Load(store, static_cast<int>(tenants), kUsers, extra, 1024, 64);
 }
 
 // Fills *o from the command line; false (after a message) on bad usage.
@@ -220,14 +90,14 @@ int RunExportBench(int argc, char** argv) {
   if (!ParseOptions(argc, argv, &o)) return 2;
   ScratchDir dir(o.dir, "export", o.keep, o.reuse);
   if (!o.reuse) {
-    auto store = Open(dir.path(), false);
-    if (!store || !Load(*store, o.events)) {
+    auto store = Open(dir.path(), nullptr, false);
+    if (!store || !LoadEvents(*store, o.events)) {
       fmt::print(stderr, "ledger-bench: loading the ledger failed\n");
       return 1;
     }
   }
   // A reader, as ledger-replay opens the ledger.
-  auto store = Open(dir.path(), true);
+  auto store = Open(dir.path(), nullptr, true);
   if (!store) return 1;
   CountingBuf sink;
   std::ostream out(&sink);

@@ -13,20 +13,6 @@ namespace {
 
 constexpr size_t kMaxKinds = 256;
 
-// "seatAssigned" → "seat_assigned".
-std::string SnakeCase(kj::StringPtr camel) {
-  std::string out;
-  for (char c : camel) {
-    if (c >= 'A' && c <= 'Z') {
-      out += '_';
-      out += static_cast<char>(c - 'A' + 'a');
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
-
 // Payload variant names, indexed by discriminant, read from the compiled-in schema.
 const std::array<std::string, kMaxKinds>& KindNames() {
   static const std::array<std::string, kMaxKinds> names = [] {
@@ -36,7 +22,7 @@ const std::array<std::string, kMaxKinds>& KindNames() {
         capnp::Schema::from<schema::Event>().getFieldByName("payload").getType().asStruct();
     for (const auto& field : payload.getUnionFields()) {
       const uint16_t d = field.getProto().getDiscriminantValue();
-      if (d < kMaxKinds) table[d] = SnakeCase(field.getProto().getName());
+      if (d < kMaxKinds) table[d] = SnakeCase(std::string_view(field.getProto().getName().cStr()));
     }
     return table;
   }();
@@ -55,6 +41,20 @@ std::optional<size_t> HashOffset(schema::Event::Reader event, const void* base, 
 }
 
 }  // namespace
+
+std::string SnakeCase(std::string_view camel) {
+  std::string out;
+  out.reserve(camel.size() + 4);
+  for (char c : camel) {
+    if (c >= 'A' && c <= 'Z') {
+      out += '_';
+      out += static_cast<char>(c - 'A' + 'a');
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
 
 capnp::ReaderOptions StoredReaderOptions() {
   capnp::ReaderOptions options;

@@ -12,17 +12,7 @@ using capnp::schema::Type;
 
 // "ownerEmail" → "owner_email".
 std::string SnakeCase(kj::StringPtr camel) {
-  std::string out;
-  out.reserve(camel.size() + 4);
-  for (char c : camel) {
-    if (c >= 'A' && c <= 'Z') {
-      out += '_';
-      out += static_cast<char>(c - 'A' + 'a');
-    } else {
-      out += c;
-    }
-  }
-  return out;
+  return ledger::SnakeCase(std::string_view(camel.cStr(), camel.size()));
 }
 
 std::string Hex(capnp::Data::Reader data) {

@@ -26,6 +26,9 @@ using PayloadKind = schema::Event::Payload::Which;
 // build does not know. Derived from the Cap'n Proto schema, so it never drifts from it.
 std::string_view EventTypeName(PayloadKind kind);
 
+// A schema name in snake_case: "seatAssigned" → "seat_assigned".
+std::string SnakeCase(std::string_view camel);
+
 // The payload variant named `name` (snake_case), or false if there is none.
 bool EventKindFromName(std::string_view name, PayloadKind* kind);
 
