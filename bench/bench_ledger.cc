@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <functional>
 #include <mutex>
@@ -138,6 +139,13 @@ bool Load(Store& store, int tenants, int users, long extra, size_t chunk, int wi
   }
   cv.wait(lock, [&] { return running == 0; });
   return !failed;
+}
+
+bool LoadLog(Store& store, long events) {
+  constexpr int kUsers = 50;
+  const long tenants = std::clamp(events / 1000, 1L, 1000L);
+  const long extra = std::max(0L, (events - 1) / tenants - TenantSetupEvents(kUsers));
+  return Load(store, static_cast<int>(tenants), kUsers, extra, 1024, 64);
 }
 
 }  // namespace ledger::bench

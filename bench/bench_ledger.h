@@ -37,4 +37,9 @@ std::unique_ptr<Store> Open(const std::string& path,
 // a time (each tenant's requests in order). Returns false on a failure.
 bool Load(Store& store, int tenants, int users, long extra, size_t chunk, int window);
 
+// About `events` events over up to 1000 tenants of 50 members (about 1000 events each,
+// at least one tenant's setup), in requests of 1024 events, 64 tenants at a time: the log
+// of the replay, verify and export benches. Returns false on a failure.
+bool LoadLog(Store& store, long events);
+
 }  // namespace ledger::bench

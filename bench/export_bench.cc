@@ -30,8 +30,6 @@ struct ExportBenchOptions {
   bool reuse = false;  // use the ledger kept in --dir
 };
 
-constexpr int kUsers = 50;  // members per tenant
-
 // A std::ostream target that counts the bytes written and keeps none of them.
 class CountingBuf : public std::streambuf {
  public:
@@ -50,14 +48,6 @@ class CountingBuf : public std::streambuf {
  private:
   uint64_t bytes_ = 0;
 };
-
-// About `events` events (at least one tenant's setup) over up to 1000 tenants of about
-// 1000 events each. Returns false on a failure.
-bool LoadEvents(Store& store, long events) {
-  const long tenants = std::clamp(events / 1000, 1L, 1000L);
-  const long extra = std::max(0L, (events - 1) / tenants - TenantSetupEvents(kUsers));
-  return Load(store, static_cast<int>(tenants), kUsers, extra, 1024, 64);
-}
 
 // Fills *o from the command line; false (after a message) on bad usage.
 bool ParseOptions(int argc, char** argv, ExportBenchOptions* o) {
@@ -91,7 +81,7 @@ int RunExportBench(int argc, char** argv) {
   ScratchDir dir(o.dir, "export", o.keep, o.reuse);
   if (!o.reuse) {
     auto store = Open(dir.path(), nullptr, false);
-    if (!store || !LoadEvents(*store, o.events)) {
+    if (!store || !LoadLog(*store, o.events)) {
       fmt::print(stderr, "ledger-bench: loading the ledger failed\n");
       return 1;
     }

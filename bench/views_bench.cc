@@ -160,11 +160,7 @@ int RunReplayBench(const ViewsBenchOptions& o, const char* self) {
   if (!o.reuse) {
     auto store = Open(dir.path(), nullptr, false);
     if (!store) return 1;
-    const int tenants = 1000;
-    const int users = 50;
-    const long per_tenant = o.events / tenants;
-    const long setup = TenantSetupEvents(users);
-    if (!Load(*store, tenants, users, std::max(0L, per_tenant - setup), 1024, 64)) return 1;
+    if (!LoadLog(*store, o.events)) return 1;
   }
   // A fresh process: nothing of the ledger in memory, the OS page cache as it is.
   const std::string exe = std::filesystem::read_symlink(self).string();
@@ -193,11 +189,7 @@ int RunVerifyBench(const ViewsBenchOptions& o) {
     auto views = std::make_shared<projections::ViewProjector>();
     auto store = Open(dir.path(), views, false);
     if (!store) return 1;
-    const int tenants = 1000;
-    const int users = 50;
-    const long per_tenant = o.events / tenants;
-    const long setup = TenantSetupEvents(users);
-    if (!Load(*store, tenants, users, std::max(0L, per_tenant - setup), 1024, 64)) return 1;
+    if (!LoadLog(*store, o.events)) return 1;
   }
   // As an auditor runs it: a secondary instance, every check.
   std::unique_ptr<replay::AuditLedger> ledger;
