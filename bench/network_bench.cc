@@ -82,8 +82,8 @@ class Server {
                                                           {"system", true}}})
                                                 .dump();
     std::vector<std::string> args = {
-        ledgerd,        "--data",   dir_ + "/ledger",      "--http",
-        "127.0.0.1:0",  "--tokens", dir_ + "/tokens.json", "--ready-file",
+        ledgerd,       "--data",   dir_ + "/ledger",      "--http",       "127.0.0.1:0",
+        "--listen",    "127.0.0.1:0", "--tokens",   dir_ + "/tokens.json", "--ready-file",
         dir_ + "/ready"};
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
@@ -95,9 +95,10 @@ class Server {
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
     std::ifstream in(dir_ + "/ready");
-    std::string address;
-    if (!(in >> address)) return false;
-    port_ = static_cast<uint16_t>(std::stoi(address.substr(address.rfind(':') + 1)));
+    std::string http, capnp;
+    if (!(in >> http >> capnp)) return false;
+    port_ = static_cast<uint16_t>(std::stoi(http.substr(http.rfind(':') + 1)));
+    capnp_port_ = static_cast<uint16_t>(std::stoi(capnp.substr(capnp.rfind(':') + 1)));
     return true;
   }
   void Stop() {
@@ -107,11 +108,12 @@ class Server {
     pid_ = -1;
   }
   uint16_t port() const { return port_; }
+  uint16_t capnp_port() const { return capnp_port_; }
 
  private:
   std::string dir_;
   pid_t pid_ = -1;
-  uint16_t port_ = 0;
+  uint16_t port_ = 0, capnp_port_ = 0;
 };
 
 struct Phase {

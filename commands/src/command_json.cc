@@ -278,7 +278,18 @@ bool ReadField(const std::string& name, Kind kind, const json& v, Command* c, Ba
         if (!v[i].is_object()) return Fail(err, f, "must be an object");
         ImportRow row;
         for (const auto& [key, value] : v[i].items()) {
-          std::string* target = key == "email"  ? &row.email
+          // The CSV line a row came from, and the CSV reader's finding (ledgerctl sends
+          // both so a remote import reports lines as a local one does).
+          if (key == "line") {
+            if (!value.is_number_unsigned() || value.get<uint64_t>() < 1 ||
+                value.get<uint64_t>() > 10'000'000) {
+              return Fail(err, f + ".line", "must be a line number (1 or more)");
+            }
+            row.line = static_cast<int>(value.get<uint64_t>());
+            continue;
+          }
+          std::string* target = key == "email"     ? &row.email
+                                : key == "problem" ? &row.problem
                                 : key == "user" ? &row.user
                                 : key == "name" ? &row.name
                                 : key == "role" ? &row.role

@@ -371,6 +371,9 @@ StoreStats Store::Stats() const {
   s.events = impl_->stat_events.load();
   s.build_micros = impl_->stat_build_micros.load();
   s.write_micros = impl_->stat_write_micros.load();
+  for (size_t i = 0; i < StoreStats::kSizeBuckets; ++i) {
+    s.group_sizes[i] = impl_->stat_group_sizes[i].load();
+  }
   return s;
 }
 

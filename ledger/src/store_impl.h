@@ -100,6 +100,7 @@ class Store::Impl {
   std::atomic<Micros> ledger_time{0};
   std::atomic<uint64_t> stat_groups{0}, stat_requests{0}, stat_events{0};
   std::atomic<uint64_t> stat_build_micros{0}, stat_write_micros{0};
+  std::array<std::atomic<uint64_t>, StoreStats::kSizeBuckets> stat_group_sizes{};
 
  private:
   friend class GroupBuilder;

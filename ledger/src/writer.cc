@@ -188,6 +188,11 @@ Status Store::Impl::WriteGroup(PreparedGroup* group) {
     for (const auto& key : group->inflight_keys) inflight_.erase(key);
   }
   stat_groups += 1;
+  size_t bucket = 0;
+  while (bucket + 1 < StoreStats::kSizeBuckets && (size_t{1} << bucket) < group->writes.size()) {
+    ++bucket;
+  }
+  stat_group_sizes[bucket] += 1;
   stat_requests += group->writes.size();
   stat_events += group->events;
   last_position = group->last_position;

@@ -10,9 +10,7 @@
 #include <thread>
 #include <vector>
 
-#include "replay/as_of.h"
 #include "replay/event_json.h"
-#include "replay/state_json.h"
 
 namespace server {
 namespace {
@@ -80,20 +78,18 @@ std::optional<std::string> Param(const std::vector<std::pair<std::string, std::s
 }  // namespace
 
 struct HttpServer::Impl {
-  Engine engine;
-  const TokenRegistry* tokens;
+  Frontend* frontend;
+  ServerMetrics& metrics;
   HttpOptions options;
-  HttpMetrics metrics;
   net::io_context ioc;
   std::optional<tcp::acceptor> acceptor;
   std::optional<net::executor_work_guard<net::io_context::executor_type>> work;
   std::atomic<bool> stopping{false};
 
-  Impl(Engine e, const TokenRegistry* t, HttpOptions o)
-      : engine(e), tokens(t), options(o), ioc(std::max(1, o.threads)) {}
+  Impl(Frontend* f, HttpOptions o)
+      : frontend(f), metrics(f->metrics()), options(o), ioc(std::max(1, o.threads)) {}
 
   void Accept();
-  std::string MetricsText() const;
 };
 
 namespace {
@@ -103,9 +99,9 @@ class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(tcp::socket socket, HttpServer::Impl* server)
       : stream_(std::move(socket)), server_(server) {
-    server_->metrics.connections.fetch_add(1);
+    server_->metrics.http_connections.fetch_add(1);
   }
-  ~Session() { server_->metrics.connections.fetch_sub(1); }
+  ~Session() { server_->metrics.http_connections.fetch_sub(1); }
 
   void Start() {
     net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->Read(); });
@@ -139,7 +135,7 @@ class Session : public std::enable_shared_from_this<Session> {
       return SendAndClose(400,
                           Error("bad_request", "request: not HTTP/1.1 (" + ec.message() + ")"));
     request_ = parser_->release();
-    server_->metrics.requests.fetch_add(1);
+    server_->metrics.http_requests.fetch_add(1);
     Handle();
   }
 
@@ -153,11 +149,14 @@ class Session : public std::enable_shared_from_this<Session> {
     const auto method = request_.method();
     if (path == "/healthz") {
       if (method != http::verb::get) return Send(405, Error("bad_request", "method: use GET"));
-      return Send(200, json{{"status", "ok"}, {"position", server_->engine.store->LastPosition()}});
+      return Send(200,
+                  json{{"status", "ok"}, {"position", server_->frontend->store().LastPosition()}});
     }
     if (path == "/metrics") {
       if (method != http::verb::get) return Send(405, Error("bad_request", "method: use GET"));
-      return SendText(200, server_->MetricsText(), "text/plain; version=0.0.4");
+      return SendText(200,
+                      MetricsText(server_->metrics, server_->frontend->store().Stats()),
+                      "text/plain; version=0.0.4");
     }
     const auto header = request_[http::field::authorization];
     token_.reset();
@@ -179,8 +178,6 @@ class Session : public std::enable_shared_from_this<Session> {
         const std::string tenant = rest.substr(0, slash);
         const std::string what = rest.substr(slash + 1);
         if (method != http::verb::get) return Send(405, Error("bad_request", "method: use GET"));
-        const AuthDecision auth = Authorize(*server_->tokens, Token(), tenant, "");
-        if (!auth.ok()) return Denied(auth);
         if (what == "check") return Check(tenant, query);
         if (what == "state") return State(tenant);
       }
@@ -192,47 +189,30 @@ class Session : public std::enable_shared_from_this<Session> {
     return token_ ? std::optional<std::string_view>(*token_) : std::nullopt;
   }
 
-  void Denied(const AuthDecision& auth) {
-    (auth.http_status == 401 ? server_->metrics.unauthorized : server_->metrics.forbidden)
-        .fetch_add(1);
-    Send(auth.http_status, Error(auth.code, auth.message));
-  }
+  void Refuse(const Refusal& r) { Send(r.http_status, Error(r.code, r.message)); }
 
   void Check(const std::string& tenant,
              const std::vector<std::pair<std::string, std::string>>& query) {
-    const auto user = Param(query, "user");
-    const auto product = Param(query, "product");
-    if (!user || user->empty()) return Send(400, Error("bad_request", "user: required"));
-    if (!product || product->empty()) return Send(400, Error("bad_request", "product: required"));
-    std::optional<ledger::Micros> at;
-    if (auto text = Param(query, "at")) {
-      at = ledger::ParseRfc3339(*text);
-      if (!at) return Send(400, Error("bad_request", "at: not an RFC 3339 time"));
-    }
     commands::AccessDecision d;
-    const ledger::Status s = server_->engine.reader->Check(tenant, *user, *product, at, &d);
-    if (!s.ok()) return Send(503, Error("unavailable", s.ToString()));
-    server_->metrics.checks.fetch_add(1);
+    const Refusal r =
+        server_->frontend->Check(Token(), tenant, Param(query, "user").value_or(""),
+                                 Param(query, "product").value_or(""),
+                                 Param(query, "at").value_or(""), &d);
+    if (!r.ok()) return Refuse(r);
     SendText(200, d.ToJson(), "application/json");
   }
 
   void State(const std::string& tenant) {
-    commands::TenantState state;
-    ledger::Micros at = 0;
-    const ledger::Status s = replay::FoldAsOf(*server_->engine.store, *server_->engine.reader,
-                                              tenant, replay::AsOf{}, &state, &at);
-    if (s.code() == ledger::Status::Code::kNotFound) {
-      return Send(404, Error("unknown_tenant", "no tenant " + tenant));
-    }
-    if (!s.ok()) return Send(503, Error("unavailable", s.ToString()));
-    Send(200, replay::StateJson(state, at));
+    std::string body;
+    const Refusal r = server_->frontend->State(Token(), tenant, &body);
+    if (!r.ok()) return Refuse(r);
+    SendText(200, std::move(body), "application/json");
   }
 
-  // POST /v1/commands: authorizes each command, submits the allowed ones, answers once all
-  // are durable (one object for an object, an array for an array).
+  // POST /v1/commands: each command authorized and submitted on its own; answered once
+  // all are durable (one object for an object, an array for an array). The status is the
+  // last non-200 status of any command (200 when all were decided).
   void Commands() {
-    const AuthDecision token_ok = Authorize(*server_->tokens, Token(), "*", "");
-    if (token_ok.http_status == 401) return Denied(token_ok);
     const json body = json::parse(request_.body(), nullptr, /*allow_exceptions=*/false);
     const bool batch = body.is_array();
     if (!body.is_object() && !batch) {
@@ -244,68 +224,38 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     if (batch && body.empty()) return Send(200, json::array());
     const size_t n = batch ? body.size() : 1;
-    auto results = std::make_shared<std::vector<json>>(n);
+    auto results = std::make_shared<std::vector<std::string>>(n);
     auto remaining = std::make_shared<std::atomic<size_t>>(n);
     auto status = std::make_shared<std::atomic<int>>(200);
     auto self = shared_from_this();
     auto finish = [self, results, batch, status]() {
       net::post(self->stream_.get_executor(), [self, results, batch, status] {
+        std::string text;
         if (batch) {
-          self->Send(200, json(*results));
+          text = "[";
+          for (size_t i = 0; i < results->size(); ++i) {
+            if (i > 0) text += ',';
+            text += (*results)[i];
+          }
+          text += ']';
         } else {
-          self->Send(status->load(), (*results)[0]);
+          text = std::move((*results)[0]);
         }
+        self->SendText(batch ? 200 : status->load(), std::move(text), "application/json");
       });
     };
     for (size_t i = 0; i < n; ++i) {
       const json& c = batch ? body[i] : body;
-      auto done_one = [results, remaining, finish, i](json result) {
-        (*results)[i] = std::move(result);
+      auto done_one = [results, remaining, status, finish, i](CommandOutcome outcome) {
+        (*results)[i] = std::move(outcome.json);
+        if (outcome.http_status != 200) status->store(outcome.http_status);
         if (remaining->fetch_sub(1) == 1) finish();
       };
       if (!c.is_object()) {
-        done_one(Error("bad_request", "command: not a JSON object"));
-        status->store(400);
+        done_one({Error("bad_request", "command: not a JSON object").dump(), 400});
         continue;
       }
-      auto text_field = [&](const char* name) {
-        return c.contains(name) && c[name].is_string() ? c[name].get<std::string>() : "";
-      };
-      const std::string type = text_field("type");
-      const std::string tenant = type == "define_product" ? "" : text_field("tenant");
-      const std::string actor = text_field("actor");
-      AuthDecision auth;
-      if (!tenant.empty() || type == "define_product") {
-        auth = Authorize(*server_->tokens, Token(), tenant, actor);
-      } else if (actor == "system") {
-        auth = Authorize(*server_->tokens, Token(), "", actor);  // no tenant: system rights
-      }
-      if (!auth.ok()) {
-        (auth.http_status == 401 ? server_->metrics.unauthorized : server_->metrics.forbidden)
-            .fetch_add(1);
-        json e = Error(auth.code, auth.message);
-        if (c.contains("id") && c["id"].is_string()) e["id"] = c["id"];
-        status->store(auth.http_status);
-        done_one(std::move(e));
-        continue;
-      }
-      server_->metrics.in_flight_commands.fetch_add(1);
-      HttpServer::Impl* server = server_;
-      server_->engine.service->SubmitJson(c.dump(),
-                                          [server, status, done_one](commands::CommandResult r) {
-                                            server->metrics.in_flight_commands.fetch_sub(1);
-                                            if (r.status == "accepted")
-                                              server->metrics.commands_accepted.fetch_add(1);
-                                            if (r.status == "duplicate")
-                                              server->metrics.commands_duplicate.fetch_add(1);
-                                            if (r.status == "rejected")
-                                              server->metrics.commands_rejected.fetch_add(1);
-                                            if (r.status == "rejected" && r.code == "bad_request")
-                                              status->store(400);
-                                            if (r.status == "rejected" && r.code == "unavailable")
-                                              status->store(503);
-                                            done_one(json::parse(r.ToJson()));
-                                          });
+      server_->frontend->SubmitCommand(Token(), c.dump(), std::move(done_one));
     }
   }
 
@@ -313,10 +263,9 @@ class Session : public std::enable_shared_from_this<Session> {
   // (chunked), then — unless follow=0 — each new durable event as it comes, until the
   // client goes away or the server stops. A blank line every 10 s keeps idle streams open.
   void Events(const std::vector<std::pair<std::string, std::string>>& query) {
-    tail_tenant_ = Param(query, "tenant");
-    const AuthDecision auth = tail_tenant_ ? Authorize(*server_->tokens, Token(), *tail_tenant_, "")
-                                           : AuthorizeAllTenants(*server_->tokens, Token());
-    if (!auth.ok()) return Denied(auth);
+    tail_tenant_ = Param(query, "tenant").value_or("");
+    const Refusal r = server_->frontend->AuthorizeEvents(Token(), tail_tenant_);
+    if (!r.ok()) return Refuse(r);
     tail_next_ = 1;
     if (auto from = Param(query, "from")) {
       if (from->empty() || from->size() > 19 ||
@@ -343,20 +292,17 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void PumpEvents() {
-    const ledger::Store& store = *server_->engine.store;
     auto out = std::make_shared<std::string>();
-    const uint64_t last = store.LastPosition();
+    const uint64_t last = server_->frontend->store().LastPosition();
     while (out->empty() && tail_next_ <= last) {
-      const uint64_t to = std::min(last, tail_next_ + 999);
-      auto c = store.ReadLog(tail_next_, to);
-      for (; c->Valid(); c->Next()) {
-        const auto e = c->event().event();
-        if (tail_tenant_ && std::string_view(e.getTenant().cStr()) != *tail_tenant_) continue;
-        out->append(replay::EventJson(e).dump());
-        out->push_back('\n');
-      }
-      if (!c->status().ok()) return Close();
-      tail_next_ = to + 1;
+      const ledger::Status s = server_->frontend->ReadEvents(
+          tail_next_, tail_tenant_, 1000,
+          [&](std::string_view, ledger::schema::Event::Reader e) {
+            out->append(replay::EventJson(e).dump());
+            out->push_back('\n');
+          },
+          &tail_next_);
+      if (!s.ok()) return Close();
     }
     const auto now = std::chrono::steady_clock::now();
     if (out->empty() && tail_follow_ && !server_->stopping.load() &&
@@ -422,7 +368,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::optional<std::string> token_;
   // GET /v1/events: where the stream is, and how it goes on.
   uint64_t tail_next_ = 1;
-  std::optional<std::string> tail_tenant_;
+  std::string tail_tenant_;  // empty: every tenant
   bool tail_follow_ = true;
   std::chrono::steady_clock::time_point tail_last_write_ = std::chrono::steady_clock::now();
   std::optional<net::steady_timer> tail_timer_;
@@ -434,7 +380,7 @@ void HttpServer::Impl::Accept() {
   acceptor->async_accept(net::make_strand(ioc), [this](beast::error_code ec, tcp::socket socket) {
     if (ec) {
       if (ec == net::error::operation_aborted || stopping.load()) return;
-    } else if (metrics.connections.load() >= options.max_connections) {
+    } else if (metrics.http_connections.load() >= options.max_connections) {
       beast::error_code ignored;
       socket.close(ignored);  // over the connection cap
     } else {
@@ -444,43 +390,10 @@ void HttpServer::Impl::Accept() {
   });
 }
 
-std::string HttpServer::Impl::MetricsText() const {
-  const ledger::StoreStats s = engine.store->Stats();
-  std::string out;
-  out += "# TYPE ledger_commands_total counter\n";
-  out += fmt::format("ledger_commands_total{{status=\"accepted\"}} {}\n",
-                     metrics.commands_accepted.load());
-  out += fmt::format("ledger_commands_total{{status=\"duplicate\"}} {}\n",
-                     metrics.commands_duplicate.load());
-  out += fmt::format("ledger_commands_total{{status=\"rejected\"}} {}\n",
-                     metrics.commands_rejected.load());
-  out += "# TYPE ledger_checks_total counter\n";
-  out += fmt::format("ledger_checks_total {}\n", metrics.checks.load());
-  out += "# TYPE ledger_http_requests_total counter\n";
-  out += fmt::format("ledger_http_requests_total {}\n", metrics.requests.load());
-  out += "# TYPE ledger_auth_failures_total counter\n";
-  out +=
-      fmt::format("ledger_auth_failures_total{{code=\"401\"}} {}\n", metrics.unauthorized.load());
-  out += fmt::format("ledger_auth_failures_total{{code=\"403\"}} {}\n", metrics.forbidden.load());
-  out += "# TYPE ledger_group_commits_total counter\n";
-  out += fmt::format("ledger_group_commits_total {}\n", s.groups);
-  out += "# TYPE ledger_group_commit_requests_total counter\n";
-  out += fmt::format("ledger_group_commit_requests_total {}\n", s.requests);
-  out += "# TYPE ledger_group_write_seconds_total counter\n";
-  out += fmt::format("ledger_group_write_seconds_total {:.6f}\n", s.write_micros / 1e6);
-  out += "# TYPE ledger_events_total counter\n";
-  out += fmt::format("ledger_events_total {}\n", s.events);
-  out += "# TYPE ledger_http_connections gauge\n";
-  out += fmt::format("ledger_http_connections {}\n", metrics.connections.load());
-  return out;
-}
-
-HttpServer::HttpServer(Engine engine, const TokenRegistry* tokens, HttpOptions options)
-    : impl_(std::make_unique<Impl>(engine, tokens, options)) {}
+HttpServer::HttpServer(Frontend* frontend, HttpOptions options)
+    : impl_(std::make_unique<Impl>(frontend, options)) {}
 
 HttpServer::~HttpServer() = default;
-
-const HttpMetrics& HttpServer::metrics() const { return impl_->metrics; }
 
 ledger::Status HttpServer::Listen(const std::string& host, uint16_t port, uint16_t* bound_port) {
   beast::error_code ec;
@@ -512,12 +425,16 @@ void HttpServer::Run() {
   for (auto& t : threads) t.join();
 }
 
-void HttpServer::Stop(int drain_ms) {
+void HttpServer::StopAccepting() {
   impl_->stopping.store(true);
   net::post(impl_->ioc, [this] {
     beast::error_code ec;
     if (impl_->acceptor) impl_->acceptor->close(ec);
   });
+}
+
+void HttpServer::Stop(int drain_ms) {
+  StopAccepting();
   // In-flight commands are answered by the store; their responses need the I/O threads.
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(drain_ms);
   while (impl_->metrics.in_flight_commands.load() > 0 &&

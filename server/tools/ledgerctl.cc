@@ -4,6 +4,9 @@
 //   ledgerctl --data DIR check --tenant T --user U --product P [--at TIME]
 //   ledgerctl --data DIR import-members --tenant T --actor A FILE.csv
 //             [--subscription S] [--group G] [--commit] [--at TIME] [--id ID]
+//   ledgerctl --server HOST:PORT [--token T] [--tls [--tls-ca F]] VERB ...
+//             the same verbs over the network (ledgerd's Cap'n Proto protocol); the token
+//             may also come from the LEDGER_TOKEN environment variable
 //
 // Exit codes: 0 done (even when commands were rejected: the results say so), 1 the
 // ledger failed, 2 bad usage or unreadable input.
@@ -24,6 +27,8 @@
 #include "ledger/store.h"
 #include "projections/view_reader.h"
 #include "projections/views.h"
+#include "server/client.h"
+#include "ledgerctl_remote.h"
 
 namespace po = boost::program_options;
 
@@ -39,7 +44,8 @@ int Usage(const std::string& message) {
              "usage: ledgerctl --data DIR [--clock manual] submit FILE|-\n"
              "       ledgerctl --data DIR check --tenant T --user U --product P [--at TIME]\n"
              "       ledgerctl --data DIR import-members --tenant T --actor A FILE.csv "
-             "[--subscription S] [--group G] [--commit] [--at TIME]\n");
+             "[--subscription S] [--group G] [--commit] [--at TIME]\n"
+             "       ledgerctl --server HOST:PORT [--token T] [--tls [--tls-ca FILE]] VERB ...\n");
   return kUsage;
 }
 
@@ -58,18 +64,21 @@ bool ReadInput(const std::string& name, std::string* out) {
   return !in.bad();
 }
 
-// Submits every line in order (one store queue keeps the order) and prints each result
-// as soon as it and all before it are known.
-int Submit(ledger::Store* store, const std::string& input_name) {
-  std::string input;
-  if (!ReadInput(input_name, &input)) return Usage("cannot read " + input_name);
-  commands::CommandService service(store);
+// The non-blank lines of `input` (CRLF tolerated).
+std::vector<std::string> CommandLines(const std::string& input) {
   std::vector<std::string> lines;
   std::istringstream in(input);
   for (std::string line; std::getline(in, line);) {
     if (!line.empty() && line.back() == '\r') line.pop_back();
     if (line.find_first_not_of(" \t") != std::string::npos) lines.push_back(line);
   }
+  return lines;
+}
+
+// Submits every line in order (one store queue keeps the order) and prints each result
+// as soon as it and all before it are known.
+int Submit(ledger::Store* store, const std::vector<std::string>& lines) {
+  commands::CommandService service(store);
   std::mutex mu;
   std::condition_variable cv;
   std::vector<std::optional<std::string>> results(lines.size());
@@ -114,14 +123,25 @@ int Check(const projections::ViewReader& reader, const std::string& tenant, cons
   return kOk;
 }
 
-int ImportMembers(ledger::Store* store, const po::variables_map& vm, const std::string& file) {
+// The import_members command for a CSV file (rows keep their line numbers and the CSV
+// reader's findings); false and a message if the file cannot be used.
+bool ImportCommandJson(const po::variables_map& vm, const std::string& file, std::string* out,
+                       std::string* error) {
   std::string text;
-  if (!ReadInput(file, &text)) return Usage("cannot read " + file);
+  if (!ReadInput(file, &text)) {
+    *error = "cannot read " + file;
+    return false;
+  }
   std::vector<commands::ImportRow> rows;
-  std::string error;
-  if (!commands::ParseMembersCsv(text, &rows, &error)) return Usage(file + ": " + error);
-  if (rows.empty()) return Usage(file + ": no rows after the header");
-
+  std::string csv_error;
+  if (!commands::ParseMembersCsv(text, &rows, &csv_error)) {
+    *error = file + ": " + csv_error;
+    return false;
+  }
+  if (rows.empty()) {
+    *error = file + ": no rows after the header";
+    return false;
+  }
   nlohmann::json j;
   j["type"] = "import_members";
   j["tenant"] = vm["tenant"].as<std::string>();
@@ -132,23 +152,14 @@ int ImportMembers(ledger::Store* store, const po::variables_map& vm, const std::
   }
   nlohmann::json list = nlohmann::json::array();
   for (const auto& r : rows) {
-    list.push_back({{"email", r.email}, {"user", r.user}, {"name", r.name}, {"role", r.role}});
+    nlohmann::json row = {
+        {"email", r.email}, {"user", r.user}, {"name", r.name}, {"role", r.role}, {"line", r.line}};
+    if (!r.problem.empty()) row["problem"] = r.problem;
+    list.push_back(std::move(row));
   }
   j["rows"] = std::move(list);
-
-  commands::CommandService service(store);
-  commands::Command cmd;
-  commands::BadRequest bad;
-  if (!commands::ParseCommand(j.dump(), &cmd, &bad)) {
-    std::cout << service.ExecuteJson(j.dump()).ToJson() << '\n';
-    return kOk;
-  }
-  for (size_t i = 0; i < rows.size(); ++i) {
-    cmd.rows[i].line = rows[i].line;
-    cmd.rows[i].problem = rows[i].problem;
-  }
-  std::cout << service.Execute(std::move(cmd)).ToJson() << '\n';
-  return kOk;
+  *out = j.dump();
+  return true;
 }
 
 }  // namespace
@@ -161,7 +172,8 @@ int main(int argc, char** argv) {
     const std::string a = argv[i];
     if (!verb.empty()) {
       verb_args.push_back(a);
-    } else if (a == "--data" || a == "--clock" || a == "--server" || a == "--token") {
+    } else if (a == "--data" || a == "--clock" || a == "--server" || a == "--token" ||
+               a == "--tls-ca") {
       global_args.push_back(a);
       if (i + 1 < argc) global_args.push_back(argv[++i]);
     } else if (a.rfind("--", 0) == 0 || a == "-h") {
@@ -176,8 +188,10 @@ int main(int argc, char** argv) {
   global.add_options()("help,h", "show usage")("data", po::value(&data),
                                                "ledger directory (default var/ledger)")(
       "clock", po::value(&clock), "clock of a new ledger: system (default) or manual")(
-      "server", po::value<std::string>(), "HOST:PORT of a ledgerd (not yet available)")(
-      "token", po::value<std::string>(), "bearer token for --server");
+      "server", po::value<std::string>(), "HOST:PORT of a ledgerd (its Cap'n Proto listener)")(
+      "token", po::value<std::string>(), "bearer token for --server (or LEDGER_TOKEN)")(
+      "tls", "--server speaks TLS (the certificate is verified)")(
+      "tls-ca", po::value<std::string>(), "PEM trust anchors for --tls (default: the system's)");
   po::variables_map vm;
   try {
     po::store(po::command_line_parser(global_args).options(global).run(), vm);
@@ -187,7 +201,6 @@ int main(int argc, char** argv) {
   }
   if (vm.count("help")) return Usage("help");
   if (verb.empty()) return Usage("no verb given");
-  if (vm.count("server")) return Usage("--server: ledgerd is not available yet; use --data");
   const auto mode = ledger::ParseClockMode(clock);
   if (!mode) return Usage("--clock must be system or manual");
 
@@ -229,6 +242,51 @@ int main(int argc, char** argv) {
   }
   if (!missing.empty()) return Usage(missing);
 
+  std::vector<std::string> lines;
+  std::string import_json;
+  if (verb == "submit") {
+    std::string input;
+    if (!ReadInput(args[0], &input)) return Usage("cannot read " + args[0]);
+    lines = CommandLines(input);
+  } else if (verb == "import-members") {
+    std::string error;
+    if (!ImportCommandJson(vv, args[0], &import_json, &error)) return Usage(error);
+  }
+  const std::string at = vv.count("at") ? vv["at"].as<std::string>() : "";
+
+  if (vm.count("server")) {
+    server::ClientOptions remote;
+    const std::string address = vm["server"].as<std::string>();
+    const size_t colon = address.rfind(':');
+    int port = -1;
+    if (colon != std::string::npos && colon > 0) {
+      try {
+        port = std::stoi(address.substr(colon + 1));
+      } catch (...) {
+      }
+    }
+    if (port <= 0 || port > 65535) return Usage("--server: expected HOST:PORT");
+    remote.host = address.substr(0, colon);
+    remote.port = static_cast<uint16_t>(port);
+    if (vm.count("token")) {
+      remote.token = vm["token"].as<std::string>();
+    } else if (const char* env = std::getenv("LEDGER_TOKEN")) {
+      remote.token = env;
+    }
+    remote.tls = vm.count("tls") > 0 || vm.count("tls-ca") > 0;
+    if (vm.count("tls-ca")) remote.tls_ca_file = vm["tls-ca"].as<std::string>();
+    if (verb == "submit") return ledgerctl::RemoteSubmit(remote, lines);
+    if (verb == "check") {
+      if (!at.empty() && !ledger::ParseRfc3339(at)) {
+        return Usage("--at: not an RFC 3339 time: " + at);
+      }
+      return ledgerctl::RemoteCheck(remote, vv["tenant"].as<std::string>(),
+                                    vv["user"].as<std::string>(), vv["product"].as<std::string>(),
+                                    at);
+    }
+    return ledgerctl::RemoteCommand(remote, import_json);
+  }
+
   ledger::StoreOptions options;
   options.clock_mode_if_new = *mode;
   options.read_only = verb == "check";
@@ -240,11 +298,13 @@ int main(int argc, char** argv) {
     fmt::print(stderr, "ledgerctl: cannot open the ledger in {}: {}\n", data, s.ToString());
     return kFailed;
   }
-  if (verb == "submit") return Submit(store.get(), args[0]);
+  if (verb == "submit") return Submit(store.get(), lines);
   if (verb == "check") {
     const projections::ViewReader reader(views.get(), store.get());
     return Check(reader, vv["tenant"].as<std::string>(), vv["user"].as<std::string>(),
-                 vv["product"].as<std::string>(), vv.count("at") ? vv["at"].as<std::string>() : "");
+                 vv["product"].as<std::string>(), at);
   }
-  return ImportMembers(store.get(), vv, args[0]);
+  commands::CommandService service(store.get());
+  std::cout << service.ExecuteJson(import_json).ToJson() << '\n';
+  return kOk;
 }

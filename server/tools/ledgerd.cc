@@ -1,9 +1,12 @@
 // ledgerd — the ledger as a network service for backend services (DESIGN 6.3).
 //
-//   ledgerd [--data DIR] [--http HOST:PORT] --tokens FILE [--create-dev-token]
-//           [--clock manual] [--ready-file F]
+//   ledgerd [--data DIR] [--listen HOST:PORT] [--http HOST:PORT] --tokens FILE
+//           [--tls-cert F --tls-key F] [--create-dev-token] [--clock manual]
+//           [--ready-file F] [--max-in-flight N] [--max-connections N] [--idle-timeout S]
 //
-// Defaults: data ./var/ledger, HTTP on 127.0.0.1:7701. With --create-dev-token and no
+// Defaults: data ./var/ledger, Cap'n Proto on 127.0.0.1:7700 (TLS with --tls-cert and
+// --tls-key), HTTP on 127.0.0.1:7701; port 0 picks a free port, and --ready-file gets the
+// bound addresses once serving (line 1: HTTP, line 2: Cap'n Proto). With --create-dev-token and no
 // tokens file yet, a development token (all tenants, system rights) is generated, its
 // digest written to FILE and the token printed once. SIGTERM/SIGINT: stop accepting,
 // answer in-flight commands, close the store (flushed), exit 0. One log line per start,
@@ -21,6 +24,8 @@
 #include "ledger/store.h"
 #include "projections/view_reader.h"
 #include "projections/views.h"
+#include "server/capnp_server.h"
+#include "server/frontend.h"
 #include "server/http_server.h"
 #include "server/tokens.h"
 
@@ -45,22 +50,36 @@ bool SplitHostPort(const std::string& text, std::string* host, uint16_t* port) {
 int Usage(const std::string& message) {
   fmt::print(stderr, "ledgerd: {}\n", message);
   fmt::print(stderr,
-             "usage: ledgerd [--data DIR] [--http HOST:PORT] --tokens FILE [--create-dev-token] "
-             "[--clock manual] [--ready-file F]\n");
+             "usage: ledgerd [--data DIR] [--listen HOST:PORT] [--http HOST:PORT] --tokens FILE\n"
+             "               [--tls-cert F --tls-key F] [--create-dev-token] [--clock manual]\n"
+             "               [--ready-file F] [--max-in-flight N] [--max-connections N]\n"
+             "               [--idle-timeout SECONDS]\n");
   return 2;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string data = "var/ledger", http = "127.0.0.1:7701", tokens_file, clock, ready_file;
+  std::string data = "var/ledger", listen = "127.0.0.1:7700", http = "127.0.0.1:7701";
+  std::string tokens_file, clock, ready_file, tls_cert, tls_key;
+  server::CapnpOptions capnp_options;
+  server::HttpOptions http_options;
+  size_t max_connections = 1024;
+  int idle_timeout = 30;
   po::options_description options("options");
   options.add_options()("help,h", "usage")("data", po::value(&data), "ledger directory")(
+      "listen", po::value(&listen), "Cap'n Proto listener HOST:PORT (port 0: any)")(
       "http", po::value(&http), "HTTP listener HOST:PORT (port 0: any)")(
+      "tls-cert", po::value(&tls_cert), "PEM certificate chain: Cap'n Proto over TLS")(
+      "tls-key", po::value(&tls_key), "PEM private key of --tls-cert")(
+      "max-in-flight", po::value(&capnp_options.max_in_flight),
+      "Cap'n Proto requests running per connection (default 256)")(
+      "max-connections", po::value(&max_connections), "per listener (default 1024)")(
+      "idle-timeout", po::value(&idle_timeout), "seconds before a silent connection closes (30)")(
       "tokens", po::value(&tokens_file), "tokens file")(
       "create-dev-token", "create a development token if the tokens file does not exist")(
       "clock", po::value(&clock), "manual: commands carry their time (new ledgers only)")(
-      "ready-file", po::value(&ready_file), "write the bound HTTP address here when serving");
+      "ready-file", po::value(&ready_file), "write the bound addresses here when serving");
   po::variables_map vm;
   try {
     po::store(po::parse_command_line(argc, argv, options), vm);
@@ -73,9 +92,16 @@ int main(int argc, char** argv) {
   if (!clock.empty() && clock != "manual" && clock != "system") {
     return Usage("--clock must be manual or system");
   }
-  std::string host;
-  uint16_t port = 0;
+  std::string host, capnp_host;
+  uint16_t port = 0, capnp_port = 0;
   if (!SplitHostPort(http, &host, &port)) return Usage("--http: expected HOST:PORT");
+  if (!SplitHostPort(listen, &capnp_host, &capnp_port)) {
+    return Usage("--listen: expected HOST:PORT");
+  }
+  if (tls_cert.empty() != tls_key.empty()) return Usage("--tls-cert and --tls-key go together");
+  if (capnp_options.max_in_flight < 1) return Usage("--max-in-flight must be at least 1");
+  if (max_connections < 1) return Usage("--max-connections must be at least 1");
+  if (idle_timeout < 1) return Usage("--idle-timeout must be at least 1 second");
 
   if (vm.count("create-dev-token") && !std::filesystem::exists(tokens_file)) {
     const server::DevelopmentToken dev = server::NewDevelopmentToken("development");
@@ -110,26 +136,39 @@ int main(int argc, char** argv) {
   }
   auto service = std::make_unique<commands::CommandService>(store.get());
   auto reader = std::make_unique<projections::ViewReader>(views.get(), store.get());
-  server::HttpServer server({store.get(), service.get(), reader.get()}, &tokens, {});
-  uint16_t bound = 0;
-  s = server.Listen(host, port, &bound);
+  server::ServerMetrics metrics;
+  server::Frontend frontend({store.get(), service.get(), reader.get()}, &tokens, &metrics);
+  http_options.max_connections = capnp_options.max_connections = max_connections;
+  http_options.idle_timeout_seconds = capnp_options.idle_timeout_seconds = idle_timeout;
+  server::HttpServer http_server(&frontend, http_options);
+  capnp_options.tls_cert_file = tls_cert;
+  capnp_options.tls_key_file = tls_key;
+  server::CapnpServer capnp_server(&frontend, capnp_options);
+  uint16_t bound = 0, capnp_bound = 0;
+  s = capnp_server.Listen(capnp_host, capnp_port, &capnp_bound);
+  if (s.ok()) s = http_server.Listen(host, port, &bound);
   if (!s.ok()) {
     fmt::print(stderr, "ledgerd: {}\n", s.ToString());
     return 1;
   }
-  std::thread io([&] { server.Run(); });
-  fmt::print(stderr, "ledgerd: serving {} on http://{}:{} ({} tokens)\n", data, host, bound,
-             tokens.size());
+  std::thread http_io([&] { http_server.Run(); });
+  std::thread capnp_io([&] { capnp_server.Run(); });
+  fmt::print(stderr, "ledgerd: serving {} on capnp{}://{}:{} and http://{}:{} ({} tokens)\n", data,
+             tls_cert.empty() ? "" : "+tls", capnp_host, capnp_bound, host, bound, tokens.size());
   if (!ready_file.empty()) {
     const std::string tmp = ready_file + ".tmp";
-    std::ofstream(tmp) << host << ":" << bound << "\n";
+    std::ofstream(tmp) << host << ":" << bound << "\n" << capnp_host << ":" << capnp_bound << "\n";
     std::filesystem::rename(tmp, ready_file);
   }
   int sig = 0;
   sigwait(&signals, &sig);
   fmt::print(stderr, "ledgerd: {} received, draining\n", sig == SIGTERM ? "SIGTERM" : "SIGINT");
-  server.Stop();
-  io.join();
+  capnp_server.StopAccepting();
+  http_server.StopAccepting();
+  capnp_server.Stop();  // waits for in-flight commands of both front ends
+  http_server.Stop();
+  capnp_io.join();
+  http_io.join();
   reader.reset();
   service.reset();
   store.reset();  // waits for in-flight groups, flushes

@@ -6,7 +6,6 @@
 // clang-format on
 
 #include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
 
 #include <atomic>
@@ -23,10 +22,10 @@
 #include <thread>
 
 #include "ledger/sha256.h"
+#include "support/ledgerd_process.h"
 #include "support/run_tool.h"
 #include "support/temp_dir.h"
 
-extern char** environ;
 
 namespace {
 
@@ -35,67 +34,18 @@ namespace http = beast::http;
 namespace net = boost::asio;
 using tcp = net::ip::tcp;
 using json = nlohmann::json;
-using ledger::testing::TempDir;
 using ledger::testing::Write;
 
-constexpr char kSystem[] = "tok-system";
-constexpr char kAcme[] = "tok-acme";
+constexpr const char* kSystem = ledger::testing::kSystemToken;
+constexpr const char* kAcme = ledger::testing::kAcmeToken;
 
-// A ledgerd child process with a tokens file of two tokens: system (all tenants) and acme.
+// A ledgerd child process (tokens: kSystem for all tenants, kAcme for acme) and an HTTP
+// client of it.
 class Ledgerd {
  public:
-  Ledgerd() {
-    const auto entry = [](const char* name, const char* token, const char* tenants, bool sys) {
-      return json{{"name", name},
-                  {"token_sha256", ledger::ToHex(ledger::Sha256(token))},
-                  {"tenants", json::parse(tenants)},
-                  {"system", sys}};
-    };
-    Write(dir_ / "tokens.json", json::array({entry("billing", kSystem, "[\"*\"]", true),
-                                             entry("acme-app", kAcme, "[\"acme\"]", false)})
-                                    .dump());
-    Start();
-  }
-  ~Ledgerd() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
-    }
-  }
-
-  void Start() {
-    std::filesystem::remove(dir_ / "ready");
-    const std::string data = dir_ / "ledger", tokens = dir_ / "tokens.json", ready = dir_ / "ready",
-                      log = dir_ / "log";
-    std::vector<std::string> args = {LEDGERD,       "--data",       data,   "--http",
-                                     "127.0.0.1:0", "--tokens",     tokens, "--clock",
-                                     "manual",      "--ready-file", ready};
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 2, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-    REQUIRE(posix_spawn(&pid_, LEDGERD, &actions, nullptr, argv.data(), environ) == 0);
-    posix_spawn_file_actions_destroy(&actions);
-    for (int i = 0; i < 500 && !std::filesystem::exists(ready); ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    REQUIRE(std::filesystem::exists(ready));
-    std::ifstream in(ready);
-    std::string address;
-    in >> address;
-    port_ = static_cast<uint16_t>(std::stoi(address.substr(address.rfind(':') + 1)));
-  }
-
+  void Start() { process_.Start(); }
   // Sends SIGTERM and returns the exit code.
-  int Stop() {
-    ::kill(pid_, SIGTERM);
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-    pid_ = -1;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  }
+  int Stop() { return process_.Stop(); }
 
   struct Reply {
     int status = 0;
@@ -110,7 +60,7 @@ class Ledgerd {
     beast::tcp_stream stream(ioc);
     Reply r;
     beast::error_code ec;
-    stream.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port_), ec);
+    stream.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port()), ec);
     if (ec) return r;  // status 0: nobody listening
     http::request<http::string_body> req(method, target, 11);
     req.set(http::field::host, "127.0.0.1");
@@ -137,13 +87,11 @@ class Ledgerd {
     return Request(http::verb::get, target, "", token);
   }
 
-  uint16_t port() const { return port_; }
-  std::string data() const { return dir_ / "ledger"; }
+  uint16_t port() const { return process_.http_port(); }
+  std::string data() const { return process_.data(); }
 
  private:
-  TempDir dir_;
-  pid_t pid_ = -1;
-  uint16_t port_ = 0;
+  ledger::testing::LedgerdProcess process_;
 };
 
 json Cmd(const std::string& type, const std::string& actor, json fields) {

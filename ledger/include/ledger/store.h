@@ -11,6 +11,8 @@
 // store is reopened (a failed fsync may or may not have persisted the data).
 #pragma once
 
+#include <array>
+
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -155,6 +157,10 @@ struct StoreStats {
   uint64_t events = 0;        // events appended
   uint64_t build_micros = 0;  // leader time validating and encoding groups
   uint64_t write_micros = 0;  // leader time in the synced RocksDB write
+  // Groups by size: group_sizes[i] counts groups of at most 2^i requests (and more than
+  // 2^(i-1)); the last bucket takes every larger group.
+  static constexpr size_t kSizeBuckets = 13;  // 1, 2, 4, ... 4096
+  std::array<uint64_t, kSizeBuckets> group_sizes{};
 };
 
 // Options for Store::Open.

@@ -13,10 +13,8 @@
 #include <memory>
 #include <string>
 
-#include "commands/service.h"
-#include "ledger/store.h"
-#include "projections/view_reader.h"
-#include "server/tokens.h"
+#include "ledger/status.h"
+#include "server/frontend.h"
 
 namespace server {
 
@@ -29,23 +27,10 @@ struct HttpOptions {
   int threads = 2;                   // I/O threads
 };
 
-// Counters for /metrics.
-struct HttpMetrics {
-  std::atomic<uint64_t> commands_accepted{0}, commands_duplicate{0}, commands_rejected{0};
-  std::atomic<uint64_t> checks{0}, requests{0}, unauthorized{0}, forbidden{0};
-  std::atomic<uint64_t> in_flight_commands{0}, connections{0};
-};
-
-// What the server serves: the store, the one CommandService for it, and a view reader.
-struct Engine {
-  ledger::Store* store = nullptr;
-  commands::CommandService* service = nullptr;
-  const projections::ViewReader* reader = nullptr;
-};
-
 class HttpServer {
  public:
-  HttpServer(Engine engine, const TokenRegistry* tokens, HttpOptions options);
+  // REQUIRES: `frontend` outlives the server.
+  HttpServer(Frontend* frontend, HttpOptions options);
   ~HttpServer();
 
   // Binds host:port (port 0: any free port). Returns the bound port through *port.
@@ -54,11 +39,12 @@ class HttpServer {
   // Serves on options.threads threads until Stop(); returns when they have finished.
   void Run();
 
-  // Stops accepting, waits (up to `drain_ms`) until in-flight commands are answered, then
-  // stops the threads. Safe from any thread, also from a signal handler's posted work.
-  void Stop(int drain_ms = 10000);
+  // Stops accepting connections; open ones finish their current request. Any thread.
+  void StopAccepting();
 
-  const HttpMetrics& metrics() const;
+  // StopAccepting, then waits (up to `drain_ms`) until in-flight commands are answered,
+  // then stops the threads. Safe from any thread.
+  void Stop(int drain_ms = 10000);
 
   // The implementation (http_server.cc); public only so its sessions can name it.
   struct Impl;

@@ -1,0 +1,86 @@
+// What ledgerd does with a request once its protocol has decoded it: authorize it
+// against the caller's token, run it on the engine, count it. Shared by the HTTP and the
+// Cap'n Proto front ends, so both answer every request the same way.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "commands/access.h"
+#include "commands/service.h"
+#include "ledger/store.h"
+#include "projections/view_reader.h"
+#include "server/metrics.h"
+#include "server/tokens.h"
+
+namespace server {
+
+// What the server serves: the store, the one CommandService for it, and a view reader.
+struct Engine {
+  ledger::Store* store = nullptr;
+  commands::CommandService* service = nullptr;
+  const projections::ViewReader* reader = nullptr;
+};
+
+// A request's answer when it is not a success: the HTTP status it maps to (Cap'n Proto
+// sends code and message in an error response), a code of DESIGN 6.1 and a message
+// naming the problem. http_status 200 means no refusal.
+struct Refusal {
+  int http_status = 200;
+  std::string code;
+  std::string message;
+
+  bool ok() const { return http_status == 200; }
+};
+
+// One command's answer: its result object (DESIGN 6.1) and the HTTP status it maps to
+// (200 for accepted, duplicate and domain rejections; 400, 401, 403, 503 otherwise).
+struct CommandOutcome {
+  std::string json;
+  int http_status = 200;
+};
+
+class Frontend {
+ public:
+  // REQUIRES: everything outlives the frontend.
+  Frontend(Engine engine, const TokenRegistry* tokens, ServerMetrics* metrics);
+
+  // Authorizes one command (its tenant; `system` rights for actor system or the catalog),
+  // then submits it. `done` runs once the outcome is durable, on the store's completion
+  // thread (keep it short), or at once when the command is refused before submission.
+  void SubmitCommand(std::optional<std::string_view> token, std::string_view command_json,
+                     std::function<void(CommandOutcome)> done);
+
+  // The access check (R18) at `at_text` (RFC 3339; empty: now).
+  Refusal Check(std::optional<std::string_view> token, const std::string& tenant,
+                const std::string& user, const std::string& product, const std::string& at_text,
+                commands::AccessDecision* decision);
+
+  // The tenant's current state as the JSON of `ledger-replay state --json`.
+  Refusal State(std::optional<std::string_view> token, const std::string& tenant,
+                std::string* json);
+
+  // May `token` read the log of `tenant` (every tenant when empty)?
+  Refusal AuthorizeEvents(std::optional<std::string_view> token, const std::string& tenant);
+
+  // Reads durable events from position `from` on — only `tenant`'s when not empty — and
+  // calls `fn(bytes, event)` for at most `max` of them. *next is where to go on from.
+  ledger::Status ReadEvents(
+      uint64_t from, const std::string& tenant, size_t max,
+      const std::function<void(std::string_view, ledger::schema::Event::Reader)>& fn,
+      uint64_t* next) const;
+
+  const ledger::Store& store() const { return *engine_.store; }
+  ServerMetrics& metrics() { return *metrics_; }
+
+ private:
+  Refusal Count(const AuthDecision& auth);
+
+  Engine engine_;
+  const TokenRegistry* tokens_;
+  ServerMetrics* metrics_;
+};
+
+}  // namespace server

@@ -1,0 +1,543 @@
+// clang-format off
+#include <utility>  // before Boost.Asio 1.74, whose awaitable.hpp uses std::exchange
+// clang-format on
+
+#include "server/capnp_server.h"
+
+#include <capnp/serialize.h>
+#include <fmt/format.h>
+
+#include <atomic>
+#include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
+#include <chrono>
+#include <deque>
+#include <kj/exception.h>
+#include <optional>
+#include <thread>
+#include <type_traits>
+#include <vector>
+
+#include "server/protocol.capnp.h"
+
+namespace server {
+namespace {
+
+namespace net = boost::asio;
+namespace ssl = boost::asio::ssl;
+using tcp = net::ip::tcp;
+using error_code = boost::system::error_code;
+using Frame = kj::Array<capnp::word>;
+
+Frame ErrorFrame(uint64_t id, const std::string& code, const std::string& message) {
+  capnp::MallocMessageBuilder mb(64);
+  auto resp = mb.initRoot<wire::Response>();
+  resp.setId(id);
+  auto e = resp.initError();
+  e.setCode(code);
+  e.setMessage(message);
+  return ToFrame(mb);
+}
+
+std::optional<std::string_view> TokenOf(wire::Request::Reader req) {
+  if (!req.hasToken()) return std::nullopt;
+  const auto t = req.getToken();
+  return std::string_view(t.begin(), t.size());
+}
+
+std::string Copy(capnp::Text::Reader t) { return std::string(t.begin(), t.size()); }
+
+}  // namespace
+
+struct CapnpServer::Impl {
+  Frontend* frontend;
+  ServerMetrics& metrics;
+  CapnpOptions options;
+  net::io_context ioc;
+  std::optional<ssl::context> tls;
+  std::optional<tcp::acceptor> acceptor;
+  std::optional<net::executor_work_guard<net::io_context::executor_type>> work;
+  std::atomic<bool> stopping{false};
+
+  Impl(Frontend* f, CapnpOptions o)
+      : frontend(f), metrics(f->metrics()), options(std::move(o)), ioc(std::max(1, options.threads)) {}
+
+  void Accept();
+};
+
+namespace {
+
+// One connection: reads frames, runs their requests, writes responses in completion order.
+// Every handler runs on the connection's strand.
+template <typename Stream>
+class Session : public std::enable_shared_from_this<Session<Stream>> {
+ public:
+  Session(Stream stream, CapnpServer::Impl* server)
+      : stream_(std::move(stream)), server_(server), timer_(stream_.get_executor()) {
+    server_->metrics.capnp_connections.fetch_add(1);
+  }
+  ~Session() { server_->metrics.capnp_connections.fetch_sub(1); }
+
+  void Start() {
+    net::dispatch(stream_.get_executor(), [self = this->shared_from_this()] {
+      self->ArmIdleTimer();
+      if constexpr (std::is_same_v<Stream, tcp::socket>) {
+        self->ReadPrefix();
+      } else {
+        self->handshake_deadline_ =
+            Clock::now() + std::chrono::seconds(self->server_->options.handshake_timeout_seconds);
+        self->stream_.async_handshake(ssl::stream_base::server, [self](error_code ec) {
+          self->handshake_deadline_.reset();
+          if (ec) return self->Close();
+          self->ReadPrefix();
+        });
+      }
+    });
+  }
+
+ private:
+  using Clock = std::chrono::steady_clock;
+
+  tcp::socket& socket() {
+    if constexpr (std::is_same_v<Stream, tcp::socket>) {
+      return stream_;
+    } else {
+      return stream_.next_layer();
+    }
+  }
+
+  // Idle connections (nothing read, nothing running) close after the idle timeout; a TLS
+  // handshake must finish within its own timeout.
+  void ArmIdleTimer() {
+    timer_.expires_after(std::chrono::seconds(1));
+    timer_.async_wait([self = this->shared_from_this()](error_code ec) {
+      if (ec || self->closed_) return;
+      const auto now = Clock::now();
+      const bool idle = self->in_flight_ == 0 && !self->following_ && self->outbox_.empty() &&
+                        now - self->last_read_ >
+                            std::chrono::seconds(self->server_->options.idle_timeout_seconds);
+      if (idle || (self->handshake_deadline_ && now > *self->handshake_deadline_)) {
+        return self->Close();
+      }
+      self->ArmIdleTimer();
+    });
+  }
+
+  // Step 1: the frame's first word (segment count, first segment size).
+  void ReadPrefix() {
+    if (closed_ || closing_) return;
+    if (outbox_bytes_ > server_->options.max_write_buffer) {
+      read_paused_ = true;  // the client is not reading its responses: stop reading requests
+      return;
+    }
+    table_.resize(kFramePrefixBytes);
+    net::async_read(stream_, net::buffer(table_.data(), kFramePrefixBytes),
+                    [self = this->shared_from_this()](error_code ec, size_t) {
+                      if (ec) return self->Close();
+                      self->last_read_ = Clock::now();
+                      size_t table_bytes = 0;
+                      const ledger::Status s = SegmentTableBytes(
+                          self->table_.data(), self->server_->options.frame, &table_bytes);
+                      if (!s.ok()) return self->BadFrame(s.message());
+                      self->ReadTable(table_bytes);
+                    });
+  }
+
+  // Step 2: the rest of the segment table.
+  void ReadTable(size_t table_bytes) {
+    table_.resize(table_bytes);
+    auto next = [self = this->shared_from_this(), table_bytes](error_code ec, size_t) {
+      if (ec) return self->Close();
+      size_t frame_bytes = 0;
+      const ledger::Status s = FrameBytes(self->table_.data(), table_bytes,
+                                          self->server_->options.frame, &frame_bytes);
+      if (!s.ok()) return self->BadFrame(s.message());
+      self->ReadBody(table_bytes, frame_bytes);
+    };
+    if (table_bytes == kFramePrefixBytes) return next({}, 0);
+    net::async_read(stream_,
+                    net::buffer(table_.data() + kFramePrefixBytes, table_bytes - kFramePrefixBytes),
+                    std::move(next));
+  }
+
+  // Step 3: the segments, into a word-aligned buffer after a copy of the table.
+  void ReadBody(size_t table_bytes, size_t frame_bytes) {
+    auto frame = std::make_shared<Frame>(kj::heapArray<capnp::word>(frame_bytes / 8));
+    auto* bytes = reinterpret_cast<unsigned char*>(frame->begin());
+    std::copy(table_.begin(), table_.end(), bytes);
+    net::async_read(stream_, net::buffer(bytes + table_bytes, frame_bytes - table_bytes),
+                    [self = this->shared_from_this(), frame, frame_bytes](error_code ec, size_t) {
+                      if (ec) return self->Close();
+                      self->last_read_ = Clock::now();
+                      self->server_->metrics.capnp_requests.fetch_add(1);
+                      self->HandleFrame(*frame, frame_bytes);
+                      self->ReadPrefix();
+                    });
+  }
+
+  void HandleFrame(const Frame& frame, size_t frame_bytes) {
+    uint64_t id = 0;
+    try {
+      capnp::FlatArrayMessageReader message(
+          frame, FrameReaderOptions(frame_bytes, server_->options.frame));
+      const auto req = message.getRoot<wire::Request>();
+      id = req.getId();
+      Handle(req);
+    } catch (const kj::Exception& e) {
+      BadFrame(fmt::format("frame: malformed message ({})", e.getDescription().cStr()), id);
+    }
+  }
+
+  void Handle(wire::Request::Reader req) {
+    const uint64_t id = req.getId();
+    const auto token = TokenOf(req);
+    Frontend& frontend = *server_->frontend;
+    switch (req.which()) {
+      case wire::Request::SUBMIT:
+        return Submit(id, token, req.getSubmit());
+      case wire::Request::CHECK: {
+        const auto c = req.getCheck();
+        commands::AccessDecision d;
+        const Refusal r = frontend.Check(token, Copy(c.getTenant()), Copy(c.getUser()),
+                                         Copy(c.getProduct()), Copy(c.getAt()), &d);
+        if (!r.ok()) return Write(ErrorFrame(id, r.code, r.message));
+        capnp::MallocMessageBuilder mb(64);
+        auto resp = mb.initRoot<wire::Response>();
+        resp.setId(id);
+        auto out = resp.initCheck();
+        out.setAllowed(d.allowed);
+        out.setReason(d.reason);
+        out.setSubscription(d.subscription);
+        return Write(ToFrame(mb));
+      }
+      case wire::Request::STATE: {
+        std::string json;
+        const Refusal r = frontend.State(token, Copy(req.getState().getTenant()), &json);
+        if (!r.ok()) return Write(ErrorFrame(id, r.code, r.message));
+        capnp::MallocMessageBuilder mb;
+        auto resp = mb.initRoot<wire::Response>();
+        resp.setId(id);
+        resp.setState(json);
+        return Write(ToFrame(mb));
+      }
+      case wire::Request::READ_EVENTS:
+        return ReadEvents(id, token, req.getReadEvents());
+      case wire::Request::HEALTH: {
+        capnp::MallocMessageBuilder mb(32);
+        auto resp = mb.initRoot<wire::Response>();
+        resp.setId(id);
+        resp.initHealth().setPosition(frontend.store().LastPosition());
+        return Write(ToFrame(mb));
+      }
+    }
+    Write(ErrorFrame(id, "bad_request", "request: unknown kind (a newer client?)"));
+  }
+
+  // Runs a batch of commands; one response with every result, once all are durable.
+  void Submit(uint64_t id, std::optional<std::string_view> token,
+              capnp::List<capnp::Text>::Reader list) {
+    if (list.size() > server_->options.max_batch_commands) {
+      return Write(ErrorFrame(id, "bad_request",
+                              fmt::format("submit: {} commands (at most {})", list.size(),
+                                          server_->options.max_batch_commands)));
+    }
+    if (server_->stopping.load()) {
+      return Write(ErrorFrame(id, "unavailable", "server: shutting down"));
+    }
+    if (!Admit(id)) return;
+    // Every text is read (and validated by Cap'n Proto) before any command is submitted,
+    // so a malformed frame submits nothing.
+    std::vector<std::string> commands;
+    commands.reserve(list.size());
+    for (const auto text : list) commands.push_back(Copy(text));
+    const std::string token_copy = token ? std::string(*token) : std::string();
+    const std::optional<std::string_view> token_view =
+        token ? std::optional<std::string_view>(token_copy) : std::nullopt;
+    struct Batch {
+      std::vector<std::string> results;
+      std::atomic<size_t> remaining;
+    };
+    auto batch = std::make_shared<Batch>();
+    batch->results.resize(commands.size());
+    batch->remaining = commands.size();
+    auto self = this->shared_from_this();
+    auto finish = [self, batch, id] {
+      net::post(self->stream_.get_executor(), [self, batch, id] {
+        capnp::MallocMessageBuilder mb;
+        auto resp = mb.initRoot<wire::Response>();
+        resp.setId(id);
+        auto results = resp.initResults(batch->results.size());
+        for (size_t i = 0; i < batch->results.size(); ++i) results.set(i, batch->results[i]);
+        self->Write(ToFrame(mb));
+        --self->in_flight_;
+      });
+    };
+    if (commands.empty()) return finish();
+    for (size_t i = 0; i < commands.size(); ++i) {
+      server_->frontend->SubmitCommand(token_view, commands[i],
+                                       [batch, finish, i](CommandOutcome outcome) {
+                                         batch->results[i] = std::move(outcome.json);
+                                         if (batch->remaining.fetch_sub(1) == 1) finish();
+                                       });
+    }
+  }
+
+  // Counts a request in flight, or answers "unavailable" when the connection has too many.
+  bool Admit(uint64_t id) {
+    if (in_flight_ >= server_->options.max_in_flight) {
+      server_->metrics.overloaded.fetch_add(1);
+      Write(ErrorFrame(id, "unavailable",
+                       fmt::format("in_flight: more than {} requests in flight on this "
+                                   "connection; wait for answers",
+                                   server_->options.max_in_flight)));
+      return false;
+    }
+    ++in_flight_;
+    return true;
+  }
+
+  // One batch of events; with `follow`, batches keep coming as events become durable.
+  void ReadEvents(uint64_t id, std::optional<std::string_view> token,
+                  wire::ReadEventsRequest::Reader r) {
+    const std::string tenant = Copy(r.getTenant());
+    const Refusal refusal = server_->frontend->AuthorizeEvents(token, tenant);
+    if (!refusal.ok()) return Write(ErrorFrame(id, refusal.code, refusal.message));
+    const size_t limit = r.getLimit() == 0 ? 1000 : std::min<size_t>(r.getLimit(), 10000);
+    if (!r.getFollow()) {
+      uint64_t next = 0;
+      SendEvents(id, r.getFrom(), tenant, limit, &next);
+      return;
+    }
+    if (following_) {
+      return Write(ErrorFrame(id, "bad_request",
+                              "readEvents: this connection already follows the log; open "
+                              "another connection"));
+    }
+    following_ = true;
+    follow_id_ = id;
+    follow_next_ = std::max<uint64_t>(1, r.getFrom());
+    follow_tenant_ = tenant;
+    follow_limit_ = limit;
+    PumpEvents();
+  }
+
+  // Reads and sends one batch from `from`; false if the store failed (then closes).
+  bool SendEvents(uint64_t id, uint64_t from, const std::string& tenant, size_t limit,
+                  uint64_t* next) {
+    std::vector<std::string> events;
+    const uint64_t last = server_->frontend->store().LastPosition();
+    const ledger::Status s = server_->frontend->ReadEvents(
+        from, tenant, limit,
+        [&](std::string_view bytes, ledger::schema::Event::Reader) { events.emplace_back(bytes); },
+        next);
+    if (!s.ok()) {
+      Write(ErrorFrame(id, "unavailable", s.ToString()));
+      return false;
+    }
+    capnp::MallocMessageBuilder mb;
+    auto resp = mb.initRoot<wire::Response>();
+    resp.setId(id);
+    auto batch = resp.initEvents();
+    auto list = batch.initEvents(events.size());
+    for (size_t i = 0; i < events.size(); ++i) {
+      list.set(i, capnp::Data::Reader(reinterpret_cast<const kj::byte*>(events[i].data()),
+                                      events[i].size()));
+    }
+    batch.setNext(*next);
+    batch.setLast(std::max(last, *next - 1));
+    Write(ToFrame(mb));
+    return true;
+  }
+
+  void PumpEvents() {
+    if (closed_ || server_->stopping.load()) return;
+    if (outbox_bytes_ > server_->options.max_write_buffer) {
+      pump_waiting_ = true;  // resumed when the outbox drains
+      return;
+    }
+    if (follow_next_ <= server_->frontend->store().LastPosition()) {
+      uint64_t next = follow_next_;
+      if (!SendEvents(follow_id_, follow_next_, follow_tenant_, follow_limit_, &next)) return;
+      follow_next_ = next;
+      net::post(stream_.get_executor(), [self = this->shared_from_this()] { self->PumpEvents(); });
+      return;
+    }
+    if (!follow_timer_) follow_timer_.emplace(stream_.get_executor());
+    follow_timer_->expires_after(std::chrono::milliseconds(20));
+    follow_timer_->async_wait([self = this->shared_from_this()](error_code ec) {
+      if (!ec) self->PumpEvents();
+    });
+  }
+
+  void Write(Frame frame) {
+    if (closed_) return;
+    outbox_bytes_ += frame.size() * sizeof(capnp::word);
+    outbox_.push_back(std::move(frame));
+    if (!writing_) WriteNext();
+  }
+
+  void WriteNext() {
+    writing_ = true;
+    const Frame& f = outbox_.front();
+    net::async_write(stream_, net::buffer(f.begin(), f.size() * sizeof(capnp::word)),
+                     [self = this->shared_from_this()](error_code ec, size_t) {
+                       self->writing_ = false;
+                       if (ec) return self->Close();
+                       self->outbox_bytes_ -= self->outbox_.front().size() * sizeof(capnp::word);
+                       self->outbox_.pop_front();
+                       if (!self->outbox_.empty()) return self->WriteNext();
+                       if (self->closing_) return self->Close();
+                       if (self->read_paused_) {
+                         self->read_paused_ = false;
+                         self->ReadPrefix();
+                       }
+                       if (self->pump_waiting_) {
+                         self->pump_waiting_ = false;
+                         self->PumpEvents();
+                       }
+                     });
+  }
+
+  // Answers an error naming what is wrong with the frame, then closes: after a bad
+  // frame the stream's framing cannot be trusted.
+  void BadFrame(const std::string& message, uint64_t id = 0) {
+    server_->metrics.bad_frames.fetch_add(1);
+    closing_ = true;
+    Write(ErrorFrame(id, "bad_request", message));
+  }
+
+  void Close() {
+    if (closed_) return;
+    closed_ = true;
+    error_code ec;
+    timer_.cancel();
+    if (follow_timer_) follow_timer_->cancel();
+    socket().shutdown(tcp::socket::shutdown_both, ec);
+    socket().close(ec);
+  }
+
+  Stream stream_;
+  CapnpServer::Impl* server_;
+  net::steady_timer timer_;
+  std::vector<unsigned char> table_;  // the frame's segment table while reading it
+  std::deque<Frame> outbox_;
+  size_t outbox_bytes_ = 0;
+  bool writing_ = false;
+  bool read_paused_ = false;
+  bool closing_ = false;  // close once the outbox is written
+  bool closed_ = false;
+  size_t in_flight_ = 0;
+  Clock::time_point last_read_ = Clock::now();
+  std::optional<Clock::time_point> handshake_deadline_;
+  // A followed event stream (at most one per connection).
+  bool following_ = false;
+  bool pump_waiting_ = false;
+  uint64_t follow_id_ = 0;
+  uint64_t follow_next_ = 1;
+  std::string follow_tenant_;
+  size_t follow_limit_ = 1000;
+  std::optional<net::steady_timer> follow_timer_;
+};
+
+}  // namespace
+
+void CapnpServer::Impl::Accept() {
+  acceptor->async_accept(net::make_strand(ioc), [this](error_code ec, tcp::socket socket) {
+    if (ec) {
+      if (ec == net::error::operation_aborted || stopping.load()) return;
+    } else if (metrics.capnp_connections.load() >= options.max_connections) {
+      error_code ignored;
+      socket.close(ignored);  // over the connection cap
+    } else {
+      socket.set_option(tcp::no_delay(true), ec);
+      if (tls) {
+        using TlsStream = ssl::stream<tcp::socket>;
+        std::make_shared<Session<TlsStream>>(TlsStream(std::move(socket), *tls), this)->Start();
+      } else {
+        std::make_shared<Session<tcp::socket>>(std::move(socket), this)->Start();
+      }
+    }
+    if (!stopping.load()) Accept();
+  });
+}
+
+CapnpServer::CapnpServer(Frontend* frontend, CapnpOptions options)
+    : impl_(std::make_unique<Impl>(frontend, std::move(options))) {}
+
+CapnpServer::~CapnpServer() = default;
+
+ledger::Status CapnpServer::Listen(const std::string& host, uint16_t port, uint16_t* bound_port) {
+  const CapnpOptions& o = impl_->options;
+  if (o.tls_cert_file.empty() != o.tls_key_file.empty()) {
+    return ledger::Status::InvalidArgument("--tls-cert and --tls-key go together");
+  }
+  if (!o.tls_cert_file.empty()) {
+    impl_->tls.emplace(ssl::context::tls_server);
+    ssl::context& ctx = *impl_->tls;
+    error_code ec;
+    ctx.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                        ssl::context::no_sslv3 | ssl::context::no_tlsv1 |
+                        ssl::context::no_tlsv1_1 | ssl::context::single_dh_use,
+                    ec);
+    if (!ec) ctx.use_certificate_chain_file(o.tls_cert_file, ec);
+    if (ec) {
+      return ledger::Status::InvalidArgument(
+          fmt::format("--tls-cert {}: {}", o.tls_cert_file, ec.message()));
+    }
+    ctx.use_private_key_file(o.tls_key_file, ssl::context::pem, ec);
+    if (ec) {
+      return ledger::Status::InvalidArgument(
+          fmt::format("--tls-key {}: {}", o.tls_key_file, ec.message()));
+    }
+  }
+  error_code ec;
+  const auto address = net::ip::make_address(host, ec);
+  if (ec) return ledger::Status::InvalidArgument("--listen: '" + host + "' is not an IP address");
+  tcp::acceptor acceptor(impl_->ioc);
+  const tcp::endpoint endpoint(address, port);
+  acceptor.open(endpoint.protocol(), ec);
+  if (!ec) acceptor.set_option(net::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor.bind(endpoint, ec);
+  if (!ec) acceptor.listen(net::socket_base::max_listen_connections, ec);
+  if (ec) {
+    return ledger::Status::IOError(
+        fmt::format("cannot listen on {}:{}: {}", host, port, ec.message()));
+  }
+  *bound_port = acceptor.local_endpoint().port();
+  impl_->acceptor.emplace(std::move(acceptor));
+  return ledger::Status::OK();
+}
+
+void CapnpServer::Run() {
+  impl_->work.emplace(impl_->ioc.get_executor());
+  impl_->Accept();
+  std::vector<std::thread> threads;
+  for (int i = 1; i < std::max(1, impl_->options.threads); ++i) {
+    threads.emplace_back([this] { impl_->ioc.run(); });
+  }
+  impl_->ioc.run();
+  for (auto& t : threads) t.join();
+}
+
+void CapnpServer::StopAccepting() {
+  impl_->stopping.store(true);
+  net::post(impl_->ioc, [this] {
+    error_code ec;
+    if (impl_->acceptor) impl_->acceptor->close(ec);
+  });
+}
+
+void CapnpServer::Stop(int drain_ms) {
+  StopAccepting();
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(drain_ms);
+  while (impl_->metrics.in_flight_commands.load() > 0 &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  // Let the last responses be written, then stop.
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  impl_->work.reset();
+  impl_->ioc.stop();
+}
+
+}  // namespace server

@@ -1,0 +1,158 @@
+#include "server/frontend.h"
+
+#include <chrono>
+
+#include "commands/command.h"
+#include "ledger/time.h"
+#include "replay/as_of.h"
+#include "replay/state_json.h"
+
+namespace server {
+namespace {
+
+uint64_t NowMicros() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string RefusalJson(const Refusal& r, const std::string& id) {
+  commands::CommandResult result;
+  result.status = "rejected";
+  result.id = id;
+  result.code = r.code;
+  result.message = r.message;
+  return result.ToJson();
+}
+
+}  // namespace
+
+Frontend::Frontend(Engine engine, const TokenRegistry* tokens, ServerMetrics* metrics)
+    : engine_(engine), tokens_(tokens), metrics_(metrics) {}
+
+Refusal Frontend::Count(const AuthDecision& auth) {
+  if (auth.http_status == 401) metrics_->unauthorized.fetch_add(1);
+  if (auth.http_status == 403) metrics_->forbidden.fetch_add(1);
+  return {auth.http_status, auth.code, auth.message};
+}
+
+void Frontend::SubmitCommand(std::optional<std::string_view> token, std::string_view command_json,
+                             std::function<void(CommandOutcome)> done) {
+  const uint64_t start = NowMicros();
+  commands::Command cmd;
+  commands::BadRequest bad;
+  const bool parsed = commands::ParseCommand(command_json, &cmd, &bad);
+  // Refused before anything is recorded: an unknown caller writes nothing, not even to a
+  // rejection log.
+  AuthDecision auth;
+  if (cmd.type == "define_product") {
+    auth = Authorize(*tokens_, token, "", cmd.actor);
+  } else if (!cmd.tenant.empty()) {
+    auth = Authorize(*tokens_, token, cmd.tenant, cmd.actor);
+  } else if (cmd.actor == "system") {
+    auth = Authorize(*tokens_, token, "", cmd.actor);
+  } else if (!token || tokens_->Find(*token) == nullptr) {
+    auth = Authorize(*tokens_, token, "*", "");  // the 401 with its message
+  }
+  if (!auth.ok()) {
+    const Refusal r = Count(auth);
+    return done({RefusalJson(r, cmd.id), r.http_status});
+  }
+  metrics_->in_flight_commands.fetch_add(1);
+  ServerMetrics* metrics = metrics_;
+  auto finish = [metrics, start, done = std::move(done)](commands::CommandResult r) {
+    metrics->append_latency.Observe(NowMicros() - start);
+    int status = 200;
+    if (r.status == "accepted") metrics->commands_accepted.fetch_add(1);
+    if (r.status == "duplicate") metrics->commands_duplicate.fetch_add(1);
+    if (r.status == "rejected") {
+      metrics->commands_rejected.fetch_add(1);
+      if (r.code == "bad_request") status = 400;
+      if (r.code == "unavailable") status = 503;
+    }
+    // Answer first, then let a draining server see the count drop.
+    done({r.ToJson(), status});
+    metrics->in_flight_commands.fetch_sub(1);
+  };
+  if (parsed) {
+    engine_.service->Submit(std::move(cmd), std::move(finish));
+  } else {
+    engine_.service->SubmitJson(command_json, std::move(finish));  // logs the rejection
+  }
+}
+
+Refusal Frontend::Check(std::optional<std::string_view> token, const std::string& tenant,
+                        const std::string& user, const std::string& product,
+                        const std::string& at_text, commands::AccessDecision* decision) {
+  const AuthDecision auth = Authorize(*tokens_, token, tenant, "");
+  if (!auth.ok()) return Count(auth);
+  if (user.empty()) return {400, "bad_request", "user: required"};
+  if (product.empty()) return {400, "bad_request", "product: required"};
+  std::optional<ledger::Micros> at;
+  if (!at_text.empty()) {
+    at = ledger::ParseRfc3339(at_text);
+    if (!at) return {400, "bad_request", "at: not an RFC 3339 time"};
+  }
+  const ledger::Status s = engine_.reader->Check(tenant, user, product, at, decision);
+  if (!s.ok()) return {503, "unavailable", s.ToString()};
+  metrics_->checks.fetch_add(1, std::memory_order_relaxed);
+  return {};
+}
+
+Refusal Frontend::State(std::optional<std::string_view> token, const std::string& tenant,
+                        std::string* json) {
+  const AuthDecision auth = Authorize(*tokens_, token, tenant, "");
+  if (!auth.ok()) return Count(auth);
+  commands::TenantState state;
+  ledger::Micros at = 0;
+  const ledger::Status s =
+      replay::FoldAsOf(*engine_.store, *engine_.reader, tenant, replay::AsOf{}, &state, &at);
+  if (s.code() == ledger::Status::Code::kNotFound) {
+    return {404, "unknown_tenant", "no tenant " + tenant};
+  }
+  if (!s.ok()) return {503, "unavailable", s.ToString()};
+  *json = replay::StateJson(state, at).dump();
+  return {};
+}
+
+Refusal Frontend::AuthorizeEvents(std::optional<std::string_view> token,
+                                  const std::string& tenant) {
+  const AuthDecision auth = tenant.empty() ? AuthorizeAllTenants(*tokens_, token)
+                                           : Authorize(*tokens_, token, tenant, "");
+  return auth.ok() ? Refusal{} : Count(auth);
+}
+
+ledger::Status Frontend::ReadEvents(
+    uint64_t from, const std::string& tenant, size_t max,
+    const std::function<void(std::string_view, ledger::schema::Event::Reader)>& fn,
+    uint64_t* next) const {
+  const ledger::Store& store = *engine_.store;
+  from = std::max<uint64_t>(from, 1);
+  const uint64_t last = store.LastPosition();
+  *next = from;
+  size_t n = 0;
+  if (!tenant.empty()) {
+    // The tenant's stream (by version) holds its positions in order; skip the earlier ones.
+    auto c = store.ReadStream(tenant);
+    for (; c->Valid() && n < max; c->Next()) {
+      const ledger::StoredEvent& e = c->event();
+      if (e.position() < from) continue;
+      if (e.position() > last) break;
+      fn(e.bytes(), e.event());
+      *next = e.position() + 1;
+      ++n;
+    }
+    if (!c->status().ok()) return c->status();
+    if (n < max) *next = std::max(*next, last + 1);
+    return ledger::Status::OK();
+  }
+  if (from > last) return ledger::Status::OK();
+  const uint64_t to = std::min(last, from + max - 1);
+  auto c = store.ReadLog(from, to);
+  for (; c->Valid(); c->Next()) fn(c->event().bytes(), c->event().event());
+  if (!c->status().ok()) return c->status();
+  *next = to + 1;
+  return ledger::Status::OK();
+}
+
+}  // namespace server
