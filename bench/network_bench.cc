@@ -21,7 +21,9 @@
 #include <thread>
 
 #include "bench_util.h"
+#include "capnp_load.h"
 #include "ledger/sha256.h"
+#include "server/framing.h"
 
 extern char** environ;
 
@@ -81,10 +83,10 @@ class Server {
                                                           {"tenants", {"*"}},
                                                           {"system", true}}})
                                                 .dump();
-    std::vector<std::string> args = {
-        ledgerd,       "--data",   dir_ + "/ledger",      "--http",       "127.0.0.1:0",
-        "--listen",    "127.0.0.1:0", "--tokens",   dir_ + "/tokens.json", "--ready-file",
-        dir_ + "/ready"};
+    std::vector<std::string> args = {ledgerd,        "--data",       dir_ + "/ledger",
+                                     "--http",       "127.0.0.1:0",  "--listen",
+                                     "127.0.0.1:0",  "--tokens",     dir_ + "/tokens.json",
+                                     "--ready-file", dir_ + "/ready"};
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
@@ -163,13 +165,16 @@ Phase RunClients(uint16_t port, int clients, long per_client, const Op& op) {
 }  // namespace
 
 int RunNetworkBench(int argc, char** argv) {
-  int clients = 64;
+  int clients = 64, pipeline = 1, batch = 1;
   long commands = 50000, checks = 200000;
-  std::string dir = "var/bench";
+  std::string dir = "var/bench", protocol = "both";
   po::options_description desc("network options");
   desc.add_options()("json", "one JSON line")("clients", po::value(&clients), "clients")(
       "commands", po::value(&commands), "commands to time")(
-      "checks", po::value(&checks), "checks to time")("dir", po::value(&dir), "scratch directory");
+      "checks", po::value(&checks), "checks to time")("dir", po::value(&dir), "scratch directory")(
+      "protocol", po::value(&protocol), "capnp, http or both (default)")(
+      "pipeline", po::value(&pipeline), "Cap'n Proto requests outstanding per client (1)")(
+      "batch", po::value(&batch), "commands per Cap'n Proto submit (1)");
   po::variables_map vm;
   try {
     po::store(po::parse_command_line(argc, argv, desc), vm);
@@ -178,9 +183,15 @@ int RunNetworkBench(int argc, char** argv) {
     fmt::print(stderr, "ledger-bench network: {}\n", e.what());
     return 2;
   }
-  if (clients < 1 || commands < clients || checks < clients) {
+  if (protocol != "capnp" && protocol != "http" && protocol != "both") {
+    fmt::print(stderr, "ledger-bench network: --protocol must be capnp, http or both\n");
+    return 2;
+  }
+  if (clients < 1 || pipeline < 1 || batch < 1 || batch > 1000 || commands < clients ||
+      checks < clients) {
     fmt::print(stderr,
-               "ledger-bench network: --clients >= 1, --commands and --checks >= clients\n");
+               "ledger-bench network: --clients, --pipeline >= 1, --batch 1..1000, --commands and "
+               "--checks >= clients\n");
     return 2;
   }
   ScratchDir scratch(dir, "network");
@@ -213,51 +224,115 @@ int RunNetworkBench(int argc, char** argv) {
       return 1;
     }
   }
-  // Commands: invite_member, one event each; bodies formatted before the clock starts.
+  // Commands: invite_member, one event each, formatted (and framed) before the clock starts.
   const long per_client = commands / clients;
-  std::vector<std::vector<std::string>> bodies(static_cast<size_t>(clients));
-  for (int c = 0; c < clients; ++c) {
-    for (long n = 0; n < per_client; ++n) {
-      const int t = c % kTenants;
-      bodies[static_cast<size_t>(c)].push_back(
-          fmt::format(R"({{"type":"invite_member","tenant":"t{}","actor":"owner{}","id":"c{}-{}",)"
-                      R"("user":"u{}-{}","email":"u{}-{}@bench.test"}})",
-                      t, t, c, n, c, n, c, n));
-    }
-  }
-  Phase cmd = RunClients(server.port(), clients, per_client, [&](Client& cl, int c, long n) {
-    std::string out;
-    return cl.Send(http::verb::post, "/v1/commands",
-                   bodies[static_cast<size_t>(c)][static_cast<size_t>(n)], &out) == 200 &&
-           out.find("\"accepted\"") != std::string::npos;
-  });
-  // Checks of the invited users (answers: invitation_pending) and owners (no_seat).
   const long checks_per_client = checks / clients;
-  Phase chk = RunClients(server.port(), clients, checks_per_client, [&](Client& cl, int c, long n) {
+  auto invite = [](const char* prefix, int c, long n) {
     const int t = c % kTenants;
-    const std::string target =
-        n % 2 == 0 ? fmt::format("/v1/tenants/t{}/check?user=u{}-{}&product=bench.pro", t, c,
-                                 n % per_client)
-                   : fmt::format("/v1/tenants/t{}/check?user=owner{}&product=bench.pro", t, t);
-    std::string out;
-    return cl.Send(http::verb::get, target, "", &out) == 200 &&
-           out.find("\"allowed\"") != std::string::npos;
-  });
+    return fmt::format(
+        R"({{"type":"invite_member","tenant":"t{}","actor":"owner{}","id":"{}c{}-{}",)"
+        R"("user":"{}u{}-{}","email":"{}u{}-{}@bench.test"}})",
+        t, t, prefix, c, n, prefix, c, n, prefix, c, n);
+  };
+  // Checks of the invited users (answers: invitation_pending) and owners (no_seat).
+  auto check_user = [&](const char* prefix, int c, long n) {
+    return n % 2 == 0 ? fmt::format("{}u{}-{}", prefix, c, n % per_client)
+                      : fmt::format("owner{}", c % kTenants);
+  };
+
+  // Cap'n Proto: one thread drives every connection (see capnp_load.h).
+  Phase capnp_cmd, capnp_chk;
+  if (protocol != "http") {
+    std::vector<std::vector<kj::Array<capnp::word>>> frames(static_cast<size_t>(clients));
+    for (int c = 0; c < clients; ++c) {
+      for (long n = 0; n < per_client; n += batch) {
+        capnp::MallocMessageBuilder mb(256);
+        auto req = mb.initRoot<server::wire::Request>();
+        req.setId(static_cast<uint64_t>(n / batch + 1));
+        req.setToken(kToken);
+        const long count = std::min<long>(batch, per_client - n);
+        auto list = req.initSubmit(static_cast<unsigned>(count));
+        for (long i = 0; i < count; ++i) list.set(static_cast<unsigned>(i), invite("k", c, n + i));
+        frames[static_cast<size_t>(c)].push_back(server::ToFrame(mb));
+      }
+    }
+    LoadResult r = RunCapnpLoad(server.capnp_port(), frames, pipeline, [](auto resp) {
+      if (!resp.isResults()) return false;
+      for (const auto result : resp.getResults()) {
+        if (std::string_view(result.cStr()).find("\"accepted\"") == std::string_view::npos) {
+          return false;
+        }
+      }
+      return true;
+    });
+    capnp_cmd = {r.ok, r.seconds, std::move(r.latencies_us)};
+    for (int c = 0; c < clients; ++c) {
+      auto& list = frames[static_cast<size_t>(c)];
+      list.clear();
+      for (long n = 0; n < checks_per_client; ++n) {
+        capnp::MallocMessageBuilder mb(128);
+        auto req = mb.initRoot<server::wire::Request>();
+        req.setId(static_cast<uint64_t>(n + 1));
+        req.setToken(kToken);
+        auto chk = req.initCheck();
+        chk.setTenant(fmt::format("t{}", c % kTenants));
+        chk.setUser(check_user("k", c, n));
+        chk.setProduct("bench.pro");
+        list.push_back(server::ToFrame(mb));
+      }
+    }
+    r = RunCapnpLoad(server.capnp_port(), frames, pipeline,
+                     [](auto resp) { return resp.isCheck() && !resp.getCheck().getAllowed(); });
+    capnp_chk = {r.ok, r.seconds, std::move(r.latencies_us)};
+  }
+
+  // HTTP/1.1: a blocking keep-alive client per thread.
+  Phase cmd, chk;
+  if (protocol != "capnp") {
+    std::vector<std::vector<std::string>> bodies(static_cast<size_t>(clients));
+    for (int c = 0; c < clients; ++c) {
+      for (long n = 0; n < per_client; ++n)
+        bodies[static_cast<size_t>(c)].push_back(invite("h", c, n));
+    }
+    cmd = RunClients(server.port(), clients, per_client, [&](Client& cl, int c, long n) {
+      std::string out;
+      return cl.Send(http::verb::post, "/v1/commands",
+                     bodies[static_cast<size_t>(c)][static_cast<size_t>(n)], &out) == 200 &&
+             out.find("\"accepted\"") != std::string::npos;
+    });
+    chk = RunClients(server.port(), clients, checks_per_client, [&](Client& cl, int c, long n) {
+      const std::string target = fmt::format("/v1/tenants/t{}/check?user={}&product=bench.pro",
+                                             c % kTenants, check_user("h", c, n));
+      std::string out;
+      return cl.Send(http::verb::get, target, "", &out) == 200 &&
+             out.find("\"allowed\"") != std::string::npos;
+    });
+  }
   server.Stop();
-  if (!cmd.ok || !chk.ok) {
+  if (!cmd.ok || !chk.ok || !capnp_cmd.ok || !capnp_chk.ok) {
     fmt::print(stderr, "ledger-bench network: a request failed\n");
     return 1;
   }
   const double commands_done = static_cast<double>(per_client * clients);
   const double checks_done = static_cast<double>(checks_per_client * clients);
-  fmt::print(
-      "{{\"bench\":\"network\",\"protocol\":\"http\",\"clients\":{},\"commands\":{:.0f},"
-      "\"commands_per_s\":{:.0f},\"commands_p50_ms\":{:.2f},\"commands_p99_ms\":{:.2f},"
-      "\"checks\":{:.0f},\"checks_per_s\":{:.0f},\"checks_p50_ms\":{:.3f},"
-      "\"checks_p99_ms\":{:.3f}}}\n",
-      clients, commands_done, commands_done / cmd.seconds, Percentile(cmd.latencies_us, 50) / 1000,
-      Percentile(cmd.latencies_us, 99) / 1000, checks_done, checks_done / chk.seconds,
-      Percentile(chk.latencies_us, 50) / 1000, Percentile(chk.latencies_us, 99) / 1000);
+  auto figures = [&](Phase& c, Phase& k) {
+    return fmt::format(
+        "\"commands_per_s\":{:.0f},\"commands_p50_ms\":{:.2f},\"commands_p99_ms\":{:.2f},"
+        "\"checks_per_s\":{:.0f},\"checks_p50_ms\":{:.3f},\"checks_p99_ms\":{:.3f}",
+        commands_done / c.seconds, Percentile(c.latencies_us, 50) / 1000,
+        Percentile(c.latencies_us, 99) / 1000, checks_done / k.seconds,
+        Percentile(k.latencies_us, 50) / 1000, Percentile(k.latencies_us, 99) / 1000);
+  };
+  std::string out = fmt::format(
+      "{{\"bench\":\"network\",\"clients\":{},\"pipeline\":{},\"batch\":{},"
+      "\"commands\":{:.0f},\"checks\":{:.0f}",
+      clients, pipeline, batch, commands_done, checks_done);
+  if (protocol != "http") out += ",\"protocol\":\"capnp\"," + figures(capnp_cmd, capnp_chk);
+  if (protocol != "capnp") {
+    out += protocol == "http" ? ",\"protocol\":\"http\"," + figures(cmd, chk)
+                              : ",\"http\":{" + figures(cmd, chk) + "}";
+  }
+  fmt::print("{}}}\n", out);
   return 0;
 }
 

@@ -1,6 +1,7 @@
 // `ledger-bench network`: ledgerd measured from the outside — it starts a ledgerd, then
-// 64 clients (threads with keep-alive connections) submit single-event commands and run
-// access checks over HTTP/1.1 on loopback.
+// 64 clients submit single-event commands and run access checks on loopback: over Cap'n
+// Proto (one client thread drives every connection, --pipeline requests outstanding per
+// connection), then over HTTP/1.1 (a thread with a keep-alive connection per client).
 #pragma once
 
 namespace ledger::bench {

@@ -290,10 +290,10 @@ bool ReadField(const std::string& name, Kind kind, const json& v, Command* c, Ba
           }
           std::string* target = key == "email"     ? &row.email
                                 : key == "problem" ? &row.problem
-                                : key == "user" ? &row.user
-                                : key == "name" ? &row.name
-                                : key == "role" ? &row.role
-                                                : nullptr;
+                                : key == "user"    ? &row.user
+                                : key == "name"    ? &row.name
+                                : key == "role"    ? &row.role
+                                                   : nullptr;
           if (target == nullptr) return Fail(err, f + "." + key, "unknown field");
           if (!value.is_null() && !ReadString(value, f + "." + key, target, err)) return false;
         }

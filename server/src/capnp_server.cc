@@ -6,13 +6,14 @@
 
 #include <capnp/serialize.h>
 #include <fmt/format.h>
+#include <kj/exception.h>
 
 #include <atomic>
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
 #include <chrono>
+#include <cstring>
 #include <deque>
-#include <kj/exception.h>
 #include <optional>
 #include <thread>
 #include <type_traits>
@@ -60,7 +61,10 @@ struct CapnpServer::Impl {
   std::atomic<bool> stopping{false};
 
   Impl(Frontend* f, CapnpOptions o)
-      : frontend(f), metrics(f->metrics()), options(std::move(o)), ioc(std::max(1, options.threads)) {}
+      : frontend(f),
+        metrics(f->metrics()),
+        options(std::move(o)),
+        ioc(std::max(1, options.threads)) {}
 
   void Accept();
 };
@@ -82,14 +86,14 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     net::dispatch(stream_.get_executor(), [self = this->shared_from_this()] {
       self->ArmIdleTimer();
       if constexpr (std::is_same_v<Stream, tcp::socket>) {
-        self->ReadPrefix();
+        self->ReadMore();
       } else {
         self->handshake_deadline_ =
             Clock::now() + std::chrono::seconds(self->server_->options.handshake_timeout_seconds);
         self->stream_.async_handshake(ssl::stream_base::server, [self](error_code ec) {
           self->handshake_deadline_.reset();
           if (ec) return self->Close();
-          self->ReadPrefix();
+          self->ReadMore();
         });
       }
     });
@@ -123,56 +127,58 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     });
   }
 
-  // Step 1: the frame's first word (segment count, first segment size).
-  void ReadPrefix() {
-    if (closed_ || closing_) return;
+  // Reads what the socket has (up to 64 KiB at a time) and runs every whole frame in it;
+  // a frame's header is checked against the limits before its body is buffered.
+  void ReadMore() {
+    if (closed_ || closing_ || reading_) return;
     if (outbox_bytes_ > server_->options.max_write_buffer) {
       read_paused_ = true;  // the client is not reading its responses: stop reading requests
       return;
     }
-    table_.resize(kFramePrefixBytes);
-    net::async_read(stream_, net::buffer(table_.data(), kFramePrefixBytes),
-                    [self = this->shared_from_this()](error_code ec, size_t) {
-                      if (ec) return self->Close();
-                      self->last_read_ = Clock::now();
-                      size_t table_bytes = 0;
-                      const ledger::Status s = SegmentTableBytes(
-                          self->table_.data(), self->server_->options.frame, &table_bytes);
-                      if (!s.ok()) return self->BadFrame(s.message());
-                      self->ReadTable(table_bytes);
-                    });
+    const size_t want = std::max<size_t>(64 << 10, need_);
+    if (in_.size() - in_end_ < want) {
+      // Move the unread bytes to the front, then make room.
+      std::copy(in_.begin() + static_cast<std::ptrdiff_t>(in_begin_),
+                in_.begin() + static_cast<std::ptrdiff_t>(in_end_), in_.begin());
+      in_end_ -= in_begin_;
+      in_begin_ = 0;
+      if (in_.size() - in_end_ < want) in_.resize(in_end_ + want);
+    }
+    reading_ = true;
+    stream_.async_read_some(net::buffer(in_.data() + in_end_, in_.size() - in_end_),
+                            [self = this->shared_from_this()](error_code ec, size_t n) {
+                              self->reading_ = false;
+                              if (ec) return self->Close();
+                              self->in_end_ += n;
+                              self->last_read_ = Clock::now();
+                              self->RunFrames();
+                              self->ReadMore();
+                            });
   }
 
-  // Step 2: the rest of the segment table.
-  void ReadTable(size_t table_bytes) {
-    table_.resize(table_bytes);
-    auto next = [self = this->shared_from_this(), table_bytes](error_code ec, size_t) {
-      if (ec) return self->Close();
-      size_t frame_bytes = 0;
-      const ledger::Status s = FrameBytes(self->table_.data(), table_bytes,
-                                          self->server_->options.frame, &frame_bytes);
-      if (!s.ok()) return self->BadFrame(s.message());
-      self->ReadBody(table_bytes, frame_bytes);
-    };
-    if (table_bytes == kFramePrefixBytes) return next({}, 0);
-    net::async_read(stream_,
-                    net::buffer(table_.data() + kFramePrefixBytes, table_bytes - kFramePrefixBytes),
-                    std::move(next));
-  }
-
-  // Step 3: the segments, into a word-aligned buffer after a copy of the table.
-  void ReadBody(size_t table_bytes, size_t frame_bytes) {
-    auto frame = std::make_shared<Frame>(kj::heapArray<capnp::word>(frame_bytes / 8));
-    auto* bytes = reinterpret_cast<unsigned char*>(frame->begin());
-    std::copy(table_.begin(), table_.end(), bytes);
-    net::async_read(stream_, net::buffer(bytes + table_bytes, frame_bytes - table_bytes),
-                    [self = this->shared_from_this(), frame, frame_bytes](error_code ec, size_t) {
-                      if (ec) return self->Close();
-                      self->last_read_ = Clock::now();
-                      self->server_->metrics.capnp_requests.fetch_add(1);
-                      self->HandleFrame(*frame, frame_bytes);
-                      self->ReadPrefix();
-                    });
+  // Runs every whole frame buffered; leaves need_ at the bytes the next frame needs.
+  void RunFrames() {
+    while (!closing_ && !closed_) {
+      const size_t have = in_end_ - in_begin_;
+      const unsigned char* p = in_.data() + in_begin_;
+      need_ = kFramePrefixBytes;
+      if (have < need_) return;
+      size_t table_bytes = 0, frame_bytes = 0;
+      ledger::Status s = SegmentTableBytes(p, server_->options.frame, &table_bytes);
+      if (!s.ok()) return BadFrame(s.message());
+      need_ = table_bytes;
+      if (have < need_) return;
+      s = FrameBytes(p, table_bytes, server_->options.frame, &frame_bytes);
+      if (!s.ok()) return BadFrame(s.message());
+      need_ = frame_bytes;
+      if (have < need_) return;
+      // Cap'n Proto reads words: copy the frame to an aligned buffer.
+      Frame frame = kj::heapArray<capnp::word>(frame_bytes / sizeof(capnp::word));
+      std::memcpy(frame.begin(), p, frame_bytes);
+      in_begin_ += frame_bytes;
+      server_->metrics.capnp_requests.fetch_add(1, std::memory_order_relaxed);
+      HandleFrame(frame, frame_bytes);
+    }
   }
 
   void HandleFrame(const Frame& frame, size_t frame_bytes) {
@@ -376,20 +382,28 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     if (!writing_) WriteNext();
   }
 
+  // Writes every queued frame with one gathered write.
   void WriteNext() {
     writing_ = true;
-    const Frame& f = outbox_.front();
-    net::async_write(stream_, net::buffer(f.begin(), f.size() * sizeof(capnp::word)),
-                     [self = this->shared_from_this()](error_code ec, size_t) {
+    std::vector<net::const_buffer> buffers;
+    buffers.reserve(outbox_.size());
+    for (const Frame& f : outbox_) {
+      buffers.emplace_back(f.begin(), f.size() * sizeof(capnp::word));
+    }
+    const size_t count = outbox_.size();
+    net::async_write(stream_, buffers,
+                     [self = this->shared_from_this(), count](error_code ec, size_t) {
                        self->writing_ = false;
                        if (ec) return self->Close();
-                       self->outbox_bytes_ -= self->outbox_.front().size() * sizeof(capnp::word);
-                       self->outbox_.pop_front();
+                       for (size_t i = 0; i < count; ++i) {
+                         self->outbox_bytes_ -= self->outbox_.front().size() * sizeof(capnp::word);
+                         self->outbox_.pop_front();
+                       }
                        if (!self->outbox_.empty()) return self->WriteNext();
                        if (self->closing_) return self->Close();
                        if (self->read_paused_) {
                          self->read_paused_ = false;
-                         self->ReadPrefix();
+                         self->ReadMore();
                        }
                        if (self->pump_waiting_) {
                          self->pump_waiting_ = false;
@@ -419,7 +433,10 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   Stream stream_;
   CapnpServer::Impl* server_;
   net::steady_timer timer_;
-  std::vector<unsigned char> table_;  // the frame's segment table while reading it
+  // Bytes read and not yet run: in_[in_begin_, in_end_); need_: bytes the next frame needs.
+  std::vector<unsigned char> in_;
+  size_t in_begin_ = 0, in_end_ = 0, need_ = kFramePrefixBytes;
+  bool reading_ = false;
   std::deque<Frame> outbox_;
   size_t outbox_bytes_ = 0;
   bool writing_ = false;
@@ -476,8 +493,8 @@ ledger::Status CapnpServer::Listen(const std::string& host, uint16_t port, uint1
     ssl::context& ctx = *impl_->tls;
     error_code ec;
     ctx.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
-                        ssl::context::no_sslv3 | ssl::context::no_tlsv1 |
-                        ssl::context::no_tlsv1_1 | ssl::context::single_dh_use,
+                        ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 |
+                        ssl::context::single_dh_use,
                     ec);
     if (!ec) ctx.use_certificate_chain_file(o.tls_cert_file, ec);
     if (ec) {

@@ -6,10 +6,10 @@
 
 #include <capnp/serialize.h>
 #include <fmt/format.h>
+#include <kj/exception.h>
 
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
-#include <kj/exception.h>
 
 namespace server {
 
@@ -54,7 +54,8 @@ ledger::Status LedgerClient::Connect(const ClientOptions& options,
   if (ec) return ledger::Status::IOError(fmt::format("cannot resolve {}: {}", where, ec.message()));
   tcp::socket socket(impl->ioc);
   net::connect(socket, endpoints, ec);
-  if (ec) return ledger::Status::IOError(fmt::format("cannot connect to {}: {}", where, ec.message()));
+  if (ec)
+    return ledger::Status::IOError(fmt::format("cannot connect to {}: {}", where, ec.message()));
   socket.set_option(tcp::no_delay(true), ec);
   if (options.tls) {
     impl->tls_context.emplace(ssl::context::tls_client);
@@ -123,8 +124,8 @@ ledger::Status LedgerClient::Receive(std::unique_ptr<ResponseFrame>* out) {
   if (!s.ok()) return ledger::Status::Corruption("response " + s.message());
   table.resize(table_bytes);
   if (table_bytes > kFramePrefixBytes) {
-    impl_->ReadExactly(net::buffer(table.data() + kFramePrefixBytes, table_bytes - kFramePrefixBytes),
-                       ec);
+    impl_->ReadExactly(
+        net::buffer(table.data() + kFramePrefixBytes, table_bytes - kFramePrefixBytes), ec);
     if (ec) return ledger::Status::IOError("receive: " + ec.message());
   }
   s = FrameBytes(table.data(), table_bytes, limits, &frame_bytes);
@@ -176,7 +177,8 @@ ledger::Status LedgerClient::Submit(const std::vector<std::string>& commands,
       },
       &resp);
   if (!s.ok()) return s;
-  if (!resp->get().isResults()) return ledger::Status::Corruption("submit: answered with no results");
+  if (!resp->get().isResults())
+    return ledger::Status::Corruption("submit: answered with no results");
   results->clear();
   for (const auto r : resp->get().getResults()) results->emplace_back(r.cStr());
   return ledger::Status::OK();
@@ -227,7 +229,8 @@ ledger::Status LedgerClient::ReadEvents(uint64_t from, const std::string& tenant
       },
       &resp);
   if (!s.ok()) return s;
-  if (!resp->get().isEvents()) return ledger::Status::Corruption("readEvents: answered with no events");
+  if (!resp->get().isEvents())
+    return ledger::Status::Corruption("readEvents: answered with no events");
   const auto batch = resp->get().getEvents();
   events->clear();
   for (const auto e : batch.getEvents()) {

@@ -25,8 +25,8 @@ ledger::Status SegmentTableBytes(const unsigned char* prefix, const FrameLimits&
   return ledger::Status::OK();
 }
 
-ledger::Status FrameBytes(const unsigned char* table, size_t table_bytes,
-                          const FrameLimits& limits, size_t* frame_bytes) {
+ledger::Status FrameBytes(const unsigned char* table, size_t table_bytes, const FrameLimits& limits,
+                          size_t* frame_bytes) {
   const uint64_t segments = uint64_t{LoadLittleEndian32(table)} + 1;
   uint64_t words = 0;
   for (uint64_t i = 0; i < segments; ++i) {

@@ -154,8 +154,7 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     if (path == "/metrics") {
       if (method != http::verb::get) return Send(405, Error("bad_request", "method: use GET"));
-      return SendText(200,
-                      MetricsText(server_->metrics, server_->frontend->store().Stats()),
+      return SendText(200, MetricsText(server_->metrics, server_->frontend->store().Stats()),
                       "text/plain; version=0.0.4");
     }
     const auto header = request_[http::field::authorization];
@@ -194,10 +193,9 @@ class Session : public std::enable_shared_from_this<Session> {
   void Check(const std::string& tenant,
              const std::vector<std::pair<std::string, std::string>>& query) {
     commands::AccessDecision d;
-    const Refusal r =
-        server_->frontend->Check(Token(), tenant, Param(query, "user").value_or(""),
-                                 Param(query, "product").value_or(""),
-                                 Param(query, "at").value_or(""), &d);
+    const Refusal r = server_->frontend->Check(Token(), tenant, Param(query, "user").value_or(""),
+                                               Param(query, "product").value_or(""),
+                                               Param(query, "at").value_or(""), &d);
     if (!r.ok()) return Refuse(r);
     SendText(200, d.ToJson(), "application/json");
   }

@@ -23,8 +23,8 @@ void LatencyHistogram::AppendText(const std::string& name, const std::string& he
       *out += fmt::format("{}_bucket{{le=\"+Inf\"}} {}\n", name, cumulative);
     }
   }
-  *out += fmt::format("{}_sum {:.6f}\n{}_count {}\n", name, sum_micros_.load() / 1e6, name,
-                      cumulative);
+  *out +=
+      fmt::format("{}_sum {:.6f}\n{}_count {}\n", name, sum_micros_.load() / 1e6, name, cumulative);
 }
 
 std::string MetricsText(const ServerMetrics& m, const ledger::StoreStats& s) {
@@ -36,10 +36,12 @@ std::string MetricsText(const ServerMetrics& m, const ledger::StoreStats& s) {
     out += fmt::format("# HELP {} {}\n# TYPE {} gauge\n", name, help, name);
   };
   counter("ledger_commands_total", "Commands answered, by outcome.");
-  out += fmt::format("ledger_commands_total{{status=\"accepted\"}} {}\n", m.commands_accepted.load());
+  out +=
+      fmt::format("ledger_commands_total{{status=\"accepted\"}} {}\n", m.commands_accepted.load());
   out += fmt::format("ledger_commands_total{{status=\"duplicate\"}} {}\n",
                      m.commands_duplicate.load());
-  out += fmt::format("ledger_commands_total{{status=\"rejected\"}} {}\n", m.commands_rejected.load());
+  out +=
+      fmt::format("ledger_commands_total{{status=\"rejected\"}} {}\n", m.commands_rejected.load());
   m.append_latency.AppendText("ledger_append_latency_seconds",
                               "From a command's arrival to its durable answer.", &out);
   counter("ledger_checks_total", "Access checks answered.");

@@ -25,10 +25,10 @@
 #include "commands/csv_import.h"
 #include "commands/service.h"
 #include "ledger/store.h"
+#include "ledgerctl_remote.h"
 #include "projections/view_reader.h"
 #include "projections/views.h"
 #include "server/client.h"
-#include "ledgerctl_remote.h"
 
 namespace po = boost::program_options;
 

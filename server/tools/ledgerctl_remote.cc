@@ -9,8 +9,8 @@
 namespace ledgerctl {
 namespace {
 
-constexpr size_t kBatch = 500;   // commands per submit request
-constexpr size_t kWindow = 4;    // submit requests in flight
+constexpr size_t kBatch = 500;  // commands per submit request
+constexpr size_t kWindow = 4;   // submit requests in flight
 
 int Failed(const std::string& what, const ledger::Status& s) {
   fmt::print(stderr, "ledgerctl: {}: {}\n", what, s.message());
@@ -68,7 +68,8 @@ int RemoteSubmit(const server::ClientOptions& options, const std::vector<std::st
   }
   std::cout.flush();
   if (unauthorized) {
-    fmt::print(stderr, "ledgerctl: the server did not accept the token (--token or LEDGER_TOKEN)\n");
+    fmt::print(stderr,
+               "ledgerctl: the server did not accept the token (--token or LEDGER_TOKEN)\n");
     return 1;
   }
   return 0;

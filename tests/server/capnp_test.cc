@@ -324,8 +324,7 @@ TEST_CASE("capnp: hostile frames get an error or a closed connection, never a cr
                 .ok());
     CHECK(json::parse(results.at(0))["code"] == "bad_request");
     CHECK(json::parse(results.at(1))["message"] == "seats: unknown field for invite_member");
-    CHECK(json::parse(results.at(2))["message"] ==
-          "seats: must be an integer");
+    CHECK(json::parse(results.at(2))["message"] == "seats: must be an integer");
   }
   RequireHealthy(d);
 }
@@ -405,9 +404,9 @@ TEST_CASE("capnp: a followed event stream delivers new events as they become dur
       REQUIRE(frame->get().isEvents());
       for (const auto bytes : frame->get().getEvents().getEvents()) {
         ledger::StoredEvent e;
-        REQUIRE(e.Parse(std::string_view(reinterpret_cast<const char*>(bytes.begin()),
-                                         bytes.size()))
-                    .ok());
+        REQUIRE(
+            e.Parse(std::string_view(reinterpret_cast<const char*>(bytes.begin()), bytes.size()))
+                .ok());
         positions.push_back(e.position());
       }
     }
@@ -510,8 +509,8 @@ TEST_CASE("capnp: ledgerctl --server runs submit, check and import-members over 
   for (const auto& c : SetupCommands()) lines += c + "\n";
   lines += "this is not json\n";
   ledger::testing::Write(d.path("setup.jsonl"), lines);
-  auto run = ledger::testing::Tool(LEDGERCTL, server + " --token " + kSystemToken + " submit " +
-                                                  d.path("setup.jsonl"));
+  auto run = ledger::testing::Tool(
+      LEDGERCTL, server + " --token " + kSystemToken + " submit " + d.path("setup.jsonl"));
   REQUIRE(run.exit_code == 0);
   std::vector<json> results;
   for (const auto& line : run.lines) results.push_back(json::parse(line));
@@ -537,9 +536,9 @@ TEST_CASE("capnp: ledgerctl --server runs submit, check and import-members over 
                          "ann@acme.test,ann,Ann,member\r\n"
                          "not-an-email,x1,X,member\r\n"
                          "ann@acme.test,ann,Ann again,member\r\n");
-  run = ledger::testing::Tool(LEDGERCTL, server + " --token " + kAcmeToken +
-                                             " import-members --tenant acme --actor olga --commit " +
-                                             d.path("people.csv"));
+  run = ledger::testing::Tool(
+      LEDGERCTL, server + " --token " + kAcmeToken +
+                     " import-members --tenant acme --actor olga --commit " + d.path("people.csv"));
   REQUIRE(run.exit_code == 0);
   INFO(run.text());
   REQUIRE(run.lines.size() == 1);

@@ -52,10 +52,10 @@ class LedgerdProcess {
   void Start() {
     std::filesystem::remove(dir_ / "ready");
     const std::string ready = dir_ / "ready", log = dir_ / "log";
-    std::vector<std::string> args = {LEDGERD,       "--data",   dir_ / "ledger", "--http",
-                                     "127.0.0.1:0", "--listen", "127.0.0.1:0",   "--tokens",
-                                     dir_ / "tokens.json",      "--clock",       "manual",
-                                     "--ready-file", ready};
+    std::vector<std::string> args = {
+        LEDGERD,       "--data",   dir_ / "ledger",      "--http",  "127.0.0.1:0", "--listen",
+        "127.0.0.1:0", "--tokens", dir_ / "tokens.json", "--clock", "manual",      "--ready-file",
+        ready};
     args.insert(args.end(), extra_args_.begin(), extra_args_.end());
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());

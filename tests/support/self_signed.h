@@ -31,8 +31,7 @@ inline bool WriteSelfSignedCertificate(const std::string& cert_file, const std::
     X509V3_CTX ctx;
     X509V3_set_ctx_nodb(&ctx);
     X509V3_set_ctx(&ctx, cert, cert, nullptr, nullptr, 0);
-    X509_EXTENSION* san =
-        X509V3_EXT_conf_nid(nullptr, &ctx, NID_subject_alt_name, "IP:127.0.0.1");
+    X509_EXTENSION* san = X509V3_EXT_conf_nid(nullptr, &ctx, NID_subject_alt_name, "IP:127.0.0.1");
     ok = san != nullptr && X509_add_ext(cert, san, -1) == 1;
     X509_EXTENSION_free(san);
     ok = ok && X509_sign(cert, key, EVP_sha256()) > 0;

@@ -63,7 +63,8 @@ class LedgerClient {
 
   // One request and its answer. An error response becomes a non-OK status (Unavailable
   // for "unavailable", InvalidArgument otherwise) and is kept in remote_error().
-  ledger::Status Submit(const std::vector<std::string>& commands, std::vector<std::string>* results);
+  ledger::Status Submit(const std::vector<std::string>& commands,
+                        std::vector<std::string>* results);
   ledger::Status Check(const std::string& tenant, const std::string& user,
                        const std::string& product, const std::string& at,
                        commands::AccessDecision* decision);

@@ -5,10 +5,10 @@
 #pragma once
 
 #include <capnp/message.h>
+#include <kj/array.h>
 
 #include <cstddef>
 #include <cstdint>
-#include <kj/array.h>
 
 #include "ledger/status.h"
 
@@ -18,7 +18,7 @@ namespace server {
 struct FrameLimits {
   size_t max_frame_bytes = 4 << 20;  // header and segments together
   uint32_t max_segments = 64;
-  int nesting_limit = 16;            // capnp ReaderOptions::nestingLimit
+  int nesting_limit = 16;  // capnp ReaderOptions::nestingLimit
 };
 
 // Bytes that start every frame (segment count and the first segment's size).
@@ -33,8 +33,8 @@ ledger::Status SegmentTableBytes(const unsigned char* prefix, const FrameLimits&
 // From the whole segment table: the frame's total size in bytes. InvalidArgument if
 // the frame would be larger than `limits` allow (or a segment is empty of words where
 // one is required).
-ledger::Status FrameBytes(const unsigned char* table, size_t table_bytes,
-                          const FrameLimits& limits, size_t* frame_bytes);
+ledger::Status FrameBytes(const unsigned char* table, size_t table_bytes, const FrameLimits& limits,
+                          size_t* frame_bytes);
 
 // Reader options for a frame of `frame_bytes`: traversal limited to a small multiple of
 // the frame (no amplification by shared pointers), nesting as in `limits`.
