@@ -397,7 +397,8 @@ ledger::Status HttpServer::Listen(const std::string& host, uint16_t port, uint16
   beast::error_code ec;
   const auto address = net::ip::make_address(host, ec);
   if (ec) return ledger::Status::InvalidArgument("--http: '" + host + "' is not an IP address");
-  tcp::acceptor acceptor(impl_->ioc);
+  // On a strand: accepting and closing (StopAccepting) never run at once.
+  tcp::acceptor acceptor(net::make_strand(impl_->ioc));
   const tcp::endpoint endpoint(address, port);
   acceptor.open(endpoint.protocol(), ec);
   if (!ec) acceptor.set_option(net::socket_base::reuse_address(true), ec);
@@ -424,8 +425,8 @@ void HttpServer::Run() {
 }
 
 void HttpServer::StopAccepting() {
-  impl_->stopping.store(true);
-  net::post(impl_->ioc, [this] {
+  if (impl_->stopping.exchange(true) || !impl_->acceptor) return;
+  net::post(impl_->acceptor->get_executor(), [this] {
     beast::error_code ec;
     if (impl_->acceptor) impl_->acceptor->close(ec);
   });

@@ -422,7 +422,9 @@ TEST_CASE("capnp: a followed event stream delivers new events as they become dur
               .ok());
   read_until(5);
   CHECK(positions.back() == 8);  // the seat, not globex's invitation
-  CHECK(d.Stop() == 0);          // a followed stream does not hold up the shutdown
+  const int exit_code = d.Stop();  // a followed stream does not hold up the shutdown
+  INFO(d.log());
+  CHECK(exit_code == 0);
 }
 
 TEST_CASE("capnp: TLS with a self-signed certificate", "[server][capnp][tls]") {
