@@ -158,7 +158,7 @@ TEST_CASE("ledgerd: the auth matrix and tenant scoping", "[server][ledgerd]") {
                            "ledger_append_latency_seconds_bucket{le=\"+Inf\"} 7\n",
                            "ledger_append_latency_seconds_count 7\n",
                            "ledger_group_commit_size_sum 7\n", "ledger_events_total 7\n",
-                           "ledger_connections{protocol=\"http\"} 1\n"}) {
+                           "ledger_connections{protocol=\"capnp\"} 0\n"}) {
     CHECK(metrics.body.find(line) != std::string::npos);
   }
 }
