@@ -7,8 +7,10 @@
 #include <map>
 #include <memory>
 
+#include "ledger/event.h"
 #include "projections/entitlements.h"
 #include "projections/state_codec.h"
+#include "projections/touched.h"
 #include "projections/view_keys.h"
 
 namespace projections {
@@ -99,42 +101,64 @@ std::string RowsMismatch(const ViewProjector& views, const commands::TenantState
   return problem;
 }
 
+void ForEachIndexEntry(std::string_view tenant, ledger::schema::Event::Reader event,
+                       const std::function<void(std::string_view, std::string_view)>& fn) {
+  const Touched touched = TouchedBy(event);
+  const uint64_t position = event.getPosition();
+  std::vector<std::string> index_keys;
+  index_keys.reserve(touched.users.size() + touched.groups.size() + touched.subscriptions.size() +
+                     1);
+  for (const auto& u : touched.users)
+    index_keys.push_back(keys::IndexKey(tenant, 'u', u, position));
+  for (const auto& g : touched.groups) {
+    index_keys.push_back(keys::IndexKey(tenant, 'g', g, position));
+  }
+  for (const auto& s : touched.subscriptions) {
+    index_keys.push_back(keys::IndexKey(tenant, 's', s, position));
+  }
+  if (event.getEffectiveAt() < event.getRecordedAt()) {
+    index_keys.push_back(keys::IndexKey(tenant, 'b', "", position));
+  }
+  std::sort(index_keys.begin(), index_keys.end());
+  index_keys.erase(std::unique(index_keys.begin(), index_keys.end()), index_keys.end());
+  const std::string_view type = ledger::EventTypeName(event.getPayload().which());
+  for (const auto& k : index_keys) fn(k, type);
+}
+
 std::string IndexMismatch(const ViewProjector& views, const std::string& tenant,
-                          const std::vector<IndexedEvent>& events, uint64_t* bad_position) {
+                          const std::map<std::string, std::string>& expected,
+                          uint64_t* bad_position) {
   const std::string prefix = keys::TenantPrefix(tenant);
-  std::vector<bool> covered(events.size(), false);
-  auto find = [&](uint64_t position) -> long {
-    auto it = std::lower_bound(events.begin(), events.end(), position,
-                               [](const IndexedEvent& a, uint64_t p) { return a.first < p; });
-    return it != events.end() && it->first == position ? it - events.begin() : -1;
+  auto position_of = [](std::string_view key) {
+    return key.size() >= 8 ? keys::GetBE64(key.data() + key.size() - 8) : 0;
   };
-  // Streamed: a tenant's index can be as long as its history.
+  auto want = expected.begin();
+  // Streamed: a tenant's index can be as long as its history. Both sides are in key order.
   std::unique_ptr<rocksdb::Iterator> it(
       views.db()->NewIterator(ScanOptions(), views.family(ViewProjector::kIndex)));
   for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
-    const rocksdb::Slice key = it->key();
-    if (key.size() < prefix.size() + 8) {
-      *bad_position = 0;
-      return "malformed index key";
+    const std::string_view key(it->key().data(), it->key().size());
+    if (want != expected.end() && want->first < key) {
+      *bad_position = position_of(want->first);
+      return fmt::format("no index entry for position {} ({})", *bad_position, want->second);
     }
-    const uint64_t position = keys::GetBE64(key.data() + key.size() - 8);
-    const long i = find(position);
-    if (i < 0 || events[static_cast<size_t>(i)].second !=
-                     std::string_view(it->value().data(), it->value().size())) {
-      *bad_position = position;
-      return fmt::format("index entry at position {} does not match the log", position);
+    if (want == expected.end() || want->first != key) {
+      *bad_position = position_of(key);
+      return fmt::format("index entry at position {} does not match the log", *bad_position);
     }
-    covered[static_cast<size_t>(i)] = true;
+    if (want->second != std::string_view(it->value().data(), it->value().size())) {
+      *bad_position = position_of(key);
+      return fmt::format("index entry at position {} names the wrong event type", *bad_position);
+    }
+    ++want;
   }
   if (!it->status().ok()) {
     *bad_position = 0;
     return "index unreadable: " + it->status().ToString();
   }
-  for (size_t i = 0; i < events.size(); ++i) {
-    if (!covered[i] && events[i].second != "unknown") {
-      *bad_position = events[i].first;
-      return fmt::format("no index entry for position {} ({})", events[i].first, events[i].second);
-    }
+  if (want != expected.end()) {
+    *bad_position = position_of(want->first);
+    return fmt::format("no index entry for position {} ({})", *bad_position, want->second);
   }
   return "";
 }

@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <functional>
+#include <map>
 #include <mutex>
 #include <thread>
 #include <unordered_map>
@@ -30,6 +32,11 @@ uint64_t Mix(uint64_t version, uint64_t position) {
   x ^= x >> 31;
   x *= 0xBF58476D1CE4E5B9ull;
   return x ^ (x >> 29);
+}
+
+// A 64-bit digest of one index entry; per tenant the digests are summed.
+uint64_t EntryHash(std::string_view key, std::string_view value) {
+  return Mix(std::hash<std::string_view>{}(key), std::hash<std::string_view>{}(value));
 }
 
 // Collects problems from several threads.
@@ -71,6 +78,8 @@ struct TenantCheck {
   ledger::Digest last_hash{};
   uint64_t last_position = 0;
   uint64_t index_sum = 0;  // Mix(version, position) summed: compared with the stream index
+  // The event index entries its events give: count and sum of EntryHash.
+  uint64_t event_index_sum = 0, event_index_count = 0;
   bool digest_seen = false;
   bool broken = false;  // the chain broke: later chain errors are consequences
   // Looked up once, at the tenant's first event.
@@ -79,7 +88,6 @@ struct TenantCheck {
   // For the views (only while the tenant is not complete).
   commands::TenantState state;
   ledger::Micros max_effective_at = 0;
-  std::vector<projections::IndexedEvent> events;
   std::map<uint64_t, std::pair<std::string, std::string>> snapshots;  // version → key, value
   bool views_done = false;
 };
@@ -92,15 +100,11 @@ void CheckViews(const Shared& shared, TenantCheck* t) {
   if (!problem.empty()) {
     shared.problems->Add(t->last_position, t->tenant, "views: " + problem);
   }
-  uint64_t bad = 0;
-  problem = projections::IndexMismatch(*shared.views, t->tenant, t->events, &bad);
-  if (!problem.empty()) shared.problems->Add(bad, t->tenant, "index: " + problem);
   for (const auto& [version, kv] : t->snapshots) {
     shared.problems->Add(t->last_position, t->tenant,
                          fmt::format("snapshot at version {} is beyond the stream", version));
   }
   t->state = commands::TenantState();
-  t->events = {};
   t->snapshots.clear();
 }
 
@@ -175,7 +179,10 @@ void CheckEvent(const Shared& shared, TenantCheck* t, ledger::schema::Event::Rea
   if (t->tenant == commands::kCatalogStream) return;
   commands::Evolve(&t->state, e);
   t->max_effective_at = std::max(t->max_effective_at, e.getEffectiveAt());
-  t->events.emplace_back(position, ledger::EventTypeName(e.getPayload().which()));
+  projections::ForEachIndexEntry(t->tenant, e, [t](std::string_view key, std::string_view value) {
+    t->event_index_sum += EntryHash(key, value);
+    ++t->event_index_count;
+  });
   auto snap = t->snapshots.find(version);
   if (snap != t->snapshots.end()) {
     const std::string key = keys::SnapshotKey(t->tenant, t->max_effective_at, version);
@@ -204,8 +211,54 @@ Status SumStreamIndex(const ledger::Store& store, const std::optional<std::strin
   });
 }
 
-Status CheckTotals(const Shared& shared, std::unordered_map<std::string, TenantCheck>& tenants,
-                   const IndexSums& index) {
+// Per tenant: the sum of EntryHash and the count of its event index entries, from one
+// sequential scan of the index (keys start with "tenant\0").
+Status SumEventIndex(const projections::ViewProjector& views,
+                     const std::optional<std::string>& only, IndexSums* sums) {
+  rocksdb::ReadOptions ro;
+  ro.fill_cache = false;
+  ro.readahead_size = 2 << 20;
+  std::unique_ptr<rocksdb::Iterator> it(
+      views.db()->NewIterator(ro, views.family(projections::ViewProjector::kIndex)));
+  const std::string prefix = only ? keys::TenantPrefix(*only) : std::string();
+  std::string current;
+  std::pair<uint64_t, uint64_t>* entry = nullptr;
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    const std::string_view key(it->key().data(), it->key().size());
+    const std::string_view tenant = key.substr(0, key.find('\0'));
+    if (entry == nullptr || tenant != current) {
+      current.assign(tenant);
+      entry = &(*sums)[current];
+    }
+    entry->first += EntryHash(key, std::string_view(it->value().data(), it->value().size()));
+    ++entry->second;
+  }
+  return it->status().ok() ? Status::OK() : Status::IOError(it->status().ToString());
+}
+
+// Names the first entry where `tenant`'s event index and its events disagree.
+void ReportIndexDifference(const ledger::Store& store, const projections::ViewProjector& views,
+                           const std::string& tenant, uint64_t last_position, Problems* problems) {
+  std::map<std::string, std::string> expected;
+  auto c = store.ReadStream(tenant);
+  for (; c->Valid(); c->Next()) {
+    projections::ForEachIndexEntry(tenant, c->event().event(),
+                                   [&](std::string_view k, std::string_view v) {
+                                     expected.emplace(std::string(k), std::string(v));
+                                   });
+  }
+  uint64_t bad = 0;
+  const std::string problem = projections::IndexMismatch(views, tenant, expected, &bad);
+  if (!problem.empty()) {
+    problems->Add(bad, tenant, "index: " + problem);
+  } else {
+    problems->Add(last_position, tenant, "index: changed while being verified");
+  }
+}
+
+Status CheckTotals(const ledger::Store& store, const Shared& shared,
+                   std::unordered_map<std::string, TenantCheck>& tenants, const IndexSums& index,
+                   const IndexSums* event_index) {
   Problems& problems = *shared.problems;
   for (auto& [id, t] : tenants) {
     auto h = shared.heads.find(id);
@@ -242,6 +295,21 @@ Status CheckTotals(const Shared& shared, std::unordered_map<std::string, TenantC
   }
   for (const auto& [id, sums] : index) {
     if (tenants.count(id) == 0) problems.Add(0, id, "the stream index names an unknown stream");
+  }
+  // The event index: exactly the entries the tenants' events give.
+  if (event_index != nullptr) {
+    static const std::pair<uint64_t, uint64_t> kNone{0, 0};
+    for (const auto& [id, t] : tenants) {
+      if (id == commands::kCatalogStream) continue;
+      auto it = event_index->find(id);
+      const auto& sums = it == event_index->end() ? kNone : it->second;
+      if (sums.first != t.event_index_sum || sums.second != t.event_index_count) {
+        ReportIndexDifference(store, *shared.views, id, t.last_position, &problems);
+      }
+    }
+    for (const auto& [id, sums] : *event_index) {
+      if (tenants.count(id) == 0) problems.Add(0, id, "index: entries of an unknown stream");
+    }
   }
   return Status::OK();
 }
@@ -293,9 +361,14 @@ Status Verify(const ledger::Store& store, const projections::ViewProjector& view
   }
 
   // The stream index is summed on its own thread while the log is read.
-  IndexSums index;
+  IndexSums index, event_index;
   Status index_status;
-  std::thread index_scan([&] { index_status = SumStreamIndex(store, options.tenant, &index); });
+  std::thread index_scan([&] {
+    index_status = SumStreamIndex(store, options.tenant, &index);
+    if (index_status.ok() && shared.views != nullptr) {
+      index_status = SumEventIndex(*shared.views, options.tenant, &event_index);
+    }
+  });
   struct JoinOnExit {
     std::thread& thread;
     ~JoinOnExit() {
@@ -359,7 +432,7 @@ Status Verify(const ledger::Store& store, const projections::ViewProjector& view
   index_scan.join();
   if (!index_status.ok()) return index_status;
   if (!read_failed) {
-    s = CheckTotals(shared, all, index);
+    s = CheckTotals(store, shared, all, index, shared.views != nullptr ? &event_index : nullptr);
     if (!s.ok()) return s;
   }
   problems.MoveTo(report);

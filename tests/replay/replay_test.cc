@@ -4,6 +4,7 @@
 #include <rocksdb/db.h>
 
 #include <atomic>
+#include <functional>
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -255,24 +256,32 @@ TEST_CASE("verify passes on an intact ledger and digests prove earlier heads", "
   CHECK(f.Replay("verify --digest " + (f.dir / "bad.json")).exit_code == 2);
 }
 
+// Opens the ledger's RocksDB directly (as an attacker with disk access would) and runs
+// `change(db, family)` on the column family `name`.
+void TamperWith(const std::string& data, const std::string& name,
+                const std::function<void(rocksdb::DB*, rocksdb::ColumnFamilyHandle*)>& change) {
+  rocksdb::DBOptions options;
+  std::vector<std::string> names;
+  REQUIRE(rocksdb::DB::ListColumnFamilies(options, data, &names).ok());
+  std::vector<rocksdb::ColumnFamilyDescriptor> families;
+  for (const auto& n : names) families.push_back({n, rocksdb::ColumnFamilyOptions()});
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw = nullptr;
+  REQUIRE(rocksdb::DB::Open(options, data, families, &handles, &raw).ok());
+  std::unique_ptr<rocksdb::DB> db(raw);
+  rocksdb::ColumnFamilyHandle* family = nullptr;
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (names[i] == name) family = handles[i];
+  }
+  REQUIRE(family != nullptr);
+  change(db.get(), family);
+  for (auto* h : handles) REQUIRE(db->DestroyColumnFamilyHandle(h).ok());
+}
+
 TEST_CASE("verify names the position of a tampered event, exit 3", "[replay][verify]") {
   AuditFixture f;
   // Flip one byte of the event at position 16 (carol added to group pro): "carol" → "karol".
-  {
-    rocksdb::DBOptions options;
-    std::vector<std::string> names;
-    REQUIRE(rocksdb::DB::ListColumnFamilies(options, f.data, &names).ok());
-    std::vector<rocksdb::ColumnFamilyDescriptor> families;
-    for (const auto& n : names) families.push_back({n, rocksdb::ColumnFamilyOptions()});
-    std::vector<rocksdb::ColumnFamilyHandle*> handles;
-    rocksdb::DB* raw = nullptr;
-    REQUIRE(rocksdb::DB::Open(options, f.data, families, &handles, &raw).ok());
-    std::unique_ptr<rocksdb::DB> db(raw);
-    rocksdb::ColumnFamilyHandle* events = nullptr;
-    for (size_t i = 0; i < names.size(); ++i) {
-      if (names[i] == "events") events = handles[i];
-    }
-    REQUIRE(events != nullptr);
+  TamperWith(f.data, "events", [](rocksdb::DB* db, rocksdb::ColumnFamilyHandle* events) {
     std::string key(8, '\0');
     key[7] = 16;
     std::string value;
@@ -281,8 +290,7 @@ TEST_CASE("verify names the position of a tampered event, exit 3", "[replay][ver
     REQUIRE(at != std::string::npos);
     value[at] = 'k';
     REQUIRE(db->Put(rocksdb::WriteOptions(), events, key, value).ok());
-    for (auto* h : handles) REQUIRE(db->DestroyColumnFamilyHandle(h).ok());
-  }
+  });
   const Run r = f.Replay("verify --json");
   CHECK(r.exit_code == 3);
   REQUIRE(r.lines.size() == 1);
@@ -294,6 +302,31 @@ TEST_CASE("verify names the position of a tampered event, exit 3", "[replay][ver
   const Run human = f.Replay("verify");
   CHECK(human.exit_code == 3);
   CHECK(human.lines.at(0).find("first at position 16") != std::string::npos);
+}
+
+TEST_CASE("verify names a moved event-index entry, exit 3", "[replay][verify]") {
+  AuditFixture f;
+  // The index says position 16 (carol added to group pro) concerned karol, not carol:
+  // history would show it under the wrong user.
+  TamperWith(f.data, "view_index", [](rocksdb::DB* db, rocksdb::ColumnFamilyHandle* index) {
+    auto key = [](const std::string& user) {
+      std::string k = std::string("acme") + '\0' + 'u' + '\0' + user + '\0';
+      k += std::string(7, '\0') + '\x10';  // position 16, big-endian
+      return k;
+    };
+    std::string type;
+    REQUIRE(db->Get(rocksdb::ReadOptions(), index, key("carol"), &type).ok());
+    REQUIRE(db->Delete(rocksdb::WriteOptions(), index, key("carol")).ok());
+    REQUIRE(db->Put(rocksdb::WriteOptions(), index, key("karol"), type).ok());
+  });
+  const Run r = f.Replay("verify --json");
+  CHECK(r.exit_code == 3);
+  REQUIRE(r.lines.size() == 1);
+  const json report = json::parse(r.lines[0]);
+  REQUIRE(report["problems"].size() == 1);
+  CHECK(report["problems"][0]["position"] == 16);
+  CHECK(report["problems"][0]["what"] ==
+        "index: no index entry for position 16 (group_member_added)");
 }
 
 TEST_CASE("bad usage exits 2 naming the problem", "[replay][usage]") {

@@ -53,12 +53,15 @@ inline std::string ViewsMismatch(const Store& store, const projections::ViewProj
   if (!commands::LoadTenant(store, tenant, std::nullopt, &state).ok()) return "cannot fold";
   std::string problem = projections::RowsMismatch(views, state);
   if (!problem.empty()) return problem;
-  std::vector<projections::IndexedEvent> events;
+  std::map<std::string, std::string> expected;
   for (auto c = store.ReadStream(tenant); c->Valid(); c->Next()) {
-    events.emplace_back(c->event().position(), EventTypeName(c->event().kind()));
+    projections::ForEachIndexEntry(tenant, c->event().event(),
+                                   [&](std::string_view k, std::string_view v) {
+                                     expected.emplace(std::string(k), std::string(v));
+                                   });
   }
   uint64_t bad_position = 0;
-  return projections::IndexMismatch(views, tenant, events, &bad_position);
+  return projections::IndexMismatch(views, tenant, expected, &bad_position);
 }
 
 }  // namespace ledger::testing

@@ -3,12 +3,15 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
 #include "commands/state.h"
+#include "ledger/event.capnp.h"
 #include "projections/views.h"
 
 namespace projections {
@@ -18,14 +21,17 @@ namespace projections {
 // all its events); otherwise what differs first, e.g. "member row 'bob' differs".
 std::string RowsMismatch(const ViewProjector& views, const commands::TenantState& folded);
 
-// One event of a tenant as the index must know it: position and type name (as returned by
-// ledger::EventTypeName, which outlives everything).
-using IndexedEvent = std::pair<uint64_t, std::string_view>;
+// Calls fn(key, value) for each event-index entry the projector writes for `event` of
+// `tenant` (one per user, group and subscription it names, one more if backdated), in key
+// order, without duplicates.
+void ForEachIndexEntry(std::string_view tenant, ledger::schema::Event::Reader event,
+                       const std::function<void(std::string_view, std::string_view)>& fn);
 
-// "" when `tenant`'s index entries are exactly at its events' positions, naming their
-// types, with at least one entry per event of a known type; otherwise what is wrong and
-// *bad_position the position concerned. `events` ascending by position.
+// "" when `tenant`'s event index holds exactly `expected` (key → value: every entry its
+// events give, see ForEachIndexEntry); otherwise what differs first, and *bad_position the
+// position of that entry.
 std::string IndexMismatch(const ViewProjector& views, const std::string& tenant,
-                          const std::vector<IndexedEvent>& events, uint64_t* bad_position);
+                          const std::map<std::string, std::string>& expected,
+                          uint64_t* bad_position);
 
 }  // namespace projections
