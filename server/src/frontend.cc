@@ -1,6 +1,9 @@
 #include "server/frontend.h"
 
+#include <fmt/format.h>
+
 #include <chrono>
+#include <mutex>
 
 #include "commands/command.h"
 #include "ledger/time.h"
@@ -23,6 +26,17 @@ std::string RefusalJson(const Refusal& r, const std::string& id) {
   result.code = r.code;
   result.message = r.message;
   return result.ToJson();
+}
+
+// One log line per distinct store error (a failed store refuses every later write with the
+// same message: logging each would flood the log).
+void LogStoreError(const std::string& message) {
+  static std::mutex mu;
+  static std::string last;
+  std::lock_guard<std::mutex> lock(mu);
+  if (message == last) return;
+  last = message;
+  fmt::print(stderr, "ledgerd: error: {}\n", message);
 }
 
 }  // namespace
@@ -68,7 +82,10 @@ void Frontend::SubmitCommand(std::optional<std::string_view> token, std::string_
     if (r.status == "rejected") {
       metrics->commands_rejected.fetch_add(1);
       if (r.code == "bad_request") status = 400;
-      if (r.code == "unavailable") status = 503;
+      if (r.code == "unavailable") {
+        status = 503;
+        LogStoreError(r.message);
+      }
     }
     // Answer first, then let a draining server see the count drop.
     done({r.ToJson(), status});

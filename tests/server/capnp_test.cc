@@ -421,7 +421,7 @@ TEST_CASE("capnp: a followed event stream delivers new events as they become dur
                        &results)
               .ok());
   read_until(5);
-  CHECK(positions.back() == 8);  // the seat, not globex's invitation
+  CHECK(positions.back() == 8);    // the seat, not globex's invitation
   const int exit_code = d.Stop();  // a followed stream does not hold up the shutdown
   INFO(d.log());
   CHECK(exit_code == 0);
@@ -548,6 +548,106 @@ TEST_CASE("capnp: ledgerctl --server runs submit, check and import-members over 
   CHECK(report["valid"].size() == 1);
   CHECK(report["invalid"][0]["line"] == 3);
   CHECK(report["duplicates"][0]["line"] == 4);
+}
+
+}  // namespace
+
+namespace {
+
+TEST_CASE("capnp: a flood from one client does not starve the others", "[server][capnp][flood]") {
+  LedgerdProcess d({"--max-connections", "32"});
+  Setup(*Connect(d, kSystemToken));
+  // One client pipelines 20,000 checks and 2,000 submits without reading a single answer.
+  auto flood = Connect(d, kSystemToken);
+  std::thread flooder([&] {
+    std::string frames;
+    for (int i = 0; i < 22000; ++i) {
+      capnp::MallocMessageBuilder mb;
+      auto req = mb.initRoot<server::wire::Request>();
+      req.setId(static_cast<uint64_t>(i + 1));
+      req.setToken(kSystemToken);
+      if (i % 11 == 0) {
+        req.initSubmit(1).set(0, Cmd("invite_member", "olga",
+                                     {{"user", "f" + std::to_string(i)},
+                                      {"email", "f" + std::to_string(i) + "@acme.test"}}));
+      } else {
+        auto c = req.initCheck();
+        c.setTenant("acme");
+        c.setUser("bob");
+        c.setProduct("pcon");
+      }
+      const auto frame = server::ToFrame(mb);
+      frames.append(reinterpret_cast<const char*>(frame.begin()),
+                    frame.size() * sizeof(capnp::word));
+    }
+    (void)flood->SendRaw(frames);
+  });
+  // Meanwhile other clients are answered, promptly.
+  auto polite = Connect(d, kAcmeToken);
+  for (int i = 0; i < 50; ++i) {
+    const auto start = std::chrono::steady_clock::now();
+    commands::AccessDecision decision;
+    REQUIRE(polite->Check("acme", "olga", "pcon", "", &decision).ok());
+    std::vector<std::string> results;
+    REQUIRE(polite
+                ->Submit({Cmd("invite_member", "olga",
+                              {{"user", "p" + std::to_string(i)},
+                               {"email", "p" + std::to_string(i) + "@acme.test"}})},
+                         &results)
+                .ok());
+    CHECK(json::parse(results.at(0))["status"] == "accepted");
+    CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(2));
+  }
+  flooder.join();
+  // The flood's answers: every check answered, submits accepted or refused over the
+  // in-flight limit — never dropped.
+  size_t checks = 0, accepted = 0, refused = 0;
+  for (int i = 0; i < 22000; ++i) {
+    std::unique_ptr<server::ResponseFrame> frame;
+    REQUIRE(flood->Receive(&frame).ok());
+    const auto resp = frame->get();
+    if (resp.isCheck()) {
+      ++checks;
+    } else if (resp.isResults()) {
+      accepted += json::parse(resp.getResults()[0].cStr())["status"] == "accepted";
+    } else {
+      REQUIRE(resp.isError());
+      CHECK(std::string(resp.getError().getCode().cStr()) == "unavailable");
+      ++refused;
+    }
+  }
+  CHECK(checks == 20000);
+  CHECK(accepted + refused == 2000);
+
+  // A connection flood: beyond the cap connections are closed at once; the server still
+  // answers once they are gone.
+  std::vector<std::unique_ptr<LedgerClient>> many;
+  size_t answered = 0;
+  for (int i = 0; i < 60; ++i) {
+    server::ClientOptions options;
+    options.port = d.capnp_port();
+    options.token = kSystemToken;
+    std::unique_ptr<LedgerClient> c;
+    if (!LedgerClient::Connect(options, &c).ok()) continue;
+    uint64_t position = 0;
+    if (c->Health(&position).ok()) ++answered;
+    many.push_back(std::move(c));
+  }
+  CHECK(answered <= 32);
+  CHECK(answered >= 25);  // the cap, less the connections still open above
+  many.clear();
+  flood.reset();
+  polite.reset();
+  for (int i = 0; i < 100; ++i) {
+    std::unique_ptr<LedgerClient> c;
+    server::ClientOptions options;
+    options.port = d.capnp_port();
+    options.token = kSystemToken;
+    uint64_t position = 0;
+    if (LedgerClient::Connect(options, &c).ok() && c->Health(&position).ok()) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    REQUIRE(i < 99);
+  }
 }
 
 }  // namespace

@@ -152,13 +152,13 @@ TEST_CASE("ledgerd: the auth matrix and tenant scoping", "[server][ledgerd]") {
   const auto metrics = d.Get("/metrics", "");
   CHECK(metrics.status == 200);
   INFO(metrics.body);
-  for (const char* line : {"ledger_auth_failures_total{code=\"401\"} 3\n",
-                           "ledger_auth_failures_total{code=\"403\"} 4\n",
-                           "ledger_commands_total{status=\"accepted\"} 7\n",
-                           "ledger_append_latency_seconds_bucket{le=\"+Inf\"} 7\n",
-                           "ledger_append_latency_seconds_count 7\n",
-                           "ledger_group_commit_size_sum 7\n", "ledger_events_total 7\n",
-                           "ledger_connections{protocol=\"capnp\"} 0\n"}) {
+  for (const char* line :
+       {"ledger_auth_failures_total{code=\"401\"} 3\n",
+        "ledger_auth_failures_total{code=\"403\"} 4\n",
+        "ledger_commands_total{status=\"accepted\"} 7\n",
+        "ledger_append_latency_seconds_bucket{le=\"+Inf\"} 7\n",
+        "ledger_append_latency_seconds_count 7\n", "ledger_group_commit_size_sum 7\n",
+        "ledger_events_total 7\n", "ledger_connections{protocol=\"capnp\"} 0\n"}) {
     CHECK(metrics.body.find(line) != std::string::npos);
   }
 }
