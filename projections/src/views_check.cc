@@ -104,25 +104,27 @@ std::string RowsMismatch(const ViewProjector& views, const commands::TenantState
 void ForEachIndexEntry(std::string_view tenant, ledger::schema::Event::Reader event,
                        const std::function<void(std::string_view, std::string_view)>& fn) {
   const Touched touched = TouchedBy(event);
-  const uint64_t position = event.getPosition();
-  std::vector<std::string> index_keys;
-  index_keys.reserve(touched.users.size() + touched.groups.size() + touched.subscriptions.size() +
-                     1);
-  for (const auto& u : touched.users)
-    index_keys.push_back(keys::IndexKey(tenant, 'u', u, position));
-  for (const auto& g : touched.groups) {
-    index_keys.push_back(keys::IndexKey(tenant, 'g', g, position));
-  }
-  for (const auto& s : touched.subscriptions) {
-    index_keys.push_back(keys::IndexKey(tenant, 's', s, position));
-  }
-  if (event.getEffectiveAt() < event.getRecordedAt()) {
-    index_keys.push_back(keys::IndexKey(tenant, 'b', "", position));
-  }
-  std::sort(index_keys.begin(), index_keys.end());
-  index_keys.erase(std::unique(index_keys.begin(), index_keys.end()), index_keys.end());
+  // (kind, id) in key order: keys are "tenant\0kind\0id\0position", ids hold no NUL.
+  std::vector<std::pair<char, std::string_view>> ids;
+  ids.reserve(touched.users.size() + touched.groups.size() + touched.subscriptions.size() + 1);
+  for (const auto& u : touched.users) ids.emplace_back('u', u);
+  for (const auto& g : touched.groups) ids.emplace_back('g', g);
+  for (const auto& s : touched.subscriptions) ids.emplace_back('s', s);
+  if (event.getEffectiveAt() < event.getRecordedAt()) ids.emplace_back('b', "");
+  std::sort(ids.begin(), ids.end());
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
   const std::string_view type = ledger::EventTypeName(event.getPayload().which());
-  for (const auto& k : index_keys) fn(k, type);
+  std::string key = keys::TenantPrefix(tenant);
+  const size_t prefix = key.size();
+  for (const auto& [kind, id] : ids) {
+    key.resize(prefix);
+    key.push_back(kind);
+    key.push_back('\0');
+    key.append(id);
+    key.push_back('\0');
+    keys::PutBE64(&key, event.getPosition());
+    fn(key, type);
+  }
 }
 
 std::string IndexMismatch(const ViewProjector& views, const std::string& tenant,

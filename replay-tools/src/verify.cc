@@ -4,6 +4,7 @@
 #include <rocksdb/db.h>
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <cstring>
 #include <functional>
@@ -154,9 +155,14 @@ void CheckEvent(const Shared& shared, TenantCheck* t, ledger::schema::Event::Rea
   if (!ledger::EventHashMatches(e, bytes)) {
     problems.Add(position, t->tenant, "hash does not match the event's bytes (altered event)");
   }
-  const std::string expected_id = t->tenant + "/" + std::to_string(version);
-  if (std::string_view(e.getEventId().cStr(), e.getEventId().size()) != expected_id) {
-    problems.Add(position, t->tenant, "event_id is not " + expected_id);
+  // event_id must be "tenant/version" (compared without building it).
+  const std::string_view event_id(e.getEventId().cStr(), e.getEventId().size());
+  char digits[24];
+  const auto [end, ec] = std::to_chars(std::begin(digits), std::end(digits), version);
+  if (event_id.size() != t->tenant.size() + 1 + static_cast<size_t>(end - digits) ||
+      event_id.compare(0, t->tenant.size(), t->tenant) != 0 || event_id[t->tenant.size()] != '/' ||
+      event_id.substr(t->tenant.size() + 1) != std::string_view(digits, end - digits)) {
+    problems.Add(position, t->tenant, fmt::format("event_id is not {}/{}", t->tenant, version));
   }
   if (t->last_position >= position) {
     problems.Add(position, t->tenant, "stream positions are not increasing");
