@@ -66,6 +66,7 @@ int main(int argc, char** argv) {
   server::HttpOptions http_options;
   size_t max_connections = 1024;
   int idle_timeout = 30;
+  int io_threads = 2;
   po::options_description options("options");
   options.add_options()("help,h", "usage")("data", po::value(&data), "ledger directory")(
       "listen", po::value(&listen), "Cap'n Proto listener HOST:PORT (port 0: any)")(
@@ -76,6 +77,7 @@ int main(int argc, char** argv) {
       "Cap'n Proto requests running per connection (default 256)")(
       "max-connections", po::value(&max_connections), "per listener (default 1024)")(
       "idle-timeout", po::value(&idle_timeout), "seconds before a silent connection closes (30)")(
+      "io-threads", po::value(&io_threads), "I/O threads per listener (default 2)")(
       "tokens", po::value(&tokens_file), "tokens file")(
       "create-dev-token", "create a development token if the tokens file does not exist")(
       "clock", po::value(&clock), "manual: commands carry their time (new ledgers only)")(
@@ -102,6 +104,7 @@ int main(int argc, char** argv) {
   if (capnp_options.max_in_flight < 1) return Usage("--max-in-flight must be at least 1");
   if (max_connections < 1) return Usage("--max-connections must be at least 1");
   if (idle_timeout < 1) return Usage("--idle-timeout must be at least 1 second");
+  if (io_threads < 1 || io_threads > 64) return Usage("--io-threads must be 1 to 64");
 
   if (vm.count("create-dev-token") && !std::filesystem::exists(tokens_file)) {
     const server::DevelopmentToken dev = server::NewDevelopmentToken("development");
@@ -140,6 +143,7 @@ int main(int argc, char** argv) {
   server::Frontend frontend({store.get(), service.get(), reader.get()}, &tokens, &metrics);
   http_options.max_connections = capnp_options.max_connections = max_connections;
   http_options.idle_timeout_seconds = capnp_options.idle_timeout_seconds = idle_timeout;
+  http_options.threads = capnp_options.threads = io_threads;
   server::HttpServer http_server(&frontend, http_options);
   capnp_options.tls_cert_file = tls_cert;
   capnp_options.tls_key_file = tls_key;
