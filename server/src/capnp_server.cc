@@ -6,7 +6,6 @@
 
 #include <capnp/serialize.h>
 #include <fmt/format.h>
-#include <kj/exception.h>
 
 #include <atomic>
 #include <boost/asio.hpp>
@@ -20,6 +19,7 @@
 #include <vector>
 
 #include "server/protocol.capnp.h"
+#include "server/request.h"
 
 namespace server {
 namespace {
@@ -39,14 +39,6 @@ Frame ErrorFrame(uint64_t id, const std::string& code, const std::string& messag
   e.setMessage(message);
   return ToFrame(mb);
 }
-
-std::optional<std::string_view> TokenOf(wire::Request::Reader req) {
-  if (!req.hasToken()) return std::nullopt;
-  const auto t = req.getToken();
-  return std::string_view(t.begin(), t.size());
-}
-
-std::string Copy(capnp::Text::Reader t) { return std::string(t.begin(), t.size()); }
 
 }  // namespace
 
@@ -177,35 +169,29 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
       std::memcpy(frame.begin(), p, frame_bytes);
       in_begin_ += frame_bytes;
       server_->metrics.capnp_requests.fetch_add(1, std::memory_order_relaxed);
-      HandleFrame(frame, frame_bytes);
+      HandleFrame(frame);
     }
   }
 
-  void HandleFrame(const Frame& frame, size_t frame_bytes) {
-    uint64_t id = 0;
-    try {
-      capnp::FlatArrayMessageReader message(
-          frame, FrameReaderOptions(frame_bytes, server_->options.frame));
-      const auto req = message.getRoot<wire::Request>();
-      id = req.getId();
-      Handle(req);
-    } catch (const kj::Exception& e) {
-      BadFrame(fmt::format("frame: malformed message ({})", e.getDescription().cStr()), id);
-    }
+  void HandleFrame(const Frame& frame) {
+    DecodedRequest req;
+    const ledger::Status s =
+        DecodeRequest(frame, server_->options.frame, server_->options.max_batch_commands, &req);
+    if (!s.ok()) return BadFrame(s.message(), req.id);
+    Handle(req);
   }
 
-  void Handle(wire::Request::Reader req) {
-    const uint64_t id = req.getId();
-    const auto token = TokenOf(req);
+  void Handle(const DecodedRequest& req) {
+    const uint64_t id = req.id;
+    const std::optional<std::string_view> token =
+        req.token ? std::optional<std::string_view>(*req.token) : std::nullopt;
     Frontend& frontend = *server_->frontend;
-    switch (req.which()) {
-      case wire::Request::SUBMIT:
-        return Submit(id, token, req.getSubmit());
-      case wire::Request::CHECK: {
-        const auto c = req.getCheck();
+    switch (req.kind) {
+      case DecodedRequest::Kind::kSubmit:
+        return Submit(req, token);
+      case DecodedRequest::Kind::kCheck: {
         commands::AccessDecision d;
-        const Refusal r = frontend.Check(token, Copy(c.getTenant()), Copy(c.getUser()),
-                                         Copy(c.getProduct()), Copy(c.getAt()), &d);
+        const Refusal r = frontend.Check(token, req.tenant, req.user, req.product, req.at, &d);
         if (!r.ok()) return Write(ErrorFrame(id, r.code, r.message));
         capnp::MallocMessageBuilder mb(64);
         auto resp = mb.initRoot<wire::Response>();
@@ -216,9 +202,9 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
         out.setSubscription(d.subscription);
         return Write(ToFrame(mb));
       }
-      case wire::Request::STATE: {
+      case DecodedRequest::Kind::kState: {
         std::string json;
-        const Refusal r = frontend.State(token, Copy(req.getState().getTenant()), &json);
+        const Refusal r = frontend.State(token, req.tenant, &json);
         if (!r.ok()) return Write(ErrorFrame(id, r.code, r.message));
         capnp::MallocMessageBuilder mb;
         auto resp = mb.initRoot<wire::Response>();
@@ -226,39 +212,34 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
         resp.setState(json);
         return Write(ToFrame(mb));
       }
-      case wire::Request::READ_EVENTS:
-        return ReadEvents(id, token, req.getReadEvents());
-      case wire::Request::HEALTH: {
+      case DecodedRequest::Kind::kReadEvents:
+        return ReadEvents(req, token);
+      case DecodedRequest::Kind::kHealth: {
         capnp::MallocMessageBuilder mb(32);
         auto resp = mb.initRoot<wire::Response>();
         resp.setId(id);
         resp.initHealth().setPosition(frontend.store().LastPosition());
         return Write(ToFrame(mb));
       }
+      case DecodedRequest::Kind::kUnknown:
+        break;
     }
     Write(ErrorFrame(id, "bad_request", "request: unknown kind (a newer client?)"));
   }
 
   // Runs a batch of commands; one response with every result, once all are durable.
-  void Submit(uint64_t id, std::optional<std::string_view> token,
-              capnp::List<capnp::Text>::Reader list) {
-    if (list.size() > server_->options.max_batch_commands) {
+  void Submit(const DecodedRequest& req, std::optional<std::string_view> token) {
+    const uint64_t id = req.id;
+    if (req.command_count > server_->options.max_batch_commands) {
       return Write(ErrorFrame(id, "bad_request",
-                              fmt::format("submit: {} commands (at most {})", list.size(),
+                              fmt::format("submit: {} commands (at most {})", req.command_count,
                                           server_->options.max_batch_commands)));
     }
     if (server_->stopping.load()) {
       return Write(ErrorFrame(id, "unavailable", "server: shutting down"));
     }
     if (!Admit(id)) return;
-    // Every text is read (and validated by Cap'n Proto) before any command is submitted,
-    // so a malformed frame submits nothing.
-    std::vector<std::string> commands;
-    commands.reserve(list.size());
-    for (const auto text : list) commands.push_back(Copy(text));
-    const std::string token_copy = token ? std::string(*token) : std::string();
-    const std::optional<std::string_view> token_view =
-        token ? std::optional<std::string_view>(token_copy) : std::nullopt;
+    const std::vector<std::string>& commands = req.commands;
     struct Batch {
       std::vector<std::string> results;
       std::atomic<size_t> remaining;
@@ -280,7 +261,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     };
     if (commands.empty()) return finish();
     for (size_t i = 0; i < commands.size(); ++i) {
-      server_->frontend->SubmitCommand(token_view, commands[i],
+      server_->frontend->SubmitCommand(token, commands[i],
                                        [batch, finish, i](CommandOutcome outcome) {
                                          batch->results[i] = std::move(outcome.json);
                                          if (batch->remaining.fetch_sub(1) == 1) finish();
@@ -303,15 +284,15 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   }
 
   // One batch of events; with `follow`, batches keep coming as events become durable.
-  void ReadEvents(uint64_t id, std::optional<std::string_view> token,
-                  wire::ReadEventsRequest::Reader r) {
-    const std::string tenant = Copy(r.getTenant());
+  void ReadEvents(const DecodedRequest& r, std::optional<std::string_view> token) {
+    const uint64_t id = r.id;
+    const std::string& tenant = r.tenant;
     const Refusal refusal = server_->frontend->AuthorizeEvents(token, tenant);
     if (!refusal.ok()) return Write(ErrorFrame(id, refusal.code, refusal.message));
-    const size_t limit = r.getLimit() == 0 ? 1000 : std::min<size_t>(r.getLimit(), 10000);
-    if (!r.getFollow()) {
+    const size_t limit = r.limit == 0 ? 1000 : std::min<size_t>(r.limit, 10000);
+    if (!r.follow) {
       uint64_t next = 0;
-      SendEvents(id, r.getFrom(), tenant, limit, &next);
+      SendEvents(id, r.from, tenant, limit, &next);
       return;
     }
     if (following_) {
@@ -321,7 +302,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     }
     following_ = true;
     follow_id_ = id;
-    follow_next_ = std::max<uint64_t>(1, r.getFrom());
+    follow_next_ = std::max<uint64_t>(1, r.from);
     follow_tenant_ = tenant;
     follow_limit_ = limit;
     PumpEvents();
