@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Configures and builds one flavour of the project into build/<flavour>.
-#   scripts/build.sh [dev|release|asan|tsan] [cmake --build args...]
+#   scripts/build.sh [dev|release|asan|tsan|fuzz] [cmake --build args...]
 #   dev      RelWithDebInfo (default)    release  Release (benchmarks)
 #   asan     ASan + UBSan                tsan     ThreadSanitizer
+#   fuzz     clang, libFuzzer targets only (tests/fuzz), ASan + UBSan
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,13 +14,19 @@ case "$flavour" in
   release) type=Release; sanitize="" ;;
   asan) type=Debug; sanitize="address,undefined" ;;
   tsan) type=RelWithDebInfo; sanitize="thread" ;;
-  *) echo "build.sh: unknown flavour '$flavour' (dev|release|asan|tsan)" >&2; exit 2 ;;
+  fuzz) type=RelWithDebInfo; sanitize="address,undefined" ;;
+  *) echo "build.sh: unknown flavour '$flavour' (dev|release|asan|tsan|fuzz)" >&2; exit 2 ;;
 esac
+extra=()
+if [ "$flavour" = fuzz ]; then
+  extra=(-DLEDGER_FUZZ=ON -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++)
+fi
 
 generator=()
 command -v ninja >/dev/null 2>&1 && generator=(-G Ninja)
 dir="build/$flavour"
 if [ ! -f "$dir/CMakeCache.txt" ]; then
-  cmake -S . -B "$dir" "${generator[@]}" -DCMAKE_BUILD_TYPE="$type" -DLEDGER_SANITIZE="$sanitize" >/dev/null
+  cmake -S . -B "$dir" "${generator[@]}" -DCMAKE_BUILD_TYPE="$type" -DLEDGER_SANITIZE="$sanitize" \
+    "${extra[@]}" >/dev/null
 fi
 cmake --build "$dir" -j "${LEDGER_JOBS:-2}" "$@"

@@ -13,6 +13,7 @@ PACKAGES=(
   libssl-dev
   nlohmann-json3-dev
   libcsv-dev
+  clang libclang-rt-14-dev
 )
 
 missing=()

@@ -1,22 +1,28 @@
 #!/usr/bin/env bash
 # The test command: installs missing Debian packages, builds, and runs every test through
 # CTest — the normal build, then the whole suite again under ASan + UBSan, then under
-# ThreadSanitizer.
-#   scripts/test.sh            all three passes
+# ThreadSanitizer, then the libFuzzer targets (clang) for a bounded time each from their
+# committed seed corpora.
+#   scripts/test.sh            all four passes
 #   scripts/test.sh --quick    the normal build only
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/setup.sh
 
-flavours=(dev asan tsan)
+flavours=(dev asan tsan fuzz)
 [ "${1:-}" = "--quick" ] && flavours=(dev)
 
 for flavour in "${flavours[@]}"; do
   echo "== build ($flavour)"
-  scripts/build.sh "$flavour"
+  if [ "$flavour" = fuzz ]; then
+    scripts/build.sh fuzz --target fuzz_all
+  else
+    scripts/build.sh "$flavour"
+  fi
   echo "== test ($flavour)"
-  export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+  # (libFuzzer reports its own crashes; abort_on_error would only hide its summary.)
+  export ASAN_OPTIONS=detect_leaks=1:abort_on_error=$([ "$flavour" = fuzz ] && echo 0 || echo 1)
   export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
   # Sanitizer builds run ~10x slower: long randomized tests take a tenth of their cases.
   if [ "$flavour" = dev ]; then unset LEDGER_TEST_SCALE; else export LEDGER_TEST_SCALE=0.1; fi

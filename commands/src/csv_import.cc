@@ -37,11 +37,39 @@ void OnRow(int /*terminator*/, void* ctx) {
   r->fields.clear();
 }
 
+// The offset of the first byte that is not part of well-formed UTF-8, or npos.
+size_t FirstInvalidUtf8(std::string_view text) {
+  size_t i = 0;
+  while (i < text.size()) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
+    if (n == 0 || (n == 2 && c < 0xC2) || i + n > text.size()) return i;
+    for (size_t k = 1; k < n; ++k) {
+      if ((static_cast<unsigned char>(text[i + k]) & 0xC0) != 0x80) return i;
+    }
+    const auto c1 = n > 1 ? static_cast<unsigned char>(text[i + 1]) : 0;
+    if ((n == 3 && c == 0xE0 && c1 < 0xA0) || (n == 3 && c == 0xED && c1 >= 0xA0) ||
+        (n == 4 && c == 0xF0 && c1 < 0x90) || (n == 4 && (c > 0xF4 || (c == 0xF4 && c1 >= 0x90)))) {
+      return i;  // overlong, surrogate or beyond U+10FFFF
+    }
+    i += n;
+  }
+  return std::string_view::npos;
+}
+
 }  // namespace
 
 bool ParseMembersCsv(std::string_view text, std::vector<ImportRow>* rows, std::string* error) {
   rows->clear();
   if (text.substr(0, 3) == "\xEF\xBB\xBF") text.remove_prefix(3);
+  // Spreadsheets often save Latin-1 or Windows-1252: refuse it clearly rather than
+  // importing mangled names (commands are UTF-8 JSON).
+  if (const size_t bad = FirstInvalidUtf8(text); bad != std::string_view::npos) {
+    const size_t line =
+        1 + std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(bad), '\n');
+    *error = fmt::format("line {}: not UTF-8 text (save the file as CSV UTF-8)", line);
+    return false;
+  }
 
   csv_parser parser;
   if (csv_init(&parser, CSV_STRICT | CSV_STRICT_FINI | CSV_APPEND_NULL) != 0) {
@@ -52,8 +80,14 @@ bool ParseMembersCsv(std::string_view text, std::vector<ImportRow>* rows, std::s
   size_t start = 0;
   bool ok = true;
   while (start < text.size()) {
-    size_t end = text.find('\n', start);
-    end = end == std::string_view::npos ? text.size() : end + 1;
+    // A line ends with LF, CRLF or a lone CR (old Mac files; libcsv ends rows there too,
+    // so counting only LF gave two rows the same line number — found by fuzzing).
+    size_t end = text.find_first_of("\r\n", start);
+    if (end == std::string_view::npos) {
+      end = text.size();
+    } else {
+      end += (text[end] == '\r' && end + 1 < text.size() && text[end + 1] == '\n') ? 2 : 1;
+    }
     const std::string_view line = text.substr(start, end - start);
     if (csv_parse(&parser, line.data(), line.size(), OnField, OnRow, &reader) != line.size()) {
       *error = fmt::format("line {}: {}", reader.current_line, csv_strerror(csv_error(&parser)));
@@ -96,7 +130,9 @@ bool ParseMembersCsv(std::string_view text, std::vector<ImportRow>* rows, std::s
     return false;
   }
   for (size_t r = 1; r < reader.rows.size(); ++r) {
-    const auto& [line, fields] = reader.rows[r];
+    // Not a structured binding: clang 14 cannot capture those in the lambda below.
+    const int line = reader.rows[r].first;
+    const auto& fields = reader.rows[r].second;
     ImportRow row;
     row.line = line;
     auto get = [&](const char* name) {

@@ -20,7 +20,10 @@ struct Due {
 
 std::vector<ledger::EventDraft> DueEffects(const TenantState& state, Micros t) {
   std::vector<Due> due;
-  for (const auto& [id, sub] : state.subscriptions) {
+  for (const auto& entry : state.subscriptions) {
+    // Not a structured binding: clang 14 cannot capture those in the lambda below.
+    const std::string& id = entry.first;
+    const Subscription& sub = entry.second;
     if (sub.expired) continue;
     int order = 0;
     auto add = [&](Micros at, ledger::EventDraft e) {

@@ -94,7 +94,10 @@ schema::Event::Builder EventDraft::root() { return message_->getRoot<schema::Eve
 size_t EventDraft::AllocatedBytes() const { return message_->sizeInWords() * sizeof(capnp::word); }
 
 struct StoredEvent::State {
-  std::vector<capnp::word> words;
+  // The bytes as aligned words; reused (grown only) across Parse calls. capnp::word
+  // cannot be copied, so no std::vector (clang's library checks rejected it).
+  std::unique_ptr<capnp::word[]> words;
+  size_t capacity = 0;
   kj::ArrayPtr<const capnp::word> segments[1];
   std::optional<capnp::SegmentArrayMessageReader> reader;
 };
@@ -111,10 +114,14 @@ Status StoredEvent::Parse(std::string_view bytes) {
   if (!state_) state_ = std::make_unique<State>();
   State& s = *state_;
   s.reader.reset();
-  s.words.resize(bytes.size() / sizeof(capnp::word));
-  std::memcpy(s.words.data(), bytes.data(), bytes.size());
+  const size_t count = bytes.size() / sizeof(capnp::word);
+  if (s.capacity < count) {
+    s.words.reset(new capnp::word[count]);
+    s.capacity = count;
+  }
+  std::memcpy(s.words.get(), bytes.data(), bytes.size());
   size_ = bytes.size();
-  s.segments[0] = kj::ArrayPtr<const capnp::word>(s.words.data(), s.words.size());
+  s.segments[0] = kj::ArrayPtr<const capnp::word>(s.words.get(), count);
   try {
     s.reader.emplace(kj::ArrayPtr<const kj::ArrayPtr<const capnp::word>>(s.segments, 1),
                      StoredReaderOptions());
@@ -131,7 +138,7 @@ Status StoredEvent::Parse(std::string_view bytes) {
 
 std::string_view StoredEvent::bytes() const {
   if (!state_) return {};
-  return {reinterpret_cast<const char*>(state_->words.data()), size_};
+  return {reinterpret_cast<const char*>(state_->words.get()), size_};
 }
 
 bool StoredEvent::HashMatches() const {

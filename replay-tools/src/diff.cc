@@ -4,6 +4,7 @@
 #include <set>
 
 #include "commands/access.h"
+#include "replay/event_json.h"
 #include "replay/state_json.h"
 #include "replay/table.h"
 
@@ -47,7 +48,7 @@ json Point(const json& state) {
 
 std::string Text(const json& v) {
   if (v.is_null()) return "null";
-  return v.is_string() ? v.get<std::string>() : v.dump();
+  return v.is_string() ? v.get<std::string>() : DumpJson(v);
 }
 
 }  // namespace

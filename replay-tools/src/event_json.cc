@@ -125,4 +125,8 @@ nlohmann::json EventJson(ledger::schema::Event::Reader event) {
   };
 }
 
+std::string DumpJson(const nlohmann::json& value) {
+  return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 }  // namespace replay

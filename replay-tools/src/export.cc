@@ -21,9 +21,7 @@ const size_t kExportCsvColumnCount = std::size(kExportCsvColumns);
 namespace {
 
 // Compact JSON text; never throws on invalid UTF-8 (replaced by U+FFFD).
-std::string Dump(const nlohmann::json& value) {
-  return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-}
+std::string Dump(const nlohmann::json& value) { return DumpJson(value); }
 
 // One RFC 4180 field: quoted, inner quotes doubled, when it holds , " CR or LF.
 void WriteCsvField(std::string_view field, std::string* line) {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <map>
 
+#include "replay/event_json.h"
 #include "replay/summary.h"
 #include "replay/table.h"
 
@@ -43,7 +44,7 @@ bool Mentions(const std::string& command_json, char kind, const std::string& id)
 
 std::string Text(const json& v) {
   if (v.is_null()) return "";
-  return v.is_string() ? v.get<std::string>() : v.dump();
+  return v.is_string() ? v.get<std::string>() : DumpJson(v);
 }
 
 void AddRows(const json& entry, int depth, Table* table) {

@@ -1,6 +1,7 @@
 #include "replay/state_json.h"
 
 #include "commands/evolve.h"
+#include "replay/event_json.h"
 #include "replay/table.h"
 
 namespace replay {
@@ -40,7 +41,7 @@ std::string Join(const json& array) {
   std::string out;
   for (const auto& item : array) {
     if (!out.empty()) out += ",";
-    out += item.is_string() ? item.get<std::string>() : item.dump();
+    out += item.is_string() ? item.get<std::string>() : DumpJson(item);
   }
   return out;
 }
@@ -48,7 +49,7 @@ std::string Join(const json& array) {
 std::string Text(const json& value) {
   if (value.is_null()) return "-";
   if (value.is_string()) return value.get<std::string>();
-  return value.dump();
+  return DumpJson(value);
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 #include "replay/verify.h"
 
 #include <fmt/format.h>
+#include <kj/exception.h>
 #include <rocksdb/db.h>
 
 #include <algorithm>
@@ -388,7 +389,13 @@ Status Verify(const ledger::Store& store, const projections::ViewProjector& view
     TenantCheck& t = all[*options.tenant];
     auto c = store.ReadStream(*options.tenant);
     for (; c->Valid(); c->Next()) {
-      CheckEvent(shared, &t, c->event().event(), c->event().bytes());
+      try {
+        CheckEvent(shared, &t, c->event().event(), c->event().bytes());
+      } catch (const kj::Exception& x) {
+        problems.Add(c->event().position(), *options.tenant,
+                     fmt::format("undecodable event: {}", x.getDescription().cStr()));
+        t.broken = true;
+      }
       ++report->events;
     }
     if (!c->status().ok()) {
@@ -419,7 +426,14 @@ Status Verify(const ledger::Store& store, const projections::ViewProjector& view
             part.current_id.assign(tenant);
             part.current = &part.tenants[part.current_id];
           }
-          CheckEvent(shared, part.current, e, bytes);
+          try {
+            CheckEvent(shared, part.current, e, bytes);
+          } catch (const kj::Exception& x) {
+            // A field Cap'n Proto cannot read (a damaged event): a problem, not a crash.
+            problems.Add(e.getPosition(), part.current_id,
+                         fmt::format("undecodable event: {}", x.getDescription().cStr()));
+            part.current->broken = true;
+          }
           ++counts[static_cast<size_t>(k)];
           return Status::OK();
         },

@@ -14,6 +14,7 @@
 // Aligned tables by default, --json for one JSON document. Exit codes: 0 done, 1 the
 // ledger could not be read, 2 bad usage or bad input, 3 verify found a problem.
 #include <fmt/format.h>
+#include <kj/exception.h>
 
 #include <boost/program_options.hpp>
 #include <chrono>
@@ -27,6 +28,7 @@
 #include "replay/audit_ledger.h"
 #include "replay/diff.h"
 #include "replay/digest.h"
+#include "replay/event_json.h"
 #include "replay/explain.h"
 #include "replay/export.h"
 #include "replay/history.h"
@@ -107,7 +109,7 @@ class Args {
   const po::variables_map& vm_;
 };
 
-void Print(const nlohmann::json& j) { std::cout << j.dump() << "\n"; }
+void Print(const nlohmann::json& j) { std::cout << replay::DumpJson(j) << "\n"; }
 
 int State(const replay::AuditLedger& l, const Args& a) {
   a.Only({"tenant", "at", "position", "known-at"});
@@ -376,5 +378,12 @@ int main(int argc, char** argv) {
   } catch (const UsageError& e) {
     fmt::print(stderr, "ledger-replay: {}\n{}", e.message, kUsage);
     return 2;
+  } catch (const kj::Exception& e) {
+    // A stored event whose fields Cap'n Proto cannot read: the store is damaged.
+    fmt::print(stderr,
+               "ledger-replay: a stored event cannot be decoded ({}); the store is damaged — "
+               "`ledger-replay verify` names the position\n",
+               e.getDescription().cStr());
+    return 3;
   }
 }

@@ -1,6 +1,7 @@
 #include "server/frontend.h"
 
 #include <fmt/format.h>
+#include <kj/exception.h>
 
 #include <chrono>
 #include <mutex>
@@ -8,6 +9,7 @@
 #include "commands/command.h"
 #include "ledger/time.h"
 #include "replay/as_of.h"
+#include "replay/event_json.h"
 #include "replay/state_json.h"
 
 namespace server {
@@ -122,13 +124,19 @@ Refusal Frontend::State(std::optional<std::string_view> token, const std::string
   if (!auth.ok()) return Count(auth);
   commands::TenantState state;
   ledger::Micros at = 0;
-  const ledger::Status s =
-      replay::FoldAsOf(*engine_.store, *engine_.reader, tenant, replay::AsOf{}, &state, &at);
+  ledger::Status s;
+  try {
+    s = replay::FoldAsOf(*engine_.store, *engine_.reader, tenant, replay::AsOf{}, &state, &at);
+  } catch (const kj::Exception& e) {
+    s = ledger::Status::Corruption(std::string("a stored event cannot be decoded: ") +
+                                   e.getDescription().cStr());
+    LogStoreError(s.message());
+  }
   if (s.code() == ledger::Status::Code::kNotFound) {
     return {404, "unknown_tenant", "no tenant " + tenant};
   }
   if (!s.ok()) return {503, "unavailable", s.ToString()};
-  *json = replay::StateJson(state, at).dump();
+  *json = replay::DumpJson(replay::StateJson(state, at));
   return {};
 }
 
@@ -140,6 +148,20 @@ Refusal Frontend::AuthorizeEvents(std::optional<std::string_view> token,
 }
 
 ledger::Status Frontend::ReadEvents(
+    uint64_t from, const std::string& tenant, size_t max,
+    const std::function<void(std::string_view, ledger::schema::Event::Reader)>& fn,
+    uint64_t* next) const {
+  try {
+    return ReadEventsUnchecked(from, tenant, max, fn, next);
+  } catch (const kj::Exception& e) {
+    const std::string message =
+        std::string("a stored event cannot be decoded: ") + e.getDescription().cStr();
+    LogStoreError(message);
+    return ledger::Status::Corruption(message);
+  }
+}
+
+ledger::Status Frontend::ReadEventsUnchecked(
     uint64_t from, const std::string& tenant, size_t max,
     const std::function<void(std::string_view, ledger::schema::Event::Reader)>& fn,
     uint64_t* next) const {

@@ -296,7 +296,7 @@ class Session : public std::enable_shared_from_this<Session> {
       const ledger::Status s = server_->frontend->ReadEvents(
           tail_next_, tail_tenant_, 1000,
           [&](std::string_view, ledger::schema::Event::Reader e) {
-            out->append(replay::EventJson(e).dump());
+            out->append(replay::DumpJson(replay::EventJson(e)));
             out->push_back('\n');
           },
           &tail_next_);
@@ -328,7 +328,9 @@ class Session : public std::enable_shared_from_this<Session> {
     });
   }
 
-  void Send(int status, const json& body) { SendText(status, body.dump(), "application/json"); }
+  void Send(int status, const json& body) {
+    SendText(status, replay::DumpJson(body), "application/json");
+  }
 
   void SendText(int status, std::string body, const char* content_type) {
     auto res = std::make_shared<Response>(static_cast<http::status>(status), request_.version());

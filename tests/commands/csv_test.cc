@@ -68,3 +68,17 @@ TEST_CASE("unusable files are refused with the reason", "[csv]") {
   CHECK_FALSE(ParseMembersCsv("email\n\"unterminated@x.test\n", &rows, &error));
   CHECK(error.find("line") == 0);
 }
+
+TEST_CASE("old Mac line ends (CR alone) count as lines; text must be UTF-8", "[csv]") {
+  std::vector<ImportRow> rows;
+  std::string error;
+  REQUIRE(ParseMembersCsv("email,user\ra@acme.test,a\rb@acme.test,b\r", &rows, &error));
+  REQUIRE(rows.size() == 2);
+  CHECK(rows[0].line == 2);
+  CHECK(rows[1].line == 3);
+  // "Zoë" saved as Windows-1252 by a spreadsheet: refused, naming the line.
+  CHECK_FALSE(ParseMembersCsv("email,name\nz@acme.test,Zo\xEB\n", &rows, &error));
+  CHECK(error == "line 2: not UTF-8 text (save the file as CSV UTF-8)");
+  REQUIRE(ParseMembersCsv("email,name\nz@acme.test,Zo\xC3\xAB\n", &rows, &error));
+  CHECK(rows[0].name == "Zo\xC3\xAB");
+}

@@ -18,4 +18,8 @@ nlohmann::json PayloadJson(ledger::schema::Event::Reader event);
 // "prev_hash","hash","payload"}.
 nlohmann::json EventJson(ledger::schema::Event::Reader event);
 
+// Compact JSON text. Bytes that are not UTF-8 (only a damaged store holds them: commands
+// are UTF-8 JSON) become U+FFFD instead of throwing.
+std::string DumpJson(const nlohmann::json& value);
+
 }  // namespace replay

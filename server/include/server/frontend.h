@@ -77,6 +77,11 @@ class Frontend {
 
  private:
   Refusal Count(const AuthDecision& auth);
+  // ReadEvents without catching Cap'n Proto's exceptions for damaged events.
+  ledger::Status ReadEventsUnchecked(
+      uint64_t from, const std::string& tenant, size_t max,
+      const std::function<void(std::string_view, ledger::schema::Event::Reader)>& fn,
+      uint64_t* next) const;
 
   Engine engine_;
   const TokenRegistry* tokens_;
