@@ -18,6 +18,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "listener.h"
 #include "server/protocol.capnp.h"
 #include "server/request.h"
 
@@ -42,21 +43,14 @@ Frame ErrorFrame(uint64_t id, const std::string& code, const std::string& messag
 
 }  // namespace
 
-struct CapnpServer::Impl {
+struct CapnpServer::Impl : detail::Listener {
   Frontend* frontend;
   ServerMetrics& metrics;
   CapnpOptions options;
-  net::io_context ioc;
   std::optional<ssl::context> tls;
-  std::optional<tcp::acceptor> acceptor;
-  std::optional<net::executor_work_guard<net::io_context::executor_type>> work;
-  std::atomic<bool> stopping{false};
 
   Impl(Frontend* f, CapnpOptions o)
-      : frontend(f),
-        metrics(f->metrics()),
-        options(std::move(o)),
-        ioc(std::max(1, options.threads)) {}
+      : detail::Listener(o.threads), frontend(f), metrics(f->metrics()), options(std::move(o)) {}
 
   void Accept();
 };
@@ -488,55 +482,15 @@ ledger::Status CapnpServer::Listen(const std::string& host, uint16_t port, uint1
           fmt::format("--tls-key {}: {}", o.tls_key_file, ec.message()));
     }
   }
-  error_code ec;
-  const auto address = net::ip::make_address(host, ec);
-  if (ec) return ledger::Status::InvalidArgument("--listen: '" + host + "' is not an IP address");
-  // On a strand: accepting and closing (StopAccepting) never run at once.
-  tcp::acceptor acceptor(net::make_strand(impl_->ioc));
-  const tcp::endpoint endpoint(address, port);
-  acceptor.open(endpoint.protocol(), ec);
-  if (!ec) acceptor.set_option(net::socket_base::reuse_address(true), ec);
-  if (!ec) acceptor.bind(endpoint, ec);
-  if (!ec) acceptor.listen(net::socket_base::max_listen_connections, ec);
-  if (ec) {
-    return ledger::Status::IOError(
-        fmt::format("cannot listen on {}:{}: {}", host, port, ec.message()));
-  }
-  *bound_port = acceptor.local_endpoint().port();
-  impl_->acceptor.emplace(std::move(acceptor));
-  return ledger::Status::OK();
+  return impl_->Bind("--listen", host, port, bound_port);
 }
 
 void CapnpServer::Run() {
-  impl_->work.emplace(impl_->ioc.get_executor());
-  impl_->Accept();
-  std::vector<std::thread> threads;
-  for (int i = 1; i < std::max(1, impl_->options.threads); ++i) {
-    threads.emplace_back([this] { impl_->ioc.run(); });
-  }
-  impl_->ioc.run();
-  for (auto& t : threads) t.join();
+  impl_->Run([this] { impl_->Accept(); });
 }
 
-void CapnpServer::StopAccepting() {
-  if (impl_->stopping.exchange(true) || !impl_->acceptor) return;
-  net::post(impl_->acceptor->get_executor(), [this] {
-    error_code ec;
-    if (impl_->acceptor) impl_->acceptor->close(ec);
-  });
-}
+void CapnpServer::StopAccepting() { impl_->StopAccepting(); }
 
-void CapnpServer::Stop(int drain_ms) {
-  StopAccepting();
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(drain_ms);
-  while (impl_->metrics.in_flight_commands.load() > 0 &&
-         std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  // Let the last responses be written, then stop.
-  std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  impl_->work.reset();
-  impl_->ioc.stop();
-}
+void CapnpServer::Stop(int drain_ms) { impl_->Stop(impl_->metrics.in_flight_commands, drain_ms); }
 
 }  // namespace server

@@ -10,6 +10,7 @@
 #include <thread>
 #include <vector>
 
+#include "listener.h"
 #include "replay/event_json.h"
 
 namespace server {
@@ -77,17 +78,13 @@ std::optional<std::string> Param(const std::vector<std::pair<std::string, std::s
 
 }  // namespace
 
-struct HttpServer::Impl {
+struct HttpServer::Impl : detail::Listener {
   Frontend* frontend;
   ServerMetrics& metrics;
   HttpOptions options;
-  net::io_context ioc;
-  std::optional<tcp::acceptor> acceptor;
-  std::optional<net::executor_work_guard<net::io_context::executor_type>> work;
-  std::atomic<bool> stopping{false};
 
   Impl(Frontend* f, HttpOptions o)
-      : frontend(f), metrics(f->metrics()), options(o), ioc(std::max(1, o.threads)) {}
+      : detail::Listener(o.threads), frontend(f), metrics(f->metrics()), options(o) {}
 
   void Accept();
 };
@@ -396,56 +393,15 @@ HttpServer::HttpServer(Frontend* frontend, HttpOptions options)
 HttpServer::~HttpServer() = default;
 
 ledger::Status HttpServer::Listen(const std::string& host, uint16_t port, uint16_t* bound_port) {
-  beast::error_code ec;
-  const auto address = net::ip::make_address(host, ec);
-  if (ec) return ledger::Status::InvalidArgument("--http: '" + host + "' is not an IP address");
-  // On a strand: accepting and closing (StopAccepting) never run at once.
-  tcp::acceptor acceptor(net::make_strand(impl_->ioc));
-  const tcp::endpoint endpoint(address, port);
-  acceptor.open(endpoint.protocol(), ec);
-  if (!ec) acceptor.set_option(net::socket_base::reuse_address(true), ec);
-  if (!ec) acceptor.bind(endpoint, ec);
-  if (!ec) acceptor.listen(net::socket_base::max_listen_connections, ec);
-  if (ec) {
-    return ledger::Status::IOError(
-        fmt::format("cannot listen on {}:{}: {}", host, port, ec.message()));
-  }
-  *bound_port = acceptor.local_endpoint().port();
-  impl_->acceptor.emplace(std::move(acceptor));
-  return ledger::Status::OK();
+  return impl_->Bind("--http", host, port, bound_port);
 }
 
 void HttpServer::Run() {
-  impl_->work.emplace(impl_->ioc.get_executor());
-  impl_->Accept();
-  std::vector<std::thread> threads;
-  for (int i = 1; i < std::max(1, impl_->options.threads); ++i) {
-    threads.emplace_back([this] { impl_->ioc.run(); });
-  }
-  impl_->ioc.run();
-  for (auto& t : threads) t.join();
+  impl_->Run([this] { impl_->Accept(); });
 }
 
-void HttpServer::StopAccepting() {
-  if (impl_->stopping.exchange(true) || !impl_->acceptor) return;
-  net::post(impl_->acceptor->get_executor(), [this] {
-    beast::error_code ec;
-    if (impl_->acceptor) impl_->acceptor->close(ec);
-  });
-}
+void HttpServer::StopAccepting() { impl_->StopAccepting(); }
 
-void HttpServer::Stop(int drain_ms) {
-  StopAccepting();
-  // In-flight commands are answered by the store; their responses need the I/O threads.
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(drain_ms);
-  while (impl_->metrics.in_flight_commands.load() > 0 &&
-         std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  // Let the last responses be written, then stop.
-  std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  impl_->work.reset();
-  impl_->ioc.stop();
-}
+void HttpServer::Stop(int drain_ms) { impl_->Stop(impl_->metrics.in_flight_commands, drain_ms); }
 
 }  // namespace server
