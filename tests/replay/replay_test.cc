@@ -4,8 +4,8 @@
 #include <rocksdb/db.h>
 
 #include <atomic>
-#include <functional>
 #include <catch2/catch.hpp>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <thread>
 
