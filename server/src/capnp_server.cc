@@ -50,7 +50,10 @@ struct CapnpServer::Impl : detail::Listener {
   std::optional<ssl::context> tls;
 
   Impl(Frontend* f, CapnpOptions o)
-      : detail::Listener(o.threads), frontend(f), metrics(f->metrics()), options(std::move(o)) {}
+      : detail::Listener(o.connections.threads),
+        frontend(f),
+        metrics(f->metrics()),
+        options(std::move(o)) {}
 
   void Accept();
 };
@@ -103,9 +106,10 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     timer_.async_wait([self = this->shared_from_this()](error_code ec) {
       if (ec || self->closed_) return;
       const auto now = Clock::now();
-      const bool idle = self->in_flight_ == 0 && !self->following_ && self->outbox_.empty() &&
-                        now - self->last_read_ >
-                            std::chrono::seconds(self->server_->options.idle_timeout_seconds);
+      const bool idle =
+          self->in_flight_ == 0 && !self->following_ && self->outbox_.empty() &&
+          now - self->last_read_ >
+              std::chrono::seconds(self->server_->options.connections.idle_timeout_seconds);
       if (idle || (self->handshake_deadline_ && now > *self->handshake_deadline_)) {
         return self->Close();
       }
@@ -169,8 +173,8 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
 
   void HandleFrame(const Frame& frame) {
     DecodedRequest req;
-    const ledger::Status s =
-        DecodeRequest(frame, server_->options.frame, server_->options.max_batch_commands, &req);
+    const ledger::Status s = DecodeRequest(frame, server_->options.frame,
+                                           server_->options.connections.max_batch_commands, &req);
     if (!s.ok()) return BadFrame(s.message(), req.id);
     Handle(req);
   }
@@ -224,10 +228,10 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   // Runs a batch of commands; one response with every result, once all are durable.
   void Submit(const DecodedRequest& req, std::optional<std::string_view> token) {
     const uint64_t id = req.id;
-    if (req.command_count > server_->options.max_batch_commands) {
+    if (req.command_count > server_->options.connections.max_batch_commands) {
       return Write(ErrorFrame(id, "bad_request",
                               fmt::format("submit: {} commands (at most {})", req.command_count,
-                                          server_->options.max_batch_commands)));
+                                          server_->options.connections.max_batch_commands)));
     }
     if (server_->stopping.load()) {
       return Write(ErrorFrame(id, "unavailable", "server: shutting down"));
@@ -437,7 +441,7 @@ void CapnpServer::Impl::Accept() {
   acceptor->async_accept(net::make_strand(ioc), [this](error_code ec, tcp::socket socket) {
     if (ec) {
       if (ec == net::error::operation_aborted || stopping.load()) return;
-    } else if (metrics.capnp_connections.load() >= options.max_connections) {
+    } else if (metrics.capnp_connections.load() >= options.connections.max_connections) {
       error_code ignored;
       socket.close(ignored);  // over the connection cap
     } else {

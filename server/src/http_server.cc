@@ -84,7 +84,7 @@ struct HttpServer::Impl : detail::Listener {
   HttpOptions options;
 
   Impl(Frontend* f, HttpOptions o)
-      : detail::Listener(o.threads), frontend(f), metrics(f->metrics()), options(o) {}
+      : detail::Listener(o.connections.threads), frontend(f), metrics(f->metrics()), options(o) {}
 
   void Accept();
 };
@@ -110,7 +110,7 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_.emplace();
     parser_->body_limit(server_->options.max_body_bytes);
     parser_->header_limit(16 << 10);
-    stream_.expires_after(std::chrono::seconds(server_->options.idle_timeout_seconds));
+    stream_.expires_after(std::chrono::seconds(server_->options.connections.idle_timeout_seconds));
     http::async_read(
         stream_, buffer_, *parser_,
         [self = shared_from_this()](beast::error_code ec, size_t) { self->OnRead(ec); });
@@ -213,9 +213,10 @@ class Session : public std::enable_shared_from_this<Session> {
     if (!body.is_object() && !batch) {
       return Send(400, Error("bad_request", "body: a JSON command object or an array of them"));
     }
-    if (batch && body.size() > server_->options.max_batch_commands) {
-      return Send(413, Error("bad_request", fmt::format("body: more than {} commands",
-                                                        server_->options.max_batch_commands)));
+    if (batch && body.size() > server_->options.connections.max_batch_commands) {
+      return Send(
+          413, Error("bad_request", fmt::format("body: more than {} commands",
+                                                server_->options.connections.max_batch_commands)));
     }
     if (batch && body.empty()) return Send(200, json::array());
     const size_t n = batch ? body.size() : 1;
@@ -377,7 +378,7 @@ void HttpServer::Impl::Accept() {
   acceptor->async_accept(net::make_strand(ioc), [this](beast::error_code ec, tcp::socket socket) {
     if (ec) {
       if (ec == net::error::operation_aborted || stopping.load()) return;
-    } else if (metrics.http_connections.load() >= options.max_connections) {
+    } else if (metrics.http_connections.load() >= options.connections.max_connections) {
       beast::error_code ignored;
       socket.close(ignored);  // over the connection cap
     } else {

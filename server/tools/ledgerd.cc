@@ -141,9 +141,11 @@ int main(int argc, char** argv) {
   auto reader = std::make_unique<projections::ViewReader>(views.get(), store.get());
   server::ServerMetrics metrics;
   server::Frontend frontend({store.get(), service.get(), reader.get()}, &tokens, &metrics);
-  http_options.max_connections = capnp_options.max_connections = max_connections;
-  http_options.idle_timeout_seconds = capnp_options.idle_timeout_seconds = idle_timeout;
-  http_options.threads = capnp_options.threads = io_threads;
+  server::ConnectionLimits limits;
+  limits.max_connections = max_connections;
+  limits.idle_timeout_seconds = idle_timeout;
+  limits.threads = io_threads;
+  http_options.connections = capnp_options.connections = limits;
   server::HttpServer http_server(&frontend, http_options);
   capnp_options.tls_cert_file = tls_cert;
   capnp_options.tls_key_file = tls_key;

@@ -16,15 +16,12 @@ namespace server {
 
 // Limits and transport; a request beyond a limit gets an error response naming it.
 struct CapnpOptions {
+  ConnectionLimits connections;       // longer submits: error
   FrameLimits frame;                  // larger or deeper frames: error, then close
-  size_t max_batch_commands = 1000;   // longer submits: error
   size_t max_in_flight = 256;         // requests running per connection; more: "unavailable"
   size_t max_write_buffer = 8 << 20;  // unsent response bytes before reading pauses
-  int idle_timeout_seconds = 30;      // a connection silent (and idle) this long is closed
   int handshake_timeout_seconds = 10;
-  size_t max_connections = 1024;  // further connections are closed at once
-  int threads = 2;                // I/O threads
-  std::string tls_cert_file;      // PEM chain; with tls_key_file: serve TLS only
+  std::string tls_cert_file;  // PEM chain; with tls_key_file: serve TLS only
   std::string tls_key_file;
 };
 

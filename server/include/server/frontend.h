@@ -17,6 +17,14 @@
 
 namespace server {
 
+// Limits every listener applies to its connections, whatever the protocol.
+struct ConnectionLimits {
+  int idle_timeout_seconds = 30;     // a connection silent (and idle) this long is closed
+  size_t max_connections = 1024;     // further connections are closed at once
+  size_t max_batch_commands = 1000;  // more commands in one request: refused
+  int threads = 2;                   // I/O threads
+};
+
 // What the server serves: the store, the one CommandService for it, and a view reader.
 struct Engine {
   ledger::Store* store = nullptr;

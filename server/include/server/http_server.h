@@ -20,11 +20,8 @@ namespace server {
 
 // Limits; a request beyond one gets a clear error, never a crash.
 struct HttpOptions {
-  size_t max_body_bytes = 1 << 20;   // larger bodies: 413
-  size_t max_batch_commands = 1000;  // longer arrays: 413
-  int idle_timeout_seconds = 30;     // a connection silent this long is closed
-  size_t max_connections = 1024;     // further connections are closed at once
-  int threads = 2;                   // I/O threads
+  ConnectionLimits connections;     // longer command arrays: 413
+  size_t max_body_bytes = 1 << 20;  // larger bodies: 413
 };
 
 class HttpServer {
