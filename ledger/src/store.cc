@@ -8,12 +8,14 @@
 #include <rocksdb/slice_transform.h>
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
+#include <rocksdb/write_buffer_manager.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <exception>
 
+#include "info_log.h"
 #include "keys.h"
 #include "records.h"
 #include "store_impl.h"
@@ -51,37 +53,56 @@ class WholeKey final : public rocksdb::SliceTransform {
   bool InDomain(const rocksdb::Slice&) const override { return true; }
 };
 
-rocksdb::ColumnFamilyOptions CommandsOptions() {
+// Table options every family shares. Index and filter blocks live in the one bounded
+// block cache (L0's pinned, they are hit on every read), so the memory a ledger uses does
+// not grow with the size of its data. `bloom`: a whole-key bloom filter per table.
+std::shared_ptr<rocksdb::TableFactory> Tables(const std::shared_ptr<rocksdb::Cache>& block_cache,
+                                              bool bloom) {
+  rocksdb::BlockBasedTableOptions table;
+  if (block_cache) {
+    table.block_cache = block_cache;
+    table.cache_index_and_filter_blocks = true;
+    table.cache_index_and_filter_blocks_with_high_priority = true;
+    table.pin_l0_filter_and_index_blocks_in_cache = true;
+    table.pin_top_level_index_and_filter = true;
+  }
+  if (bloom) {
+    table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+    table.whole_key_filtering = true;
+  }
+  return std::shared_ptr<rocksdb::TableFactory>(rocksdb::NewBlockBasedTableFactory(table));
+}
+
+rocksdb::ColumnFamilyOptions CommandsOptions(const std::shared_ptr<rocksdb::Cache>& block_cache) {
   rocksdb::ColumnFamilyOptions cf;
   cf.prefix_extractor = std::make_shared<WholeKey>();
   cf.memtable_factory.reset(rocksdb::NewHashLinkListRepFactory(1 << 18));
-  rocksdb::BlockBasedTableOptions table;
-  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
-  table.whole_key_filtering = true;
-  cf.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  cf.table_factory = Tables(block_cache, true);
   return cf;
 }
 
-rocksdb::ColumnFamilyOptions PointLookupOptions() {
+rocksdb::ColumnFamilyOptions PointLookupOptions(
+    const std::shared_ptr<rocksdb::Cache>& block_cache) {
   rocksdb::ColumnFamilyOptions cf;
   // Most idempotency lookups miss: a memtable bloom filter answers those without a search.
   cf.memtable_whole_key_filtering = true;
   cf.memtable_prefix_bloom_size_ratio = 0.05;
   cf.memtable_insert_with_hint_prefix_extractor = std::make_shared<TenantPrefix>();
-  rocksdb::BlockBasedTableOptions table;
-  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
-  table.whole_key_filtering = true;
-  cf.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  cf.table_factory = Tables(block_cache, true);
   return cf;
 }
 
 // View rows: point reads by key (bloom filters) and prefix scans.
-rocksdb::ColumnFamilyOptions ProjectionOptions(std::shared_ptr<rocksdb::Cache> block_cache) {
+rocksdb::ColumnFamilyOptions ProjectionOptions(const std::shared_ptr<rocksdb::Cache>& block_cache) {
   rocksdb::ColumnFamilyOptions cf;
-  rocksdb::BlockBasedTableOptions table;
-  if (block_cache) table.block_cache = std::move(block_cache);
-  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
-  cf.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  cf.table_factory = Tables(block_cache, true);
+  return cf;
+}
+
+// Families read by scans only (the log, rejections, meta).
+rocksdb::ColumnFamilyOptions ScanOptions(const std::shared_ptr<rocksdb::Cache>& block_cache) {
+  rocksdb::ColumnFamilyOptions cf;
+  cf.table_factory = Tables(block_cache, false);
   return cf;
 }
 
@@ -109,6 +130,9 @@ Status Store::Impl::Open(const StoreOptions& opts, const std::string& path) {
   // bounds both the disk used by WALs and the replay work of the next open.
   db_options.max_total_wal_size = 256 << 20;
   if (opts.env != nullptr) db_options.env = opts.env;
+  // Writers keep RocksDB's LOG with a logger that survives a full disk (info_log.h); only
+  // on the real file system (tests with their own Env keep RocksDB's).
+  if (!opts.read_only && opts.env == nullptr) db_options.info_log = NewInfoLog(path);
   std::shared_ptr<rocksdb::Cache> block_cache;
   if (opts.read_cache_bytes > 0) {
     // No row cache on read-only and secondary instances: RocksDB 7.8 answers the second
@@ -118,19 +142,25 @@ Status Store::Impl::Open(const StoreOptions& opts, const std::string& path) {
     if (!opts.read_only) db_options.row_cache = rocksdb::NewLRUCache(opts.read_cache_bytes);
     block_cache = rocksdb::NewLRUCache(opts.read_cache_bytes);
   }
+  // Every family's memtables together stay within the budget: past it, RocksDB flushes
+  // the largest. Without it each family may hold its own write buffers.
+  if (!opts.read_only && opts.memtable_budget_bytes > 0) {
+    db_options.write_buffer_manager =
+        std::make_shared<rocksdb::WriteBufferManager>(opts.memtable_budget_bytes);
+  }
 
-  rocksdb::ColumnFamilyOptions events_cf;
+  rocksdb::ColumnFamilyOptions events_cf = ScanOptions(block_cache);
   events_cf.write_buffer_size = 64 << 20;
   // Replays read the whole log: LZ4 decompresses several times faster than Snappy.
   events_cf.compression = rocksdb::kLZ4Compression;
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors = {
-      {rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions()},
+      {rocksdb::kDefaultColumnFamilyName, ScanOptions(block_cache)},
       {kCfEvents, events_cf},
-      {kCfStreams, PointLookupOptions()},
-      {kCfCommands, CommandsOptions()},
-      {kCfHeads, PointLookupOptions()},
-      {kCfRejections, rocksdb::ColumnFamilyOptions()},
-      {kCfCheckpoints, PointLookupOptions()},
+      {kCfStreams, PointLookupOptions(block_cache)},
+      {kCfCommands, CommandsOptions(block_cache)},
+      {kCfHeads, PointLookupOptions(block_cache)},
+      {kCfRejections, ScanOptions(block_cache)},
+      {kCfCheckpoints, PointLookupOptions(block_cache)},
   };
   // A read-only open can only open families that exist; a projector missing some is stale.
   std::vector<std::string> existing;
@@ -371,6 +401,7 @@ StoreStats Store::Stats() const {
   s.events = impl_->stat_events.load();
   s.build_micros = impl_->stat_build_micros.load();
   s.write_micros = impl_->stat_write_micros.load();
+  s.recoveries = impl_->stat_recoveries.load();
   for (size_t i = 0; i < StoreStats::kSizeBuckets; ++i) {
     s.group_sizes[i] = impl_->stat_group_sizes[i].load();
   }

@@ -12,6 +12,7 @@
 #include <rocksdb/write_batch.h>
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -48,8 +49,9 @@ struct PreparedGroup {
   uint64_t last_position = 0;              // after this group
   uint64_t events = 0;
   Micros time = 0;
-  Status status;      // not OK: fail every write of the group without writing
-  bool empty = true;  // nothing to write (duplicates only)
+  Status status;          // not OK: fail every write of the group without writing
+  bool empty = true;      // nothing to write (duplicates only)
+  bool no_space = false;  // the write failed because the disk is full
 };
 
 // A command accepted by a group that is not yet durable, for idempotency checks of the
@@ -100,6 +102,7 @@ class Store::Impl {
   std::atomic<Micros> ledger_time{0};
   std::atomic<uint64_t> stat_groups{0}, stat_requests{0}, stat_events{0};
   std::atomic<uint64_t> stat_build_micros{0}, stat_write_micros{0};
+  std::atomic<uint64_t> stat_recoveries{0};  // writes resumed after a full disk
   std::array<std::atomic<uint64_t>, StoreStats::kSizeBuckets> stat_group_sizes{};
 
  private:
@@ -116,6 +119,12 @@ class Store::Impl {
   void BuilderLoop();
   void SyncerLoop();
   void CompleterLoop();
+  // After a write failed for lack of disk space (builder thread, `lock` held): at most
+  // every kRecoveryInterval, waits for the syncer to be idle, resumes RocksDB and reloads
+  // the writer state from the durable one; on success the store takes writes again.
+  void TryRecover(std::unique_lock<std::mutex>& lock);
+  // Forgets the builder's state beyond the last durable group (builder thread, syncer idle).
+  Status ReloadWriterState();
   // Writes a prepared group with one synced write and publishes it.
   Status WriteGroup(PreparedGroup* group);
   // Calls every callback of the group with `status` (OK: each its own result).
@@ -138,7 +147,9 @@ class Store::Impl {
   std::deque<std::unique_ptr<PreparedGroup>> completed_;  // guarded by mu_
   std::condition_variable completer_cv_;                  // a group completed, or syncer exited
   std::thread completer_;
-  Status write_error_;  // guarded by mu_; sticky
+  Status write_error_;                 // guarded by mu_; sticky, unless it is a full disk
+  bool write_error_no_space_ = false;  // guarded by mu_
+  std::chrono::steady_clock::time_point last_recovery_attempt_;  // builder only
   std::thread builder_;
   std::thread syncer_;
 

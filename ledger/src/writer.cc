@@ -18,10 +18,14 @@ uint64_t MicrosSince(std::chrono::steady_clock::time_point start) {
                                    .count());
 }
 
-Status RefusedAfter(const Status& error) {
-  return Status::Unavailable("store refuses writes after an earlier failure (reopen it): " +
-                             error.message());
+Status RefusedAfter(const Status& error, bool no_space) {
+  return Status::Unavailable(
+      no_space ? "disk full: writes resume once space is freed: " + error.message()
+               : "store refuses writes after an earlier failure (reopen it): " + error.message());
 }
+
+// How long a store out of disk space waits between attempts to resume writing.
+constexpr std::chrono::milliseconds kRecoveryInterval{500};
 
 size_t EstimateBytes(const QueuedWrite& w) {
   size_t size = 64;
@@ -86,9 +90,12 @@ void Store::Impl::BuilderLoop() {
     builder_waiting_ = false;
     if (queue_.empty()) break;  // stopping, and everything queued has been handed on
 
+    // Before the group builder copies the writer state, which a recovery reloads.
+    if (!write_error_.ok() && write_error_no_space_) TryRecover(lock);
     auto group = std::make_unique<PreparedGroup>();
     GroupBuilder builder(this, group.get());
-    group->status = write_error_.ok() ? Status::OK() : RefusedAfter(write_error_);
+    group->status =
+        write_error_.ok() ? Status::OK() : RefusedAfter(write_error_, write_error_no_space_);
     const auto start = std::chrono::steady_clock::now();
     size_t bytes = 0;
     // Take what is queued; while the syncer is still busy with the previous group, keep
@@ -140,7 +147,9 @@ void Store::Impl::SyncerLoop() {
     if (ready_ == nullptr) break;
     std::unique_ptr<PreparedGroup> group = std::move(ready_);
     Status status = group->status;
-    if (status.ok() && !write_error_.ok()) status = RefusedAfter(write_error_);
+    if (status.ok() && !write_error_.ok()) {
+      status = RefusedAfter(write_error_, write_error_no_space_);
+    }
     builder_cv_.notify_one();  // ready_ is free again
     lock.unlock();
 
@@ -148,7 +157,10 @@ void Store::Impl::SyncerLoop() {
     group->status = status;
 
     lock.lock();
-    if (!status.ok() && write_error_.ok() && !status.IsUnavailable()) write_error_ = status;
+    if (!status.ok() && write_error_.ok() && !status.IsUnavailable()) {
+      write_error_ = status;
+      write_error_no_space_ = group->no_space;
+    }
     if (ready_ == nullptr) syncer_busy_ = false;
     builder_cv_.notify_one();
     // Callers are completed by the completer thread, so the next write starts at once.
@@ -180,7 +192,9 @@ Status Store::Impl::WriteGroup(PreparedGroup* group) {
   rocksdb::Status ws = db->Write(wo, &group->batch);
   stat_write_micros += MicrosSince(start);
   if (!ws.ok()) {
-    // The builder state ran ahead of the disk; the store stays unusable until reopened.
+    // The builder state ran ahead of the disk; the store refuses writes until reopened,
+    // or, when the disk was full, until TryRecover succeeds.
+    group->no_space = ws.IsNoSpace();
     return Status::IOError("append failed: " + ws.ToString());
   }
   {
@@ -198,6 +212,45 @@ Status Store::Impl::WriteGroup(PreparedGroup* group) {
   last_position = group->last_position;
   ledger_time = group->time;
   if (mode == ClockMode::kManual) manual_clock.AdvanceTo(group->time).PermitUncheckedError();
+  return Status::OK();
+}
+
+void Store::Impl::TryRecover(std::unique_lock<std::mutex>& lock) {
+  const auto now = std::chrono::steady_clock::now();
+  if (now - last_recovery_attempt_ < kRecoveryInterval) return;
+  last_recovery_attempt_ = now;
+  // Nothing may be in the syncer's hands while the writer state is reloaded.
+  builder_cv_.wait(lock, [this] { return ready_ == nullptr && !syncer_busy_; });
+  lock.unlock();
+  // RocksDB flushes every memtable to new files and starts a new WAL (the failed write
+  // never reached a memtable); this needs free space, so it fails while the disk is full.
+  rocksdb::Status resumed = db->Resume();
+  Status s = resumed.ok() ? ReloadWriterState() : FromRocks(resumed);
+  lock.lock();
+  if (s.ok()) {
+    write_error_ = Status::OK();
+    write_error_no_space_ = false;
+    stat_recoveries += 1;
+  }
+}
+
+Status Store::Impl::ReloadWriterState() {
+  // Everything the builder knew beyond the last durable group is forgotten.
+  head_cache_.clear();
+  {
+    std::lock_guard<std::mutex> lock(inflight_mu_);
+    inflight_.clear();
+  }
+  build_position_ = last_position.load();
+  build_time_ = ledger_time.load();
+  std::string value;
+  rocksdb::Status s = db->Get(rocksdb::ReadOptions(), meta, keys::kMetaRejectionSeq, &value);
+  if (s.ok() && value.size() == 8) {
+    rejection_seq_ = keys::GetBE64(value.data());
+  } else if (!s.IsNotFound()) {
+    return s.ok() ? Status::Corruption("bad rejection sequence") : FromRocks(s);
+  }
+  for (auto& p : options.projectors) p->Reset();
   return Status::OK();
 }
 

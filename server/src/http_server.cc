@@ -146,8 +146,16 @@ class Session : public std::enable_shared_from_this<Session> {
     const auto method = request_.method();
     if (path == "/healthz") {
       if (method != http::verb::get) return Send(405, Error("bad_request", "method: use GET"));
-      return Send(200,
-                  json{{"status", "ok"}, {"position", server_->frontend->store().LastPosition()}});
+      // 503 while the store refuses writes (a full disk, a failed write): a load
+      // balancer should send commands elsewhere; reads are still served.
+      const ledger::Store& store = server_->frontend->store();
+      const ledger::Status health = store.WriteHealth();
+      if (!health.ok()) {
+        return Send(503, json{{"status", "unavailable"},
+                              {"problem", health.ToString()},
+                              {"position", store.LastPosition()}});
+      }
+      return Send(200, json{{"status", "ok"}, {"position", store.LastPosition()}});
     }
     if (path == "/metrics") {
       if (method != http::verb::get) return Send(405, Error("bad_request", "method: use GET"));

@@ -66,6 +66,8 @@ std::string MetricsText(const ServerMetrics& m, const ledger::StoreStats& s) {
   out += fmt::format("ledger_group_commits_total {}\n", s.groups);
   counter("ledger_group_commit_requests_total", "Appends and rejections in those groups.");
   out += fmt::format("ledger_group_commit_requests_total {}\n", s.requests);
+  counter("ledger_store_recoveries_total", "Times writes resumed after the disk had been full.");
+  out += fmt::format("ledger_store_recoveries_total {}\n", s.recoveries);
   counter("ledger_group_write_seconds_total", "Time spent in synced group writes.");
   out += fmt::format("ledger_group_write_seconds_total {:.6f}\n", s.write_micros / 1e6);
   out += "# HELP ledger_group_commit_size Requests per group commit.\n";

@@ -146,7 +146,9 @@ TEST_CASE("a failed fsync fails the append and the store refuses writes until re
   CHECK(s.IsIOError());
   l.fs->SetFailSync(false);
 
-  // Sticky: even with a healthy disk again, no more writes until reopened.
+  // Sticky: even with a healthy disk again, and past the interval at which a full disk
+  // would be retried, no more writes until reopened.
+  std::this_thread::sleep_for(std::chrono::milliseconds(700));
   AppendResult refused;
   Status s2 = l.store->Append(InviteRequest("acme", "after"), &refused);
   CHECK(s2.IsUnavailable());
@@ -184,6 +186,57 @@ TEST_CASE("a full disk fails the append without corrupting the log", "[store][cr
   CHECK(l.store->LastPosition() == 1);
   REQUIRE(l.store->Append(InviteRequest("acme", "after"), &r).ok());
   CHECK(r.version == 2);
+  CheckLogIntegrity(*l.store);
+}
+
+TEST_CASE("a full disk refuses appends until space returns, then the store resumes by itself",
+          "[store][crash][nospace]") {
+  FaultyLedger l;
+  AppendResult r;
+  for (int i = 0; i < 5; ++i) {
+    REQUIRE(l.store->Append(InviteRequest("acme", "before-" + std::to_string(i)), &r).ok());
+  }
+  l.fs->SetNoSpace(true);
+  Status failed = l.store->Append(InviteRequest("acme", "nospace"), &r);
+  CHECK_FALSE(failed.ok());
+  CHECK(failed.message().find("No space") != std::string::npos);
+  // While the disk stays full, every append is refused with a message saying why.
+  const auto full_until = std::chrono::steady_clock::now() + std::chrono::milliseconds(1200);
+  int refused = 0;
+  while (std::chrono::steady_clock::now() < full_until) {
+    Status s = l.store->Append(InviteRequest("acme", "while-full"), &r);
+    REQUIRE(s.IsUnavailable());
+    CHECK(s.message().find("disk full") != std::string::npos);
+    ++refused;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  CHECK(refused >= 10);
+  CHECK(l.store->LastPosition() == 5);
+  CHECK_FALSE(l.store->WriteHealth().ok());
+
+  // Space returns: within a recovery interval appends succeed again, without a reopen,
+  // and the chain continues from the last durable event.
+  l.fs->SetNoSpace(false);
+  Status resumed;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  do {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    resumed = l.store->Append(InviteRequest("acme", "after"), &r);
+  } while (!resumed.ok() && std::chrono::steady_clock::now() < deadline);
+  REQUIRE(resumed.ToString() == "OK");
+  CHECK(r.kind == AppendResult::Kind::kAccepted);
+  CHECK(r.version == 6);
+  CHECK(r.position == 6);
+  CHECK(l.store->WriteHealth().ok());
+  CHECK(l.store->Stats().recoveries == 1);
+  // The command refused while the disk was full was never written and can be retried.
+  REQUIRE(l.store->Append(InviteRequest("acme", "nospace"), &r).ok());
+  CHECK(r.kind == AppendResult::Kind::kAccepted);
+  CHECK(r.version == 7);
+  CheckLogIntegrity(*l.store);
+  // And all of it survives a power loss.
+  l.CrashAndReopen();
+  CHECK(l.store->LastPosition() == 7);
   CheckLogIntegrity(*l.store);
 }
 

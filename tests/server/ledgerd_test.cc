@@ -22,6 +22,7 @@
 #include <thread>
 
 #include "ledger/sha256.h"
+#include "support/http_request.h"
 #include "support/ledgerd_process.h"
 #include "support/run_tool.h"
 #include "support/temp_dir.h"
@@ -46,38 +47,12 @@ class Ledgerd {
   // Sends SIGTERM and returns the exit code.
   int Stop() { return process_.Stop(); }
 
-  struct Reply {
-    int status = 0;
-    std::string body;
-    json Json() const { return json::parse(body); }
-  };
+  using Reply = ledger::testing::HttpReply;
 
   // One request on a new connection.
   Reply Request(http::verb method, const std::string& target, const std::string& body = "",
                 const std::string& token = "") const {
-    net::io_context ioc;
-    beast::tcp_stream stream(ioc);
-    Reply r;
-    beast::error_code ec;
-    stream.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port()), ec);
-    if (ec) return r;  // status 0: nobody listening
-    http::request<http::string_body> req(method, target, 11);
-    req.set(http::field::host, "127.0.0.1");
-    if (!token.empty()) req.set(http::field::authorization, "Bearer " + token);
-    if (!body.empty()) {
-      req.body() = body;
-      req.set(http::field::content_type, "application/json");
-    }
-    req.prepare_payload();
-    // The server may answer (413) and close before the whole body is written: still read.
-    http::write(stream, req, ec);
-    beast::flat_buffer buffer;
-    http::response<http::string_body> res;
-    http::read(stream, buffer, res, ec);
-    if (ec) return r;  // status 0: no answer
-    r.status = static_cast<int>(res.result_int());
-    r.body = res.body();
-    return r;
+    return ledger::testing::HttpRequest(port(), method, target, body, token);
   }
   Reply Post(const json& body, const std::string& token) const {
     return Request(http::verb::post, "/v1/commands", body.dump(), token);

@@ -28,11 +28,21 @@ namespace ledger::testing {
 constexpr char kSystemToken[] = "tok-system";
 constexpr char kAcmeToken[] = "tok-acme";
 
+// How to start ledgerd, when not directly on a data directory in the test's folder.
+struct Launch {
+  // Runs ledgerd through this command (its arguments appended), e.g. a wrapper that mounts
+  // a small file system first; it must exec ledgerd in the same process. "{dir}" in an
+  // argument stands for the test's folder.
+  std::vector<std::string> prefix;
+  // The data directory, relative to the test's folder (default "ledger").
+  std::string data = "ledger";
+};
+
 class LedgerdProcess {
  public:
   // Writes the tokens file and starts ledgerd with `extra_args` (e.g. --tls-cert ...).
-  explicit LedgerdProcess(std::vector<std::string> extra_args = {})
-      : extra_args_(std::move(extra_args)) {
+  explicit LedgerdProcess(std::vector<std::string> extra_args = {}, Launch launch = {})
+      : extra_args_(std::move(extra_args)), launch_(std::move(launch)) {
     using nlohmann::json;
     const auto entry = [](const char* name, const char* token, json tenants, bool sys) {
       return json{{"name", name},
@@ -52,10 +62,17 @@ class LedgerdProcess {
   void Start() {
     std::filesystem::remove(dir_ / "ready");
     const std::string ready = dir_ / "ready", log = dir_ / "log";
-    std::vector<std::string> args = {
-        LEDGERD,       "--data",   dir_ / "ledger",      "--http",  "127.0.0.1:0", "--listen",
-        "127.0.0.1:0", "--tokens", dir_ / "tokens.json", "--clock", "manual",      "--ready-file",
-        ready};
+    std::vector<std::string> args = launch_.prefix;
+    for (auto& a : args) {
+      for (size_t at; (at = a.find("{dir}")) != std::string::npos;) a.replace(at, 5, dir_.path());
+    }
+    for (std::string a :
+         {std::string(LEDGERD), std::string("--data"), data(), std::string("--http"),
+          std::string("127.0.0.1:0"), std::string("--listen"), std::string("127.0.0.1:0"),
+          std::string("--tokens"), path("tokens.json"), std::string("--clock"),
+          std::string("manual"), std::string("--ready-file"), ready}) {
+      args.push_back(std::move(a));
+    }
     args.insert(args.end(), extra_args_.begin(), extra_args_.end());
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
@@ -63,11 +80,12 @@ class LedgerdProcess {
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
     posix_spawn_file_actions_addopen(&actions, 2, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-    REQUIRE(posix_spawn(&pid_, LEDGERD, &actions, nullptr, argv.data(), environ) == 0);
+    REQUIRE(posix_spawnp(&pid_, argv[0], &actions, nullptr, argv.data(), environ) == 0);
     posix_spawn_file_actions_destroy(&actions);
     for (int i = 0; i < 1000 && !std::filesystem::exists(ready); ++i) {
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
+    INFO(this->log());
     REQUIRE(std::filesystem::exists(ready));
     std::ifstream in(ready);
     std::string http, capnp;
@@ -95,7 +113,8 @@ class LedgerdProcess {
 
   uint16_t http_port() const { return http_port_; }
   uint16_t capnp_port() const { return capnp_port_; }
-  std::string data() const { return dir_ / "ledger"; }
+  std::string data() const { return dir_ / launch_.data; }
+  pid_t pid() const { return pid_; }
   std::string path(const std::string& name) const { return dir_ / name; }
   // What ledgerd wrote to stderr so far.
   std::string log() const { return ReadFile(dir_ / "log"); }
@@ -108,6 +127,7 @@ class LedgerdProcess {
 
   TempDir dir_;
   std::vector<std::string> extra_args_;
+  Launch launch_;
   pid_t pid_ = -1;
   uint16_t http_port_ = 0, capnp_port_ = 0;
 };

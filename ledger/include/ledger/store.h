@@ -8,7 +8,10 @@
 // means durable.
 //
 // A failed write is sticky: afterwards every append fails with Unavailable until the
-// store is reopened (a failed fsync may or may not have persisted the data).
+// store is reopened (a failed fsync may or may not have persisted the data). A write that
+// failed because the disk is full is the exception: appends fail with Unavailable until
+// space is freed, then the store resumes by itself (RocksDB flushes its memtables to a
+// new WAL, the writer reloads its state from what is durable).
 #pragma once
 
 #include <array>
@@ -156,6 +159,7 @@ struct StoreStats {
   uint64_t events = 0;        // events appended
   uint64_t build_micros = 0;  // leader time validating and encoding groups
   uint64_t write_micros = 0;  // leader time in the synced RocksDB write
+  uint64_t recoveries = 0;    // times writes resumed after the disk had been full
   // Groups by size: group_sizes[i] counts groups of at most 2^i requests (and more than
   // 2^(i-1)); the last bucket takes every larger group.
   static constexpr size_t kSizeBuckets = 13;  // 1, 2, 4, ... 4096
@@ -182,6 +186,8 @@ struct StoreOptions {
   // Memory for point reads (view rows, heads): a row cache of recently read values in
   // front of a shared block cache, each this size. 0 = RocksDB's defaults.
   size_t read_cache_bytes = 64u << 20;
+  // Memory for every family's memtables together (writers); 0 = no common bound.
+  size_t memtable_budget_bytes = 256u << 20;
   // Drop and rebuild every projector's rows from the log at open (ledger-replay rebuild).
   bool rebuild_projections = false;
   // Where long rebuilds report progress; nullptr = stderr.
@@ -252,7 +258,8 @@ class Store {
   Status ForEachRejection(std::string_view tenant,
                           const std::function<bool(const RejectionRecord&)>& fn) const;
 
-  // Not OK once a write has failed (sticky until reopened).
+  // Not OK once a write has failed (sticky until reopened; a full disk: until the next
+  // append after space was freed).
   Status WriteHealth() const;
 
   // Writer counters since open.
