@@ -8,6 +8,7 @@
 //   ledger-bench verify [--events N] --json [--dir DIR]
 //   ledger-bench network [--clients C --commands N --checks M] --json [--dir DIR]
 //   ledger-bench export [--events N] [--format jsonl|csv] --json [--dir DIR]
+//   ledger-bench heartbeat [--clients C --heartbeats N] --json [--dir DIR]
 // check/replay/asof/verify/export also take --keep (leave the ledger) and --reuse (use the kept
 // one).
 #include <fmt/format.h>
@@ -18,6 +19,7 @@
 #include "append_bench.h"
 #include "commands_bench.h"
 #include "export_bench.h"
+#include "heartbeat_bench.h"
 #include "network_bench.h"
 #include "views_bench.h"
 
@@ -31,6 +33,7 @@ int main(int argc, char** argv) {
   const std::string verb = argv[1];
   if (verb == "export") return ledger::bench::RunExportBench(argc, argv);            // own options
   if (verb == "network") return ledger::bench::RunNetworkBench(argc - 1, argv + 1);  // own options
+  if (verb == "heartbeat") return ledger::bench::RunHeartbeatBench(argc - 1, argv + 1);
   ledger::bench::AppendBenchOptions append;
   ledger::bench::ViewsBenchOptions views;
   po::options_description desc("options");

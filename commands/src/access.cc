@@ -49,11 +49,32 @@ std::string Evaluate(const TenantState& state, const Subscription& sub, const st
       return "base_not_entitled";
     }
   }
-  // Concurrent seats need a free lease (R19); leases arrive with that issue.
   return "";
 }
 
+// R19 on top: a concurrent subscription needs the user's own lease, or a free seat.
+std::string LeaseProblem(const Subscription& sub, const std::string& user) {
+  if (sub.seat_model != SeatModel::CONCURRENT) return "";
+  for (const auto& [id, lease] : sub.leases) {
+    if (lease.user == user) return "";
+  }
+  return sub.leases.size() >= sub.seats ? "no_free_seat" : "";
+}
+
 }  // namespace
+
+std::string EntitlementProblem(const TenantState& state, const Subscription& sub,
+                               const std::string& user, Micros at) {
+  return Evaluate(state, sub, user, at, 0);
+}
+
+std::string MembershipProblem(const TenantState& state, const std::string& user) {
+  const Member* m = state.FindMember(user);
+  if (m == nullptr) return "not_member";
+  if (m->status == MemberStatus::kInvited) return "invitation_pending";
+  if (m->status == MemberStatus::kRemoved) return "member_removed";
+  return "";
+}
 
 std::string AccessDecision::ToJson() const {
   nlohmann::json j;
@@ -90,7 +111,8 @@ AccessDecision CheckAccess(const TenantState& folded, const std::string& user,
   std::string best_sub;
   for (const auto& [id, sub] : state.subscriptions) {
     if (sub.product != product || !state.HoldsSeat(sub, user)) continue;
-    const std::string why = Evaluate(state, sub, user, at, 0);
+    std::string why = Evaluate(state, sub, user, at, 0);
+    if (why.empty()) why = LeaseProblem(sub, user);
     if (why.empty()) {
       d.allowed = true;
       d.subscription = id;

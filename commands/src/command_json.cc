@@ -104,6 +104,13 @@ const std::map<std::string, TypeSpec>& Specs() {
          {"subscription", Kind::kId, false},
          {"group", Kind::kId, false},
          {"commit", Kind::kBool, false}}}},
+      {"checkout",
+       {true,
+        {{"subscription", Kind::kId, true},
+         {"user", Kind::kId, true},
+         {"device", Kind::kId, true}}}},
+      {"heartbeat", {true, {{"lease", Kind::kId, true}}}},
+      {"checkin", {true, {{"lease", Kind::kId, true}}}},
       {"tick", {true, {}}},
   };
   return specs;
@@ -341,6 +348,10 @@ bool ReadField(const std::string& name, Kind kind, const json& v, Command* c, Ba
     c->change = s;
   else if (name == "purchase_order")
     c->purchase_order = s;
+  else if (name == "device")
+    c->device = s;
+  else if (name == "lease")
+    c->lease = s;
   return true;
 }
 

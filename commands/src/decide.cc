@@ -106,6 +106,8 @@ Decided Decide(const TenantState& state, const Catalog& catalog, const Command& 
         "remove_member", "change_role",       "transfer_ownership"};
     if (cmd.type == "import_members") {
       d = DecideImport(c);
+    } else if (cmd.type == "checkout" || cmd.type == "heartbeat" || cmd.type == "checkin") {
+      d = DecideLeases(c);
     } else if (kGroupCommands.count(cmd.type) > 0) {
       d = DecideGroups(c);
     } else if (kMemberCommands.count(cmd.type) > 0) {

@@ -62,5 +62,6 @@ Decided DecideMembers(const Ctx& c);
 Decided DecideGroups(const Ctx& c);
 Decided DecideSubscriptions(const Ctx& c);
 Decided DecideImport(const Ctx& c);
+Decided DecideLeases(const Ctx& c);
 
 }  // namespace commands::internal

@@ -231,4 +231,31 @@ EventDraft PurchaseOrderSet(const std::string& sub, const std::string& po) {
   return d;
 }
 
+EventDraft LeaseGranted(const std::string& sub, const std::string& lease, const Lease& granted) {
+  EventDraft d;
+  auto e = d.payload().initLeaseGranted();
+  e.setSubscription(sub);
+  e.setUser(granted.user);
+  e.setDevice(granted.device);
+  e.setLease(lease);
+  e.setExpiresAt(granted.expires_at);
+  return d;
+}
+
+EventDraft LeaseReleased(const std::string& sub, const std::string& lease) {
+  EventDraft d;
+  auto e = d.payload().initLeaseReleased();
+  e.setSubscription(sub);
+  e.setLease(lease);
+  return d;
+}
+
+EventDraft LeaseExpired(const std::string& sub, const std::string& lease) {
+  EventDraft d;
+  auto e = d.payload().initLeaseExpired();
+  e.setSubscription(sub);
+  e.setLease(lease);
+  return d;
+}
+
 }  // namespace commands::drafts

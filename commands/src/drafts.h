@@ -43,5 +43,8 @@ EventDraft SubscriptionExpired(const std::string& sub);
 EventDraft TrialConverted(const std::string& sub, const std::string& edition, uint32_t seats);
 EventDraft TrialExpired(const std::string& sub);
 EventDraft PurchaseOrderSet(const std::string& sub, const std::string& po);
+EventDraft LeaseGranted(const std::string& sub, const std::string& lease, const Lease& granted);
+EventDraft LeaseReleased(const std::string& sub, const std::string& lease);
+EventDraft LeaseExpired(const std::string& sub, const std::string& lease);
 
 }  // namespace commands::drafts

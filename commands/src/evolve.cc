@@ -287,9 +287,30 @@ void Evolve(TenantState* s, ledger::schema::Event::Reader event) {
       }
       break;
     }
+    case Kind::LEASE_GRANTED: {
+      auto e = p.getLeaseGranted();
+      if (Subscription* sub = FindSub(s, e.getSubscription())) {
+        Lease& lease = sub->leases[e.getLease()];
+        lease.user = e.getUser();
+        lease.device = e.getDevice();
+        lease.granted_at = event.getEffectiveAt();
+        lease.expires_at = e.getExpiresAt();
+      }
+      break;
+    }
+    case Kind::LEASE_RELEASED: {
+      auto e = p.getLeaseReleased();
+      if (Subscription* sub = FindSub(s, e.getSubscription())) sub->leases.erase(e.getLease());
+      break;
+    }
+    case Kind::LEASE_EXPIRED: {
+      auto e = p.getLeaseExpired();
+      if (Subscription* sub = FindSub(s, e.getSubscription())) sub->leases.erase(e.getLease());
+      break;
+    }
     default:
-      // product_defined lives in the catalog stream; leases come with R19; unknown
-      // variants from newer writers are skipped (schema evolution).
+      // product_defined lives in the catalog stream; unknown variants from newer writers
+      // are skipped (schema evolution).
       break;
   }
 }

@@ -16,6 +16,7 @@ struct CommandService::Pending {
   Command command;
   std::string stream;
   std::optional<ImportReport> report;
+  std::optional<LeaseOutcome> lease;
   bool dry_run = false;
 };
 
@@ -31,7 +32,56 @@ void Stamp(ledger::EventDraft& d, const std::string& stream, uint64_t version, M
 
 }  // namespace
 
-CommandService::CommandService(ledger::Store* store) : store_(store) {}
+CommandService::CommandService(ledger::Store* store) : store_(store) {
+  // Leases live before a restart are due to be swept as before it.
+  store_
+      ->ForEachLease("",
+                     [this](std::string_view tenant, std::string_view, Micros expires_at) {
+                       auto [it, added] = lease_due_.emplace(std::string(tenant), expires_at);
+                       if (!added) it->second = std::min(it->second, expires_at);
+                       return true;
+                     })
+      .PermitUncheckedError();
+}
+
+std::vector<std::string> CommandService::TenantsWithLeasesDue(Micros now) const {
+  std::lock_guard<std::mutex> lock(lease_mu_);
+  std::vector<std::string> due;
+  for (const auto& [tenant, at] : lease_due_) {
+    if (at <= now) due.push_back(tenant);
+  }
+  return due;
+}
+
+void CommandService::OverlayLeaseTable(TenantState* state) const {
+  store_
+      ->ForEachLease(state->tenant,
+                     [state](std::string_view, std::string_view lease, Micros expires_at) {
+                       for (auto& [id, sub] : state->subscriptions) {
+                         auto it = sub.leases.find(std::string(lease));
+                         if (it != sub.leases.end()) {
+                           it->second.expires_at = std::max(it->second.expires_at, expires_at);
+                         }
+                       }
+                       return true;
+                     })
+      .PermitUncheckedError();
+}
+
+void CommandService::NoteLeases(const std::string& stream, const TenantState& state) {
+  std::optional<Micros> earliest;
+  for (const auto& [id, sub] : state.subscriptions) {
+    for (const auto& [lease_id, lease] : sub.leases) {
+      if (!earliest || lease.expires_at < *earliest) earliest = lease.expires_at;
+    }
+  }
+  std::lock_guard<std::mutex> lock(lease_mu_);
+  if (earliest) {
+    lease_due_[stream] = *earliest;
+  } else {
+    lease_due_.erase(stream);
+  }
+}
 CommandService::~CommandService() = default;
 
 TenantState* CommandService::StateFor(const std::string& stream, const ledger::StreamHead& head) {
@@ -45,12 +95,23 @@ TenantState* CommandService::StateFor(const std::string& stream, const ledger::S
     Evolve(&state, c->event().event());
   }
   if (state.version != head.version) return nullptr;
+  OverlayLeaseTable(&state);
   return &(tenants_[stream] = std::move(state));
 }
 
 void CommandService::OnEncoded(const std::string& stream, ledger::schema::Event::Reader event) {
   if (stream == kCatalogStream) EvolveCatalog(&catalog_, event);
-  Evolve(&tenants_[stream], event);
+  TenantState& state = tenants_[stream];
+  Evolve(&state, event);
+  switch (event.getPayload().which()) {
+    case ledger::schema::Event::Payload::LEASE_GRANTED:
+    case ledger::schema::Event::Payload::LEASE_RELEASED:
+    case ledger::schema::Event::Payload::LEASE_EXPIRED:
+      NoteLeases(stream, state);
+      break;
+    default:
+      break;
+  }
 }
 
 ledger::Decision CommandService::DecideInWriter(Pending& p, const ledger::StreamHead& head,
@@ -90,14 +151,43 @@ ledger::Decision CommandService::DecideInWriter(Pending& p, const ledger::Stream
 
   Decided d = Decide(*view, catalog_, cmd, now);
   p.report = std::move(d.report);
+  // Leases the effects expired leave the lease table with them.
+  std::vector<std::string> expired;
+  for (auto& e : effects) {
+    if (e.reader().getPayload().which() == ledger::schema::Event::Payload::LEASE_EXPIRED) {
+      expired.emplace_back(e.reader().getPayload().getLeaseExpired().getLease());
+    }
+  }
   if (cmd.type == "tick" && !d.rejection) {
     out.events = std::move(effects);  // a tick's own events are the effects it brings due
+    out.lease_deletes = std::move(expired);
     return out;
   }
   if (!effects.empty()) {
     out.prelude = std::move(effects);
     // '#' is outside the id charset: no caller's command id can collide with it.
     out.prelude_command_id = fmt::format("clock#{}", head.version + 1);
+    out.prelude_lease_deletes = std::move(expired);
+  }
+  if (d.lease && !d.rejection) {
+    const LeaseOutcome& lease = *d.lease;
+    if (lease.ended) {
+      out.lease_deletes.push_back(lease.lease);
+    } else {
+      out.lease_puts.emplace_back(lease.lease, lease.expires_at);
+      p.lease = lease;
+    }
+    if (d.events.empty()) {
+      // A heartbeat, or a checkout of a lease already held: no event, no idempotency
+      // record; the new expiry is kept in the lease table and the state in memory.
+      out.discard = true;
+      auto sub = state->subscriptions.find(lease.subscription);
+      if (sub != state->subscriptions.end()) {
+        auto held = sub->second.leases.find(lease.lease);
+        if (held != sub->second.leases.end()) held->second.expires_at = lease.expires_at;
+      }
+      NoteLeases(p.stream, *state);
+    }
   }
   out.rejection = std::move(d.rejection);
   out.events = std::move(d.events);
@@ -148,6 +238,7 @@ void CommandService::Submit(Command command, Callback done) {
                           out.position = r.position;
                           out.events = std::move(r.events);
                           out.report = std::move(p->report);
+                          out.lease = std::move(p->lease);
                         }
                         done(std::move(out));
                       });
@@ -250,6 +341,11 @@ std::string CommandResult::ToJson() const {
     j["events"] = std::move(events_json);
   }
   if (report) j["report"] = ReportJson(*report);
+  if (lease && status != "rejected") {
+    j["lease"] = lease->lease;
+    j["subscription"] = lease->subscription;
+    j["expires_at"] = ledger::FormatRfc3339(lease->expires_at);
+  }
   return j.dump();
 }
 

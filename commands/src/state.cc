@@ -100,6 +100,11 @@ bool TenantState::HoldsSeat(const Subscription& sub, const std::string& user) co
   return false;
 }
 
+Micros Subscription::LeaseTtl() const {
+  const uint32_t seconds = lease_ttl_seconds > 0 ? lease_ttl_seconds : kDefaultLeaseTtlSeconds;
+  return static_cast<Micros>(seconds) * 1'000'000;
+}
+
 size_t TenantState::AssignedCount(const Subscription& sub) const {
   return sub.groups.empty() ? sub.direct.size() : AssignedUsers(sub).size();
 }

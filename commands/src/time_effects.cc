@@ -18,13 +18,12 @@ struct Due {
 
 }  // namespace
 
-std::vector<ledger::EventDraft> DueEffects(const TenantState& state, Micros t) {
+std::vector<ledger::EventDraft> DueEffects(const TenantState& state, Micros t, bool expire_leases) {
   std::vector<Due> due;
   for (const auto& entry : state.subscriptions) {
     // Not a structured binding: clang 14 cannot capture those in the lambda below.
     const std::string& id = entry.first;
     const Subscription& sub = entry.second;
-    if (sub.expired) continue;
     int order = 0;
     auto add = [&](Micros at, ledger::EventDraft e) {
       e.effective_at = at;
@@ -33,6 +32,13 @@ std::vector<ledger::EventDraft> DueEffects(const TenantState& state, Micros t) {
       e.reason = "fell due at " + ledger::FormatRfc3339(at);
       due.push_back(Due{at, id, order++, std::move(e)});
     };
+    if (expire_leases) {
+      // R19: a lease not renewed by its expiry ends then.
+      for (const auto& [lease_id, lease] : sub.leases) {
+        if (lease.expires_at <= t) add(lease.expires_at, drafts::LeaseExpired(id, lease_id));
+      }
+    }
+    if (sub.expired) continue;
     if (sub.trial_end != 0 && sub.trial_end <= sub.period_end) {
       // A trial ends unless converted (a trial outliving its period is handled below as
       // a period first; its trial end comes due on a later look).
@@ -82,7 +88,8 @@ std::vector<ledger::EventDraft> DueEffects(const TenantState& state, Micros t) {
 }
 
 bool ApplyDueEffects(const TenantState& state, Micros t, TenantState* out) {
-  std::vector<ledger::EventDraft> effects = DueEffects(state, t);
+  // Readers do not know the heartbeats: a lease lasts until its end is written.
+  std::vector<ledger::EventDraft> effects = DueEffects(state, t, /*expire_leases=*/false);
   if (effects.empty()) return false;
   *out = state;
   for (size_t i = 0; i < effects.size(); ++i) {

@@ -155,7 +155,21 @@ Status GroupBuilder::AddRequest(AppendRequest& req, AppendResult& result) {
       prelude_results_.push_back(std::make_unique<AppendResult>(std::move(prelude_result)));
       pending_commands_.emplace(prelude_key, Pending{prelude_hash, prelude_results_.back().get()});
     }
+    if (impl_.leases != nullptr) {
+      for (const auto& lease : decision.prelude_lease_deletes) {
+        out_.batch.Delete(impl_.leases, keys::LeaseKey(req.tenant, lease));
+      }
+    }
     if (decision.rejection) return reject(decision.rejection->code, decision.rejection->message);
+    if (impl_.leases != nullptr) {
+      for (const auto& [lease, expires_at] : decision.lease_puts) {
+        out_.batch.Put(impl_.leases, keys::LeaseKey(req.tenant, lease),
+                       keys::BE64(static_cast<uint64_t>(expires_at)));
+      }
+      for (const auto& lease : decision.lease_deletes) {
+        out_.batch.Delete(impl_.leases, keys::LeaseKey(req.tenant, lease));
+      }
+    }
     if (decision.discard) {
       result.kind = AppendResult::Kind::kAccepted;
       result.version = head.version;

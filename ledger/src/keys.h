@@ -66,6 +66,13 @@ inline std::string CommandKey(std::string_view tenant, std::string_view command_
   return k;
 }
 
+// The live-lease table: "<tenant>\0<lease id>".
+inline std::string LeaseKey(std::string_view tenant, std::string_view lease) {
+  std::string k = StreamPrefix(tenant);
+  k.append(lease);
+  return k;
+}
+
 inline std::string RejectionKey(std::string_view tenant, uint64_t sequence) {
   return StreamKey(tenant, sequence);
 }

@@ -29,6 +29,7 @@ constexpr char kCfCommands[] = "commands";
 constexpr char kCfHeads[] = "heads";
 constexpr char kCfRejections[] = "rejections";
 constexpr char kCfCheckpoints[] = "checkpoints";
+constexpr char kCfLeases[] = "leases";
 
 // Keys "<tenant>\0..." share the prefix up to and including the separator. Used as the
 // memtable insert hint, so appends to one tenant's keys insert without a full search.
@@ -160,14 +161,24 @@ Status Store::Impl::Open(const StoreOptions& opts, const std::string& path) {
       {kCfCommands, CommandsOptions(block_cache)},
       {kCfHeads, PointLookupOptions(block_cache)},
       {kCfRejections, ScanOptions(block_cache)},
-      {kCfCheckpoints, PointLookupOptions(block_cache)},
   };
+
   // A read-only open can only open families that exist; a projector missing some is stale.
   std::vector<std::string> existing;
   rocksdb::DB::ListColumnFamilies(db_options, path, &existing).PermitUncheckedError();
   auto exists = [&](const std::string& name) {
     return std::find(existing.begin(), existing.end(), name) != existing.end();
   };
+  // Families later than the first ledgers (checkpoints; the lease table of R19): a
+  // read-only open of an older ledger goes without them.
+  std::vector<rocksdb::ColumnFamilyDescriptor> optional_families;
+  if (!opts.read_only || exists(kCfCheckpoints)) {
+    optional_families.push_back({kCfCheckpoints, PointLookupOptions(block_cache)});
+  }
+  if (!opts.read_only || exists(kCfLeases)) {
+    optional_families.push_back({kCfLeases, PointLookupOptions(block_cache)});
+  }
+  descriptors.insert(descriptors.end(), optional_families.begin(), optional_families.end());
   std::vector<bool> projector_opened;
   for (const auto& p : opts.projectors) {
     bool all = true;
@@ -176,7 +187,6 @@ Status Store::Impl::Open(const StoreOptions& opts, const std::string& path) {
     if (!projector_opened.back()) continue;
     for (const auto& f : p->families()) descriptors.push_back({f, ProjectionOptions(block_cache)});
   }
-  if (opts.read_only && !exists(kCfCheckpoints)) descriptors.erase(descriptors.begin() + 6);
   // RocksDB opens a database for writing only with all its families: families of
   // projections this process does not run are opened too, and left alone.
   if (!opts.read_only) {
@@ -207,8 +217,9 @@ Status Store::Impl::Open(const StoreOptions& opts, const std::string& path) {
   heads = handles[4];
   rejections = handles[5];
   size_t next = 6;
-  if (descriptors.size() > 6 && descriptors[6].name == kCfCheckpoints)
-    checkpoints = handles[next++];
+  for (const auto& f : optional_families) {
+    (f.name == kCfCheckpoints ? checkpoints : leases) = handles[next++];
+  }
   for (size_t i = 0; i < opts.projectors.size(); ++i) {
     std::vector<rocksdb::ColumnFamilyHandle*> families;
     if (projector_opened[i]) {

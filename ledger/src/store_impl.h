@@ -87,6 +87,8 @@ class Store::Impl {
   rocksdb::ColumnFamilyHandle* heads = nullptr;
   rocksdb::ColumnFamilyHandle* rejections = nullptr;
   rocksdb::ColumnFamilyHandle* checkpoints = nullptr;  // projection checkpoints
+  rocksdb::ColumnFamilyHandle* leases =
+      nullptr;  // live leases (R19): expiry by lease; may be absent
   // Each projector's families (options.projectors order); empty if not opened.
   std::vector<std::vector<rocksdb::ColumnFamilyHandle*>> projector_families;
 

@@ -258,6 +258,25 @@ Status Store::ForEachRejection(std::string_view tenant,
   return it->status().ok() ? Status::OK() : Status::IOError(it->status().ToString());
 }
 
+Status Store::ForEachLease(
+    std::string_view tenant,
+    const std::function<bool(std::string_view, std::string_view, Micros)>& fn) const {
+  if (impl_->leases == nullptr) return Status::OK();
+  const std::string prefix = tenant.empty() ? std::string() : keys::StreamPrefix(tenant);
+  std::unique_ptr<rocksdb::Iterator> it(
+      impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->leases));
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    const std::string_view key(it->key().data(), it->key().size());
+    const size_t sep = key.find('\0');
+    if (sep == std::string_view::npos || it->value().size() != 8) {
+      return Status::Corruption("bad lease table entry");
+    }
+    const Micros expires_at = static_cast<Micros>(keys::GetBE64(it->value().data()));
+    if (!fn(key.substr(0, sep), key.substr(sep + 1), expires_at)) break;
+  }
+  return it->status().ok() ? Status::OK() : Status::IOError(it->status().ToString());
+}
+
 Status Store::WriteHealth() const { return impl_->WriteHealth(); }
 
 }  // namespace ledger

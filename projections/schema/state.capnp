@@ -39,6 +39,15 @@ struct SeatSince {
   version @1 :UInt64;
 }
 
+# A lease in use (R19).
+struct LeaseRow {
+  lease @0 :Text;
+  user @1 :Text;
+  device @2 :Text;
+  grantedAt @3 :Int64;
+  expiresAt @4 :Int64;
+}
+
 struct Subscription {
   subscription @0 :Text;
   product @1 :Text;
@@ -64,6 +73,7 @@ struct Subscription {
   assigned @20 :List(Text);     # unused: view rows keep holders in rows of their own
   violations @21 :List(Text);
   assignedCount @22 :UInt32;
+  leases @23 :List(LeaseRow);
 }
 
 struct TenantState {

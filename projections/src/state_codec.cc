@@ -98,6 +98,16 @@ void Write(s::Subscription::Builder b, const Subscription& sub) {
   }
   if (sub.pending_decrease) Write(b.initPendingDecrease(), *sub.pending_decrease);
   if (sub.pending_downgrade) Write(b.initPendingDowngrade(), *sub.pending_downgrade);
+  auto leases = b.initLeases(static_cast<unsigned>(sub.leases.size()));
+  i = 0;
+  for (const auto& [id, lease] : sub.leases) {
+    leases[i].setLease(id);
+    leases[i].setUser(lease.user);
+    leases[i].setDevice(lease.device);
+    leases[i].setGrantedAt(lease.granted_at);
+    leases[i].setExpiresAt(lease.expires_at);
+    ++i;
+  }
 }
 
 void Read(s::Subscription::Reader r, Subscription* sub) {
@@ -128,6 +138,14 @@ void Read(s::Subscription::Reader r, Subscription* sub) {
   sub->pending_downgrade.reset();
   if (r.hasPendingDecrease()) sub->pending_decrease = Read(r.getPendingDecrease());
   if (r.hasPendingDowngrade()) sub->pending_downgrade = Read(r.getPendingDowngrade());
+  sub->leases.clear();
+  for (auto l : r.getLeases()) {
+    commands::Lease& lease = sub->leases[l.getLease()];
+    lease.user = l.getUser();
+    lease.device = l.getDevice();
+    lease.granted_at = l.getGrantedAt();
+    lease.expires_at = l.getExpiresAt();
+  }
 }
 
 std::string ToBytes(capnp::MessageBuilder& message) {

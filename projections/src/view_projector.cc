@@ -22,10 +22,14 @@ using ledger::Status;
 
 // What, besides its assignments, decides access through a subscription.
 std::string Header(const Subscription& s) {
-  return fmt::format("{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}", s.seats, s.edition,
+  // A concurrent subscription whose seats all become leased (or stop being so) changes the
+  // answer of every user without a lease (R19: no_free_seat).
+  const bool all_leased =
+      s.seat_model == commands::SeatModel::CONCURRENT && s.leases.size() >= s.seats;
+  return fmt::format("{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}", s.seats, s.edition,
                      static_cast<int>(s.seat_model), s.period_start, s.period_end, s.auto_renew,
-                     static_cast<int>(s.overage), s.max_groups, s.add_on_of, s.trial_end,
-                     s.expired);
+                     static_cast<int>(s.overage), s.max_groups, s.add_on_of, s.trial_end, s.expired,
+                     all_leased);
 }
 
 // A rough size of a folded tenant in memory, for the cache budget.

@@ -91,6 +91,17 @@ json StateJson(const commands::TenantState& state, ledger::Micros at) {
     s["assigned"] = Strings(state.AssignedUsers(sub));
     s["violations"] = state.Violations(sub);
     s["pending"] = Pending(sub);
+    // Beyond 6.2: the leases in use (R19; concurrent subscriptions only).
+    if (sub.seat_model == commands::SeatModel::CONCURRENT) {
+      json leases = json::array();
+      for (const auto& [id, lease] : sub.leases) {
+        leases.push_back({{"lease", id},
+                          {"user", lease.user},
+                          {"device", lease.device},
+                          {"granted_at", TimeOrNull(lease.granted_at)}});
+      }
+      s["leases"] = std::move(leases);
+    }
     // Beyond 6.2: the add-on link (R13) and the overage policy that decides violations.
     s["add_on_of"] = sub.add_on_of.empty() ? json(nullptr) : json(sub.add_on_of);
     s["overage"] = commands::OverageName(sub.overage);
@@ -131,6 +142,18 @@ void PrintStateTables(const json& state, std::ostream& out) {
   }
   out << "\nsubscriptions\n";
   subs.Print(out);
+  Table leases({"SUBSCRIPTION", "LEASE", "USER", "DEVICE", "GRANTED AT"});
+  for (const auto& s : state["subscriptions"]) {
+    if (!s.contains("leases")) continue;
+    for (const auto& l : s["leases"]) {
+      leases.Add({Text(s["subscription"]), Text(l["lease"]), Text(l["user"]), Text(l["device"]),
+                  Text(l["granted_at"])});
+    }
+  }
+  if (!leases.empty()) {
+    out << "\nleases in use\n";
+    leases.Print(out);
+  }
 }
 
 }  // namespace replay

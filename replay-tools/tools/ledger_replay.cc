@@ -9,6 +9,7 @@
 //   ledger-replay --data DIR verify  [--tenant T] [--digest FILE]
 //   ledger-replay --data DIR digest  [--tenant T]
 //   ledger-replay --data DIR export  [--tenant T] --format jsonl|csv [--from --to]
+//   ledger-replay --data DIR usage   --tenant T --subscription S --from TIME --to TIME
 //   ledger-replay --data DIR rebuild                  (writes: drops and rebuilds the views)
 //
 // Aligned tables by default, --json for one JSON document. Exit codes: 0 done, 1 the
@@ -34,6 +35,7 @@
 #include "replay/history.h"
 #include "replay/state_json.h"
 #include "replay/table.h"
+#include "replay/usage.h"
 #include "replay/verify.h"
 
 namespace po = boost::program_options;
@@ -49,6 +51,7 @@ constexpr char kUsage[] =
     "  verify  [--tenant T] [--digest FILE]\n"
     "  digest  [--tenant T]\n"
     "  export  [--tenant T] --format jsonl|csv [--from TIME|N --to TIME|N]\n"
+    "  usage   --tenant T --subscription S --from TIME --to TIME\n"
     "  rebuild\n";
 
 // Bad usage: a message naming the problem, the usage, exit 2.
@@ -184,6 +187,30 @@ int History(const replay::AuditLedger& l, const Args& a) {
     Print(j);
   } else {
     replay::PrintHistory(j, std::cout);
+  }
+  return 0;
+}
+
+int Usage(const replay::AuditLedger& l, const Args& a) {
+  a.Only({"tenant", "subscription", "from", "to"});
+  replay::UsageQuery q;
+  q.tenant = a.str("tenant");
+  q.subscription = a.str("subscription");
+  a.str("from");
+  a.str("to");
+  q.from = *a.time("from");
+  q.to = *a.time("to");
+  if (q.to <= q.from) throw UsageError{"--to must be later than --from"};
+  if (q.to - q.from > int64_t{3660} * 86'400'000'000) {
+    throw UsageError{"--from/--to: at most 10 years per report"};
+  }
+  nlohmann::json j;
+  ledger::Status s = replay::Usage(l.store(), q, &j);
+  if (!s.ok()) return Fail(s);
+  if (a.has("json")) {
+    Print(j);
+  } else {
+    replay::PrintUsage(j, std::cout);
   }
   return 0;
 }
@@ -352,8 +379,8 @@ int Run(int argc, char** argv) {
   const std::string data = a.str("data");
   if (!a.has("verb")) throw UsageError{"no verb given"};
   const std::string verb = a.str("verb");
-  static const char* kVerbs[] = {"state",  "diff",   "history", "explain",
-                                 "verify", "digest", "export",  "rebuild"};
+  static const char* kVerbs[] = {"state",  "diff",   "history", "explain", "verify",
+                                 "digest", "export", "usage",   "rebuild"};
   if (std::find(std::begin(kVerbs), std::end(kVerbs), verb) == std::end(kVerbs)) {
     throw UsageError{"unknown verb '" + verb + "'"};
   }
@@ -367,6 +394,7 @@ int Run(int argc, char** argv) {
   if (verb == "explain") return Explain(*ledger, a);
   if (verb == "verify") return Verify(*ledger, a);
   if (verb == "digest") return Digest(*ledger, a);
+  if (verb == "usage") return Usage(*ledger, a);
   return Export(*ledger, a);
 }
 

@@ -45,6 +45,11 @@ int Usage(const std::string& message) {
              "       ledgerctl --data DIR check --tenant T --user U --product P [--at TIME]\n"
              "       ledgerctl --data DIR import-members --tenant T --actor A FILE.csv "
              "[--subscription S] [--group G] [--commit] [--at TIME]\n"
+             "       ledgerctl --data DIR checkout --tenant T --subscription S --user U "
+             "--device D [--actor A] [--at TIME]\n"
+             "       ledgerctl --data DIR heartbeat|checkin --tenant T --actor A --lease L "
+             "[--at TIME]\n"
+             "       (checkout, heartbeat, checkin exit 1 when rejected)\n"
              "       ledgerctl --server HOST:PORT [--token T] [--tls [--tls-ca FILE]] VERB ...\n");
   return kUsage;
 }
@@ -162,6 +167,27 @@ bool ImportCommandJson(const po::variables_map& vm, const std::string& file, std
   return true;
 }
 
+// The checkout, heartbeat or checkin command (R19) from the verb's options. The actor
+// defaults to the user for checkout.
+std::string LeaseCommandJson(const std::string& verb, const po::variables_map& vm) {
+  nlohmann::json j;
+  j["type"] = verb;
+  j["tenant"] = vm["tenant"].as<std::string>();
+  if (vm.count("actor")) {
+    j["actor"] = vm["actor"].as<std::string>();
+  } else if (vm.count("user")) {
+    j["actor"] = vm["user"].as<std::string>();
+  }
+  const std::vector<const char*> own =
+      verb == "checkout" ? std::vector<const char*>{"subscription", "user", "device"}
+                         : std::vector<const char*>{"lease"};
+  for (const char* opt : own) j[opt] = vm[opt].as<std::string>();
+  for (const char* opt : {"at", "id"}) {
+    if (vm.count(opt)) j[opt] = vm[opt].as<std::string>();
+  }
+  return j.dump();
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -209,6 +235,7 @@ int main(int argc, char** argv) {
       "product", po::value<std::string>())("at", po::value<std::string>())(
       "actor", po::value<std::string>())("subscription", po::value<std::string>())(
       "group", po::value<std::string>())("id", po::value<std::string>())("commit", "")(
+      "device", po::value<std::string>())("lease", po::value<std::string>())(
       "file", po::value<std::vector<std::string>>());
   po::positional_options_description positional;
   positional.add("file", -1);
@@ -237,6 +264,10 @@ int main(int argc, char** argv) {
   } else if (verb == "import-members") {
     missing = need({"tenant", "actor"});
     if (missing.empty() && args.size() != 1) missing = "import-members takes one FILE.csv";
+  } else if (verb == "checkout") {
+    missing = need({"tenant", "subscription", "user", "device"});
+  } else if (verb == "heartbeat" || verb == "checkin") {
+    missing = need({"tenant", "actor", "lease"});
   } else {
     return Usage("unknown verb '" + verb + "'");
   }
@@ -251,6 +282,11 @@ int main(int argc, char** argv) {
   } else if (verb == "import-members") {
     std::string error;
     if (!ImportCommandJson(vv, args[0], &import_json, &error)) return Usage(error);
+  }
+  const bool lease_verb = verb == "checkout" || verb == "heartbeat" || verb == "checkin";
+  if (lease_verb) {
+    if (!args.empty()) return Usage(verb + " takes no FILE");
+    import_json = LeaseCommandJson(verb, vv);
   }
   const std::string at = vv.count("at") ? vv["at"].as<std::string>() : "";
 
@@ -284,7 +320,7 @@ int main(int argc, char** argv) {
                                     vv["user"].as<std::string>(), vv["product"].as<std::string>(),
                                     at);
     }
-    return ledgerctl::RemoteCommand(remote, import_json);
+    return ledgerctl::RemoteCommand(remote, import_json, /*fail_if_rejected=*/lease_verb);
   }
 
   ledger::StoreOptions options;
@@ -305,6 +341,7 @@ int main(int argc, char** argv) {
                  vv["product"].as<std::string>(), at);
   }
   commands::CommandService service(store.get());
-  std::cout << service.ExecuteJson(import_json).ToJson() << '\n';
-  return kOk;
+  const commands::CommandResult result = service.ExecuteJson(import_json);
+  std::cout << result.ToJson() << '\n';
+  return lease_verb && result.status == "rejected" ? kFailed : kOk;
 }

@@ -5,6 +5,7 @@
 #include <iostream>
 #include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
 
 namespace ledgerctl {
 namespace {
@@ -75,8 +76,19 @@ int RemoteSubmit(const server::ClientOptions& options, const std::vector<std::st
   return 0;
 }
 
-int RemoteCommand(const server::ClientOptions& options, const std::string& command_json) {
-  return RemoteSubmit(options, {command_json});
+int RemoteCommand(const server::ClientOptions& options, const std::string& command_json,
+                  bool fail_if_rejected) {
+  std::unique_ptr<server::LedgerClient> client;
+  ledger::Status s = server::LedgerClient::Connect(options, &client);
+  if (!s.ok()) return Failed("--server", s);
+  std::vector<std::string> results;
+  s = client->Submit({command_json}, &results);
+  if (!s.ok()) return Failed("submit", s);
+  if (results.size() != 1) return Failed("submit", ledger::Status::Corruption("no result"));
+  std::cout << results[0] << '\n';
+  const bool rejected = nlohmann::json::parse(results[0], nullptr, false).value("status", "") ==
+                        std::string("rejected");
+  return fail_if_rejected && rejected ? 1 : 0;
 }
 
 int RemoteCheck(const server::ClientOptions& options, const std::string& tenant,

@@ -13,8 +13,10 @@ namespace ledgerctl {
 // result line per command. 0 when all were answered, 1 if the server failed or refused.
 int RemoteSubmit(const server::ClientOptions& options, const std::vector<std::string>& lines);
 
-// One command (e.g. an import); prints its result line.
-int RemoteCommand(const server::ClientOptions& options, const std::string& command_json);
+// One command (an import, a checkout...); prints its result line. 0 when answered;
+// with `fail_if_rejected`, 1 when the answer is a rejection.
+int RemoteCommand(const server::ClientOptions& options, const std::string& command_json,
+                  bool fail_if_rejected = false);
 
 // The access check; prints the decision as JSON.
 int RemoteCheck(const server::ClientOptions& options, const std::string& tenant,

@@ -20,6 +20,7 @@
 #include <iostream>
 #include <thread>
 
+#include "commands/lease_sweeper.h"
 #include "commands/service.h"
 #include "ledger/store.h"
 #include "projections/view_reader.h"
@@ -139,6 +140,9 @@ int main(int argc, char** argv) {
   }
   auto service = std::make_unique<commands::CommandService>(store.get());
   auto reader = std::make_unique<projections::ViewReader>(views.get(), store.get());
+  // Writes lease expiries (R19) for tenants no command reaches (system clock only).
+  auto sweeper =
+      std::make_unique<commands::LeaseSweeper>(service.get(), store.get(), std::chrono::seconds(1));
   server::ServerMetrics metrics;
   server::Frontend frontend({store.get(), service.get(), reader.get()}, &tokens, &metrics);
   server::ConnectionLimits limits;
@@ -175,6 +179,7 @@ int main(int argc, char** argv) {
   http_server.Stop();
   capnp_io.join();
   http_io.join();
+  sweeper.reset();
   reader.reset();
   service.reset();
   store.reset();  // waits for in-flight groups, flushes

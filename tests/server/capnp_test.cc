@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <catch2/catch.hpp>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -501,6 +502,91 @@ TEST_CASE("capnp: 64 clients race for the last seat, exactly one wins", "[server
   CHECK(won == 1);
   CHECK(lost == 63);
   CHECK(other == 0);
+}
+
+TEST_CASE(
+    "capnp: 32 clients race for the last floating seat, exactly one wins; its lease "
+    "survives a restart",
+    "[server][capnp][leases]") {
+  LedgerdProcess d;
+  auto setup = Connect(d, kSystemToken);
+  Setup(*setup);
+  // F1: 2 concurrent seats; f0 holds one; f1..f32 race for the other.
+  std::vector<std::string> commands = {Cmd("purchase_subscription", "olga",
+                                           {{"subscription", "F1"},
+                                            {"product", "pcon"},
+                                            {"edition", "std"},
+                                            {"seats", 2},
+                                            {"seat_model", "concurrent"},
+                                            {"period_start", "2026-01-01T00:00:00Z"},
+                                            {"period_end", "2027-01-01T00:00:00Z"}})};
+  for (int i = 0; i <= 32; ++i) {
+    const std::string user = "f" + std::to_string(i);
+    commands.push_back(Cmd("invite_member", "olga", {{"user", user}, {"email", user + "@a.test"}}));
+    commands.push_back(Cmd("accept_invitation", user, json::object()));
+    commands.push_back(Cmd("assign_seat", "olga", {{"subscription", "F1"}, {"user", user}}));
+  }
+  commands.push_back(
+      Cmd("checkout", "f0", {{"subscription", "F1"}, {"user", "f0"}, {"device", "d0"}}));
+  std::vector<std::string> results;
+  REQUIRE(setup->Submit(commands, &results).ok());
+  for (const auto& r : results) REQUIRE(json::parse(r)["status"] == "accepted");
+  std::atomic<int> won{0}, lost{0}, other{0};
+  std::mutex mu;
+  std::string winner_lease, winner;
+  std::vector<std::thread> clients;
+  for (int i = 1; i <= 32; ++i) {
+    clients.emplace_back([&, i] {
+      server::ClientOptions options;
+      options.port = d.capnp_port();
+      options.token = kAcmeToken;
+      std::unique_ptr<LedgerClient> c;
+      std::vector<std::string> out;
+      const std::string user = "f" + std::to_string(i);
+      if (!LedgerClient::Connect(options, &c).ok() ||
+          !c->Submit({Cmd("checkout", user,
+                          {{"subscription", "F1"}, {"user", user}, {"device", "d" + user}})},
+                     &out)
+               .ok()) {
+        ++other;
+        return;
+      }
+      const json r = json::parse(out.at(0));
+      if (r["status"] == "accepted") {
+        ++won;
+        std::lock_guard<std::mutex> lock(mu);
+        winner_lease = r["lease"];
+        winner = user;
+      } else if (r["code"] == "no_free_seat") {
+        ++lost;
+      } else {
+        ++other;
+      }
+    });
+  }
+  for (auto& t : clients) t.join();
+  CHECK(won == 1);
+  CHECK(lost == 31);
+  CHECK(other == 0);
+  // The winner is allowed, a loser is not; after a restart the same holds and the
+  // winner's lease still renews.
+  auto check = [&](const std::string& user) {
+    auto c = Connect(d, kAcmeToken);
+    commands::AccessDecision decision;
+    REQUIRE(c->Check("acme", user, "pcon", "", &decision).ok());
+    return decision;
+  };
+  const std::string loser = winner == "f1" ? "f2" : "f1";
+  CHECK(check(winner).allowed);
+  CHECK(check(loser).reason == "no_free_seat");
+  REQUIRE(d.Stop() == 0);
+  d.Start();
+  CHECK(check(winner).allowed);
+  CHECK(check(loser).reason == "no_free_seat");
+  auto c = Connect(d, kAcmeToken);
+  REQUIRE(c->Submit({Cmd("heartbeat", winner, {{"lease", winner_lease}})}, &results).ok());
+  CHECK(json::parse(results.at(0))["status"] == "accepted");
+  CHECK(json::parse(results.at(0))["lease"] == winner_lease);
 }
 
 TEST_CASE("capnp: ledgerctl --server runs submit, check and import-members over the network",

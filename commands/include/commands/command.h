@@ -49,6 +49,7 @@ struct Command {
   std::optional<bool> auto_renew, commit;
   std::string change;
   std::string purchase_order;
+  std::string device, lease;  // checkout; heartbeat and checkin (R19)
   std::vector<ImportRow> rows;
   // The request as canonical JSON (sorted keys, no id): what the request hash covers.
   std::string canonical_json;

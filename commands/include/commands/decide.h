@@ -25,12 +25,21 @@ struct ImportReport {
   std::vector<Row> valid, incomplete, invalid, duplicates;
 };
 
-// What a command decides: its events (in order), or a rejection; and for
-// import_members the report.
+// The lease a checkout or heartbeat answers with (R19).
+struct LeaseOutcome {
+  std::string lease;
+  std::string subscription;
+  Micros expires_at = 0;
+  bool ended = false;  // checkin: the lease is released (drop it from the lease table)
+};
+
+// What a command decides: its events (in order), or a rejection; for import_members the
+// report; for checkout, heartbeat and checkin the lease.
 struct Decided {
   std::vector<ledger::EventDraft> events;
   std::optional<ledger::Rejected> rejection;
   std::optional<ImportReport> report;
+  std::optional<LeaseOutcome> lease;
 };
 
 // Decides `command` against `state` (the tenant's state with every effect due at `now`
@@ -40,12 +49,16 @@ Decided Decide(const TenantState& state, const Catalog& catalog, const Command& 
                Micros now);
 
 // The time-driven effects (R15) due at or before `t`: trial ends, renewals (with the
-// scheduled decrease and downgrade applied as their own events) and expiries, in time
-// order, each effective at the moment it fell due. Empty when nothing is due.
-std::vector<ledger::EventDraft> DueEffects(const TenantState& state, Micros t);
+// scheduled decrease and downgrade applied as their own events), expiries and, with
+// `expire_leases`, lease expiries (R19; `state` must then know the latest heartbeats), in
+// time order, each effective at the moment it fell due. Empty when nothing is due.
+std::vector<ledger::EventDraft> DueEffects(const TenantState& state, Micros t,
+                                           bool expire_leases = true);
 
 // Folds the effects due by `t` into a copy of `state` (*out), as if the clock had written
-// them. Returns false, leaving *out alone, when nothing is due.
+// them — all but lease expiries, which readers cannot foresee (heartbeats are not events):
+// a lease counts until its lease_expired or lease_released is written. Returns false,
+// leaving *out alone, when nothing is due.
 bool ApplyDueEffects(const TenantState& state, Micros t, TenantState* out);
 
 }  // namespace commands

@@ -7,7 +7,9 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -31,8 +33,10 @@ struct CommandResult {
   std::string code;     // rejected
   std::string message;  // rejected
   std::optional<ImportReport> report;
+  std::optional<LeaseOutcome> lease;  // checkout and heartbeat (not when ended)
 
-  // One JSON object, as in DESIGN 6.1 (plus "report" for import_members).
+  // One JSON object, as in DESIGN 6.1 (plus "report" for import_members; "lease",
+  // "subscription" and "expires_at" for checkout and heartbeat).
   std::string ToJson() const;
 };
 
@@ -55,6 +59,10 @@ class CommandService {
   // (and kept in the rejection log).
   void SubmitJson(std::string_view json, Callback done);
 
+  // Tenants holding a lease due to expire at or before `now` (R19), for a sweeper that
+  // writes the expiries with a `tick` when no other command does. Thread-safe.
+  std::vector<std::string> TenantsWithLeasesDue(Micros now) const;
+
   // Blocking forms.
   CommandResult Execute(Command command);
   CommandResult ExecuteJson(std::string_view json);
@@ -67,11 +75,18 @@ class CommandService {
   // (builder thread only). nullptr if the store holds events this service never saw.
   TenantState* StateFor(const std::string& stream, const ledger::StreamHead& head);
   void OnEncoded(const std::string& stream, ledger::schema::Event::Reader event);
+  // Applies the lease table's expiries (heartbeats) to a freshly folded `state`.
+  void OverlayLeaseTable(TenantState* state) const;
+  // Records when `stream`'s earliest lease falls due (builder thread).
+  void NoteLeases(const std::string& stream, const TenantState& state);
 
   ledger::Store* const store_;
   // Builder-thread state.
   std::unordered_map<std::string, TenantState> tenants_;
   Catalog catalog_;
+  // Earliest lease expiry by tenant, for TenantsWithLeasesDue.
+  mutable std::mutex lease_mu_;
+  std::map<std::string, Micros> lease_due_;  // guarded by lease_mu_
 };
 
 // Folds `tenant`'s stream from the store: every event effective at or before `upto`

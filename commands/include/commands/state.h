@@ -50,6 +50,19 @@ struct Group {
   std::set<std::string> members;
 };
 
+// A floating-seat lease of a concurrent subscription (R19), from lease_granted until
+// lease_released or lease_expired. `expires_at` is the granted expiry, moved on by
+// heartbeats where the writer knows them (heartbeats are not events).
+struct Lease {
+  std::string user;
+  std::string device;
+  Micros granted_at = 0;
+  Micros expires_at = 0;
+};
+
+// Default lease time to live when the subscription sets none (R19): 15 minutes.
+inline constexpr uint32_t kDefaultLeaseTtlSeconds = 900;
+
 // A change scheduled for the end of the current period (R8, R9).
 struct PendingChange {
   std::string change;  // "seat_decrease" | "edition_downgrade"
@@ -80,6 +93,10 @@ struct Subscription {
   std::map<std::string, uint64_t> seat_since;
   std::optional<PendingChange> pending_decrease;
   std::optional<PendingChange> pending_downgrade;
+  std::map<std::string, Lease> leases;  // lease id → lease, while in use (R19)
+
+  // The lease TTL in microseconds (lease_ttl_seconds, or the default).
+  Micros LeaseTtl() const;
 };
 
 // The product catalog (define_product): product → editions, lowest first.

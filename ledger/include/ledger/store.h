@@ -61,8 +61,15 @@ struct Decision {
   std::vector<EventDraft> events;
   std::optional<Rejected> rejection;
   // A dry run: nothing is recorded for the command (no events, no idempotency record, no
-  // rejection); the prelude is still appended.
+  // rejection); the prelude and the lease-table writes below still are.
   bool discard = false;
+  // The live-lease table (R19: heartbeats are not events, but the latest expiry of each
+  // lease must survive a restart): lease id → expiry to set, and leases to drop. Written
+  // with the command's group unless the command is rejected.
+  std::vector<std::pair<std::string, Micros>> lease_puts;
+  std::vector<std::string> lease_deletes;
+  // Leases the prelude expired: dropped whatever becomes of the command.
+  std::vector<std::string> prelude_lease_deletes;
 };
 
 // Decides a command's events inside the writer, in commit order, against the stream head
@@ -187,7 +194,7 @@ struct StoreOptions {
   // front of a shared block cache, each this size. 0 = RocksDB's defaults.
   size_t read_cache_bytes = 64u << 20;
   // Memory for every family's memtables together (writers); 0 = no common bound.
-  size_t memtable_budget_bytes = 256u << 20;
+  size_t memtable_budget_bytes = 128u << 20;
   // Drop and rebuild every projector's rows from the log at open (ledger-replay rebuild).
   bool rebuild_projections = false;
   // Where long rebuilds report progress; nullptr = stderr.
@@ -257,6 +264,13 @@ class Store {
   // Calls `fn` for each rejection of `tenant`, oldest first, until it returns false.
   Status ForEachRejection(std::string_view tenant,
                           const std::function<bool(const RejectionRecord&)>& fn) const;
+
+  // Calls `fn(tenant, lease, expires_at)` for every lease in the live-lease table (R19) —
+  // of `tenant` only when not empty — until it returns false. Empty for ledgers without
+  // the table.
+  Status ForEachLease(std::string_view tenant,
+                      const std::function<bool(std::string_view tenant, std::string_view lease,
+                                               Micros expires_at)>& fn) const;
 
   // Not OK once a write has failed (sticky until reopened; a full disk: until the next
   // append after space was freed).

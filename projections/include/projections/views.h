@@ -40,7 +40,7 @@ bool DecodeTenantMarker(std::string_view bytes, TenantMarker* marker);
 class ViewProjector final : public ledger::Projector {
  public:
   // Bump when rows change meaning: every ledger then rebuilds its views at open.
-  static constexpr uint32_t kVersion = 1;
+  static constexpr uint32_t kVersion = 2;  // 2: subscriptions keep their leases (R19)
 
   // Family indexes, in the order of families().
   enum Family { kMembers, kGroups, kSubscriptions, kEntitlements, kIndex, kSnapshots, kCount };

@@ -1,0 +1,31 @@
+// Concurrent-seat usage of a subscription (R19) — the evidence for a true-up: per UTC
+// day, the peak and the time-weighted average number of leases in use, the seats, and
+// whether every seat was in use at some moment.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <ostream>
+#include <string>
+
+#include "ledger/store.h"
+
+namespace replay {
+
+struct UsageQuery {
+  std::string tenant;
+  std::string subscription;
+  ledger::Micros from = 0;  // inclusive
+  ledger::Micros to = 0;    // exclusive; > from
+};
+
+// Computes the report from the tenant's events (by effective time: a lease's expiry
+// counts from when it fell due, even if written later) into *out:
+// {"tenant","subscription","from","to","peak","average","days_at_capacity",
+//  "days":[{"date","peak","average","seats","at_capacity"}]}.
+// NotFound if the subscription never existed in the tenant.
+ledger::Status Usage(const ledger::Store& store, const UsageQuery& query, nlohmann::json* out);
+
+// The report as an aligned table with a summary line.
+void PrintUsage(const nlohmann::json& report, std::ostream& out);
+
+}  // namespace replay
