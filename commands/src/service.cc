@@ -208,6 +208,8 @@ void CommandService::Submit(Command command, Callback done) {
   req.tenant = p->stream;
   req.command_id = cmd.id;
   req.request_hash = cmd.RequestHash();
+  // A heartbeat records nothing under its id and renewing twice is harmless (R19).
+  req.check_idempotency = cmd.type != "heartbeat";
   req.expected_version = cmd.expected_version;
   req.at = cmd.at;
   req.actor = cmd.actor;

@@ -84,23 +84,26 @@ Status GroupBuilder::AddRequest(AppendRequest& req, AppendResult& result) {
     result.kind = AppendResult::Kind::kDuplicate;
     return Status::OK();
   };
-  if (auto p = pending_commands_.find(command_key); p != pending_commands_.end()) {
-    return found_earlier(p->second.hash, *p->second.result);
+  if (req.check_idempotency) {
+    if (auto p = pending_commands_.find(command_key); p != pending_commands_.end()) {
+      return found_earlier(p->second.hash, *p->second.result);
+    }
+    InflightCommand inflight;
+    if (impl_.FindInflight(command_key, &inflight)) {
+      return found_earlier(inflight.hash, inflight.result);
+    }
+    std::string stored;
+    rocksdb::Status gs =
+        impl_.db->Get(rocksdb::ReadOptions(), impl_.commands, command_key, &stored);
+    if (gs.ok()) {
+      Digest hash{};
+      AppendResult original;
+      Status d = records::DecodeCommand(stored, &hash, &original);
+      if (!d.ok()) return d;
+      return found_earlier(hash, original);
+    }
+    if (!gs.IsNotFound()) return FromRocks(gs);
   }
-  InflightCommand inflight;
-  if (impl_.FindInflight(command_key, &inflight)) {
-    return found_earlier(inflight.hash, inflight.result);
-  }
-  std::string stored;
-  rocksdb::Status gs = impl_.db->Get(rocksdb::ReadOptions(), impl_.commands, command_key, &stored);
-  if (gs.ok()) {
-    Digest hash{};
-    AppendResult original;
-    Status d = records::DecodeCommand(stored, &hash, &original);
-    if (!d.ok()) return d;
-    return found_earlier(hash, original);
-  }
-  if (!gs.IsNotFound()) return FromRocks(gs);
 
   // Time: manual mode takes the command's `at`, which never goes backwards.
   Micros now = time_;
@@ -178,6 +181,9 @@ Status GroupBuilder::AddRequest(AppendRequest& req, AppendResult& result) {
       return Status::OK();
     }
     drafts = &decision.events;
+  }
+  if (!req.check_idempotency) {
+    return reject("internal_error", "a request without idempotency check must be discarded");
   }
 
   Status es =

@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <catch2/catch.hpp>
+#include <chrono>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -587,6 +588,70 @@ TEST_CASE(
   REQUIRE(c->Submit({Cmd("heartbeat", winner, {{"lease", winner_lease}})}, &results).ok());
   CHECK(json::parse(results.at(0))["status"] == "accepted");
   CHECK(json::parse(results.at(0))["lease"] == winner_lease);
+}
+
+TEST_CASE("capnp: on the system clock, ledgerd writes a lease's expiry when no command comes",
+          "[server][capnp][leases][slow]") {
+  ledger::testing::Launch launch;
+  launch.manual_clock = false;
+  LedgerdProcess d({}, launch);
+  auto c = Connect(d, kSystemToken);
+  const auto now = [] {
+    return std::chrono::duration_cast<std::chrono::microseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  };
+  const std::vector<std::string> commands = {
+      json{{"type", "define_product"},
+           {"actor", "system"},
+           {"product", "pcon"},
+           {"editions", {"std"}}}
+          .dump(),
+      Cmd("create_tenant", "system", {{"owner", "olga"}, {"owner_email", "olga@acme.test"}}),
+      Cmd("purchase_subscription", "olga",
+          {{"subscription", "F1"},
+           {"product", "pcon"},
+           {"edition", "std"},
+           {"seats", 1},
+           {"seat_model", "concurrent"},
+           {"lease_ttl_seconds", 60},  // the shortest TTL allowed
+           {"period_start", "2026-01-01T00:00:00Z"},
+           {"period_end", "2099-01-01T00:00:00Z"}}),
+      Cmd("assign_seat", "olga", {{"subscription", "F1"}, {"user", "olga"}}),
+      Cmd("checkout", "olga", {{"subscription", "F1"}, {"user", "olga"}, {"device", "pc"}}),
+  };
+  std::vector<std::string> results;
+  REQUIRE(c->Submit(commands, &results).ok());
+  for (const auto& r : results) REQUIRE(json::parse(r)["status"] == "accepted");
+  const auto expires =
+      ledger::ParseRfc3339(json::parse(results.back())["expires_at"].get<std::string>());
+  REQUIRE(expires);
+  // Nothing is submitted now: within seconds of the expiry the sweeper writes it.
+  bool expired = false;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(75);
+  while (!expired && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    std::string state;
+    REQUIRE(c->State("acme", &state).ok());
+    expired = json::parse(state)["subscriptions"][0]["leases"].empty();
+  }
+  REQUIRE(expired);
+  CHECK(now() >= *expires);
+  CHECK(now() < *expires + 10'000'000);  // swept within seconds, not at some next command
+  std::vector<std::string> events;
+  uint64_t next = 0, last = 0;
+  REQUIRE(c->ReadEvents(1, "acme", 100, &events, &next, &last).ok());
+  bool found = false;
+  for (const auto& bytes : events) {
+    ledger::StoredEvent e;
+    REQUIRE(e.Parse(bytes).ok());
+    if (std::string(e.type_name()) == "lease_expired") {
+      found = true;
+      CHECK(e.event().getEffectiveAt() == *expires);
+      CHECK(std::string(e.event().getActor()) == "system");
+    }
+  }
+  CHECK(found);
 }
 
 TEST_CASE("capnp: ledgerctl --server runs submit, check and import-members over the network",

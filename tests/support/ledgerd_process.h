@@ -36,6 +36,8 @@ struct Launch {
   std::vector<std::string> prefix;
   // The data directory, relative to the test's folder (default "ledger").
   std::string data = "ledger";
+  // A new ledger on the manual clock (tests give every time); false: the system clock.
+  bool manual_clock = true;
 };
 
 class LedgerdProcess {
@@ -69,10 +71,10 @@ class LedgerdProcess {
     for (std::string a :
          {std::string(LEDGERD), std::string("--data"), data(), std::string("--http"),
           std::string("127.0.0.1:0"), std::string("--listen"), std::string("127.0.0.1:0"),
-          std::string("--tokens"), path("tokens.json"), std::string("--clock"),
-          std::string("manual"), std::string("--ready-file"), ready}) {
+          std::string("--tokens"), path("tokens.json"), std::string("--ready-file"), ready}) {
       args.push_back(std::move(a));
     }
+    if (launch_.manual_clock) args.insert(args.end(), {"--clock", "manual"});
     args.insert(args.end(), extra_args_.begin(), extra_args_.end());
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());

@@ -84,6 +84,9 @@ struct AppendRequest {
   std::string command_id;
   // Hash of the request's content; same id + different hash → idempotency_key_reused.
   Digest request_hash{};
+  // False for requests that are idempotent by nature and record nothing under their id
+  // (heartbeats, R19): the idempotency lookup is skipped. Their decision must discard.
+  bool check_idempotency = true;
   // Rejected with "conflict" unless the stream is at exactly this version (R17).
   std::optional<uint64_t> expected_version;
   // Manual clock: the command's time, which must not go backwards. Must be unset with
