@@ -69,7 +69,7 @@ TEST_CASE("unusable files are refused with the reason", "[csv]") {
   CHECK(error.find("line") == 0);
 }
 
-TEST_CASE("old Mac line ends (CR alone) count as lines; text must be UTF-8", "[csv]") {
+TEST_CASE("old Mac line ends (CR alone) count as lines, and text must be UTF-8", "[csv]") {
   std::vector<ImportRow> rows;
   std::string error;
   REQUIRE(ParseMembersCsv("email,user\ra@acme.test,a\rb@acme.test,b\r", &rows, &error));

@@ -79,8 +79,8 @@ size_t LeaseTableSize(LedgerFixture& l) {
 }  // namespace
 
 TEST_CASE(
-    "checkout grants leases until every seat is in use; the same device gets its own "
-    "lease back; checkin frees the seat",
+    "checkout grants leases until every seat is in use, the same device gets its own "
+    "lease back, and checkin frees the seat",
     "[commands][leases]") {
   LedgerFixture l;
   World(l);

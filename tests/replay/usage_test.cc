@@ -74,7 +74,7 @@ std::vector<std::string> LeaseUsers(const json& state) {
 
 }  // namespace
 
-TEST_CASE("ledgerctl checkout, heartbeat and checkin; state --at shows the leases in use then",
+TEST_CASE("ledgerctl checkout, heartbeat and checkin, and state --at shows the leases in use then",
           "[replay][leases]") {
   LeaseLedger l;
   // Jan 5: bob 09:00–11:00 (renewed, then checked in), carol 10:00 on (renewed at 10:50,

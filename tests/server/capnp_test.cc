@@ -506,7 +506,7 @@ TEST_CASE("capnp: 64 clients race for the last seat, exactly one wins", "[server
 }
 
 TEST_CASE(
-    "capnp: 32 clients race for the last floating seat, exactly one wins; its lease "
+    "capnp: 32 clients race for the last floating seat, exactly one wins, and its lease "
     "survives a restart",
     "[server][capnp][leases]") {
   LedgerdProcess d;

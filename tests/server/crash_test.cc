@@ -97,8 +97,18 @@ TEST_CASE("crash: SIGKILL under load loses nothing acknowledged, 20 rounds", "[s
         }
       });
     }
+    // Kill at a random moment once the round has acknowledged something (under TSan and a
+    // busy machine the first answer may take longer than the shortest random delay).
+    const auto first_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (std::chrono::steady_clock::now() < first_deadline) {
+      {
+        std::lock_guard<std::mutex> lock(outcomes.mu);
+        if (!outcomes.acknowledged.empty()) break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
     std::this_thread::sleep_for(
-        std::chrono::milliseconds(std::uniform_int_distribution<int>(30, 300)(rng)));
+        std::chrono::milliseconds(std::uniform_int_distribution<int>(0, 270)(rng)));
     d.Kill();
     stop = true;
     for (auto& t : clients) t.join();
