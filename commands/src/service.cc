@@ -219,31 +219,41 @@ void CommandService::Submit(Command command, Callback done) {
     return DecideInWriter(*p, head, now);
   };
   req.on_encoded = [this, p](ledger::schema::Event::Reader e) { OnEncoded(p->stream, e); };
-  store_->AppendAsync(std::move(req),
-                      [p, done = std::move(done)](const ledger::Status& s, AppendResult& r) {
-                        CommandResult out;
-                        out.id = p->command.id;
-                        if (!s.ok()) {
-                          out.status = "rejected";
-                          out.code = "unavailable";
-                          out.message = s.ToString();
-                        } else if (r.kind == AppendResult::Kind::kRejected) {
-                          out.status = "rejected";
-                          out.code = r.rejection.code;
-                          out.message = r.rejection.message;
-                          out.report = std::move(p->report);
-                        } else {
-                          out.status = p->dry_run                                 ? "dry_run"
-                                       : r.kind == AppendResult::Kind::kDuplicate ? "duplicate"
-                                                                                  : "accepted";
-                          out.version = r.version;
-                          out.position = r.position;
-                          out.events = std::move(r.events);
-                          out.report = std::move(p->report);
-                          out.lease = std::move(p->lease);
-                        }
-                        done(std::move(out));
-                      });
+  store_->AppendAsync(
+      std::move(req), [p, done = std::move(done)](const ledger::Status& s, AppendResult& r) {
+        CommandResult out;
+        out.id = p->command.id;
+        if (!s.ok()) {
+          out.status = "rejected";
+          out.code = "unavailable";
+          out.message = s.ToString();
+        } else if (r.kind == AppendResult::Kind::kRejected) {
+          out.status = "rejected";
+          out.code = r.rejection.code;
+          out.message = r.rejection.message;
+          out.report = std::move(p->report);
+        } else {
+          out.status = p->dry_run                                 ? "dry_run"
+                       : r.kind == AppendResult::Kind::kDuplicate ? "duplicate"
+                                                                  : "accepted";
+          out.version = r.version;
+          out.position = r.position;
+          out.events = std::move(r.events);
+          out.report = std::move(p->report);
+          out.lease = std::move(p->lease);
+          if (!out.lease && p->command.type == "checkout") {
+            // A retried checkout (duplicate): its lease is named after the
+            // version of its lease_granted event; the expiry is not kept.
+            for (const auto& e : out.events) {
+              if (e.type == "lease_granted") {
+                out.lease =
+                    LeaseOutcome{fmt::format("lease-{}", e.version), p->command.subscription, 0};
+              }
+            }
+          }
+        }
+        done(std::move(out));
+      });
 }
 
 void CommandService::SubmitJson(std::string_view json, Callback done) {
@@ -346,7 +356,7 @@ std::string CommandResult::ToJson() const {
   if (lease && status != "rejected") {
     j["lease"] = lease->lease;
     j["subscription"] = lease->subscription;
-    j["expires_at"] = ledger::FormatRfc3339(lease->expires_at);
+    if (lease->expires_at != 0) j["expires_at"] = ledger::FormatRfc3339(lease->expires_at);
   }
   return j.dump();
 }

@@ -93,6 +93,13 @@ TEST_CASE(
   CHECK(bob["subscription"] == "F1");
   CHECK(bob["expires_at"] == "2026-01-02T09:10:00Z");
 
+  // The same checkout retried (same id, e.g. after a lost answer): duplicate, same lease.
+  json retried = Checkout("bob", "laptop", "2026-01-02T09:00:00Z");
+  retried["id"] = bob["id"];
+  json dup = Result(l, retried);
+  CHECK(dup["status"] == "duplicate");
+  CHECK(dup["lease"] == lease);
+
   // Again from the same device: the same lease, renewed, and no new event.
   json again = Result(l, Checkout("bob", "laptop", "2026-01-02T09:01:00Z"));
   CHECK(again["status"] == "accepted");
