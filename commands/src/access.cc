@@ -94,19 +94,8 @@ AccessDecision CheckAccess(const TenantState& folded, const std::string& user,
     d.reason = "unknown_tenant";
     return d;
   }
-  const Member* m = state.FindMember(user);
-  if (m == nullptr) {
-    d.reason = "not_member";
-    return d;
-  }
-  if (m->status == MemberStatus::kInvited) {
-    d.reason = "invitation_pending";
-    return d;
-  }
-  if (m->status == MemberStatus::kRemoved) {
-    d.reason = "member_removed";
-    return d;
-  }
+  d.reason = MembershipProblem(state, user);
+  if (!d.reason.empty()) return d;
   std::string best_reason = "no_seat";
   std::string best_sub;
   for (const auto& [id, sub] : state.subscriptions) {
