@@ -3,18 +3,23 @@
 # batches of new invitations and seat changes), access checks, and audit replays
 # (ledger-replay state and verify on the live data directory) — sampling ledgerd's RSS and
 # open file descriptors every 10 s. Prints one JSON line per sample, then a summary line;
-# both figures must stay flat.
-#   bench/soak.sh [--minutes N] [--dir DIR]        (default 10 minutes, var/soak)
+# both figures must stay flat. The summary gives each at the start, at half time and at the
+# end. ledgerd runs with a small table-file cap (--max-open-tables, default here 64, ledgerd's
+# own default 512) so that the descriptor bound is reached within the run rather than after
+# hours of growth.
+#   bench/soak.sh [--minutes N] [--dir DIR] [--max-open-tables N]   (10 minutes, var/soak, 64)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 minutes=10
 dir=var/soak
+max_open_tables=64
 while [ $# -gt 0 ]; do
   case "$1" in
     --minutes) minutes=$2; shift 2 ;;
     --dir) dir=$2; shift 2 ;;
-    *) echo "soak: unknown option $1 (--minutes N, --dir DIR)" >&2; exit 2 ;;
+    --max-open-tables) max_open_tables=$2; shift 2 ;;
+    *) echo "soak: unknown option $1 (--minutes N, --dir DIR, --max-open-tables N)" >&2; exit 2 ;;
   esac
 done
 
@@ -24,7 +29,7 @@ rm -rf "$dir"
 mkdir -p "$dir"
 
 "$bin/server/ledgerd" --data "$dir/ledger" --tokens "$dir/tokens.json" --create-dev-token \
-  --listen 127.0.0.1:0 --http 127.0.0.1:0 --ready-file "$dir/ready" >"$dir/token.txt" 2>"$dir/ledgerd.log" &
+  --max-open-tables "$max_open_tables" --listen 127.0.0.1:0 --http 127.0.0.1:0 --ready-file "$dir/ready" >"$dir/token.txt" 2>"$dir/ledgerd.log" &
 pid=$!
 trap 'kill $pid 2>/dev/null || true; kill $(jobs -p) 2>/dev/null || true' EXIT
 for _ in $(seq 1 500); do [ -f "$dir/ready" ] && break; sleep 0.02; done
@@ -82,15 +87,17 @@ done >"$dir/round.jsonl"
   done
 ) &
 
-first_rss=""; first_fds=""; max_rss=0; max_fds=0; rss=0; fds=0
+half=$(($(date +%s) + minutes * 30))
+first_rss=""; first_fds=""; mid_rss=""; mid_fds=""; max_rss=0; max_fds=0; rss=0; fds=0
 while [ "$(date +%s)" -lt "$end" ]; do
   sleep 10
   rss=$(awk '/VmRSS/ {print $2}' "/proc/$pid/status")
   fds=$(ls "/proc/$pid/fd" | wc -l)
   [ -z "$first_rss" ] && first_rss=$rss && first_fds=$fds
+  [ -z "$mid_rss" ] && [ "$(date +%s)" -ge "$half" ] && mid_rss=$rss && mid_fds=$fds
   [ "$rss" -gt "$max_rss" ] && max_rss=$rss
   [ "$fds" -gt "$max_fds" ] && max_fds=$fds
   echo "{\"t\":$(date +%s),\"rss_kb\":$rss,\"fds\":$fds,\"commands\":$(cat "$dir/commands" 2>/dev/null || echo 0),\"checks\":$(cat "$dir/checks" 2>/dev/null || echo 0),\"replays\":$(cat "$dir/replays" 2>/dev/null || echo 0)}"
 done
 wait $(jobs -p | grep -v "^$pid$") 2>/dev/null || true
-echo "{\"bench\":\"soak\",\"minutes\":$minutes,\"rss_kb_first\":$first_rss,\"rss_kb_last\":$rss,\"rss_kb_max\":$max_rss,\"fds_first\":$first_fds,\"fds_last\":$fds,\"fds_max\":$max_fds,\"commands\":$(cat "$dir/commands" 2>/dev/null || echo 0),\"checks\":$(cat "$dir/checks" 2>/dev/null || echo 0),\"replays\":$(cat "$dir/replays" 2>/dev/null || echo 0)}"
+echo "{\"bench\":\"soak\",\"minutes\":$minutes,\"max_open_tables\":$max_open_tables,\"rss_kb_first\":$first_rss,\"rss_kb_half\":${mid_rss:-0},\"rss_kb_last\":$rss,\"rss_kb_max\":$max_rss,\"fds_first\":$first_fds,\"fds_half\":${mid_fds:-0},\"fds_last\":$fds,\"fds_max\":$max_fds,\"commands\":$(cat "$dir/commands" 2>/dev/null || echo 0),\"checks\":$(cat "$dir/checks" 2>/dev/null || echo 0),\"replays\":$(cat "$dir/replays" 2>/dev/null || echo 0)}"

@@ -107,6 +107,67 @@ rocksdb::ColumnFamilyOptions ScanOptions(const std::shared_ptr<rocksdb::Cache>& 
   return cf;
 }
 
+// The write-ahead log files in `dir`, by number.
+std::vector<uint64_t> WalFiles(rocksdb::Env* env, const std::string& dir) {
+  std::vector<std::string> names;
+  env->GetChildren(dir, &names).PermitUncheckedError();
+  std::vector<uint64_t> numbers;
+  for (const auto& name : names) {
+    if (name.size() > 4 && name.ends_with(".log") &&
+        name.find_first_not_of("0123456789") == name.size() - 4) {
+      numbers.push_back(std::stoull(name.substr(0, name.size() - 4)));
+    }
+  }
+  std::sort(numbers.begin(), numbers.end());
+  return numbers;
+}
+
+// Opens a RocksDB secondary instance that sees every family as of one moment.
+//
+// A secondary reads the primary's MANIFEST, then lists and replays its WAL files. If the
+// primary flushes and deletes a WAL between those two steps, the secondary misses that
+// WAL's writes for the families whose flush it did not read, while it has the others'
+// from their tables: one atomic batch half visible (found by the soak: `verify` on a live
+// ledger reported the stream index short of the log). A catch-up with the primary reads
+// the flushes it missed (a WAL is deleted only after the flushes that empty it are in the
+// MANIFEST) and replays the WALs that exist then. Every flush starts a new WAL and the
+// active WAL is never deleted, so a catch-up during which the set of WAL files stayed the
+// same deleted none under it: the view is whole. Otherwise it catches up again.
+rocksdb::Status OpenSecondary(const rocksdb::DBOptions& db_options, const std::string& path,
+                              const std::string& secondary_path,
+                              const std::vector<rocksdb::ColumnFamilyDescriptor>& descriptors,
+                              std::vector<rocksdb::ColumnFamilyHandle*>* handles,
+                              rocksdb::DB** db) {
+  rocksdb::Env* env = db_options.env != nullptr ? db_options.env : rocksdb::Env::Default();
+  const std::string wal_dir = db_options.wal_dir.empty() ? path : db_options.wal_dir;
+  constexpr int kAttempts = 100;
+  rocksdb::Status s;
+  // Table files compacted away while the open loads them fail it: tried again.
+  for (int attempt = 1; attempt <= kAttempts; ++attempt) {
+    handles->clear();
+    *db = nullptr;
+    s = rocksdb::DB::OpenAsSecondary(db_options, path, secondary_path, descriptors, handles, db);
+    if (s.ok() || !s.IsIOError()) break;
+    env->SleepForMicroseconds(1000);
+  }
+  if (!s.ok()) return s;
+  for (int attempt = 1; attempt <= kAttempts; ++attempt) {
+    const std::vector<uint64_t> before = WalFiles(env, wal_dir);
+    s = (*db)->TryCatchUpWithPrimary();
+    if (s.ok() && WalFiles(env, wal_dir) == before) return s;
+    if (!s.ok() && !s.IsIOError()) break;
+    if (attempt > 50) env->SleepForMicroseconds(1000);
+  }
+  for (auto* h : *handles) (*db)->DestroyColumnFamilyHandle(h).PermitUncheckedError();
+  handles->clear();
+  delete *db;
+  *db = nullptr;
+  return s.ok() ? rocksdb::Status::Busy(
+                      "the ledger's write-ahead log changed during every "
+                      "attempt to catch up with it; try again")
+                : s;
+}
+
 }  // namespace
 
 Status FromRocks(const rocksdb::Status& s) {
@@ -114,6 +175,7 @@ Status FromRocks(const rocksdb::Status& s) {
   if (s.IsNotFound()) return Status::NotFound(s.ToString());
   if (s.IsCorruption()) return Status::Corruption(s.ToString());
   if (s.IsInvalidArgument()) return Status::InvalidArgument(s.ToString());
+  if (s.IsBusy()) return Status::Unavailable(s.ToString());
   return Status::IOError(s.ToString());
 }
 
@@ -130,6 +192,7 @@ Status Store::Impl::Open(const StoreOptions& opts, const std::string& path) {
   // file: past this total, RocksDB flushes the families holding the oldest one, which
   // bounds both the disk used by WALs and the replay work of the next open.
   db_options.max_total_wal_size = 256 << 20;
+  db_options.max_open_files = opts.read_only ? -1 : opts.max_open_tables;
   if (opts.env != nullptr) db_options.env = opts.env;
   // Writers keep RocksDB's LOG with a logger that survives a full disk (info_log.h); only
   // on the real file system (tests with their own Env keep RocksDB's).
@@ -200,9 +263,7 @@ Status Store::Impl::Open(const StoreOptions& opts, const std::string& path) {
   rocksdb::DB* raw = nullptr;
   rocksdb::Status s;
   if (opts.read_only && !opts.secondary_path.empty()) {
-    db_options.max_open_files = -1;  // required by secondary instances
-    s = rocksdb::DB::OpenAsSecondary(db_options, path, opts.secondary_path, descriptors, &handles,
-                                     &raw);
+    s = OpenSecondary(db_options, path, opts.secondary_path, descriptors, &handles, &raw);
   } else if (opts.read_only) {
     s = rocksdb::DB::OpenForReadOnly(db_options, path, descriptors, &handles, &raw);
   } else {

@@ -3,6 +3,7 @@
 //   ledgerd [--data DIR] [--listen HOST:PORT] [--http HOST:PORT] --tokens FILE
 //           [--tls-cert F --tls-key F] [--create-dev-token] [--clock manual]
 //           [--ready-file F] [--max-in-flight N] [--max-connections N] [--idle-timeout S]
+//           [--io-threads N] [--max-open-tables N]
 //
 // Defaults: data ./var/ledger, Cap'n Proto on 127.0.0.1:7700 (TLS with --tls-cert and
 // --tls-key), HTTP on 127.0.0.1:7701; port 0 picks a free port, and --ready-file gets the
@@ -10,9 +11,12 @@
 // tokens file yet, a development token (all tenants, system rights) is generated, its
 // digest written to FILE and the token printed once. SIGTERM/SIGINT: stop accepting,
 // answer in-flight commands, close the store (flushed), exit 0. One log line per start,
-// stop and error on stderr; tokens are never logged.
+// stop and error on stderr; tokens are never logged. Descriptors are bounded: two listeners'
+// connections plus --max-open-tables table files plus a few (WAL, LOG, MANIFEST); the soft
+// RLIMIT_NOFILE is raised to fit when the hard limit allows, and a warning names the shortfall.
 #include <fmt/format.h>
 #include <signal.h>
+#include <sys/resource.h>
 
 #include <boost/program_options.hpp>
 #include <filesystem>
@@ -54,8 +58,24 @@ int Usage(const std::string& message) {
              "usage: ledgerd [--data DIR] [--listen HOST:PORT] [--http HOST:PORT] --tokens FILE\n"
              "               [--tls-cert F --tls-key F] [--create-dev-token] [--clock manual]\n"
              "               [--ready-file F] [--max-in-flight N] [--max-connections N]\n"
-             "               [--idle-timeout SECONDS]\n");
+             "               [--idle-timeout SECONDS] [--io-threads N] [--max-open-tables N]\n");
   return 2;
+}
+
+// Raises the soft descriptor limit to `needed` (at most the hard limit); warns when even
+// the hard limit is lower, since RocksDB or accept() would then fail under load.
+void ReserveDescriptors(rlim_t needed) {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur >= needed) return;
+  rlimit raised = limit;
+  raised.rlim_cur = limit.rlim_max == RLIM_INFINITY ? needed : std::min(needed, limit.rlim_max);
+  if (setrlimit(RLIMIT_NOFILE, &raised) != 0) raised = limit;
+  if (raised.rlim_cur < needed) {
+    fmt::print(stderr,
+               "ledgerd: warning: open-file limit {} is below the {} this configuration may "
+               "use (lower --max-connections or --max-open-tables, or raise ulimit -n)\n",
+               raised.rlim_cur, needed);
+  }
 }
 
 }  // namespace
@@ -68,6 +88,7 @@ int main(int argc, char** argv) {
   size_t max_connections = 1024;
   int idle_timeout = 30;
   int io_threads = 2;
+  int max_open_tables = ledger::StoreOptions().max_open_tables;
   po::options_description options("options");
   options.add_options()("help,h", "usage")("data", po::value(&data), "ledger directory")(
       "listen", po::value(&listen), "Cap'n Proto listener HOST:PORT (port 0: any)")(
@@ -79,6 +100,8 @@ int main(int argc, char** argv) {
       "max-connections", po::value(&max_connections), "per listener (default 1024)")(
       "idle-timeout", po::value(&idle_timeout), "seconds before a silent connection closes (30)")(
       "io-threads", po::value(&io_threads), "I/O threads per listener (default 2)")(
+      "max-open-tables", po::value(&max_open_tables),
+      "table files kept open, least recently used closed past it (default 512; -1: all)")(
       "tokens", po::value(&tokens_file), "tokens file")(
       "create-dev-token", "create a development token if the tokens file does not exist")(
       "clock", po::value(&clock), "manual: commands carry their time (new ledgers only)")(
@@ -106,6 +129,10 @@ int main(int argc, char** argv) {
   if (max_connections < 1) return Usage("--max-connections must be at least 1");
   if (idle_timeout < 1) return Usage("--idle-timeout must be at least 1 second");
   if (io_threads < 1 || io_threads > 64) return Usage("--io-threads must be 1 to 64");
+  if (max_open_tables != -1 && max_open_tables < 32) {
+    return Usage("--max-open-tables must be at least 32, or -1 for all");
+  }
+  if (max_open_tables != -1) ReserveDescriptors(2 * max_connections + max_open_tables + 64);
 
   if (vm.count("create-dev-token") && !std::filesystem::exists(tokens_file)) {
     const server::DevelopmentToken dev = server::NewDevelopmentToken("development");
@@ -131,6 +158,7 @@ int main(int argc, char** argv) {
   auto views = std::make_shared<projections::ViewProjector>();
   ledger::StoreOptions store_options;
   store_options.projectors = {views};
+  store_options.max_open_tables = max_open_tables;
   if (clock == "manual") store_options.clock_mode_if_new = ledger::ClockMode::kManual;
   std::unique_ptr<ledger::Store> store;
   s = ledger::Store::Open(store_options, data, &store);

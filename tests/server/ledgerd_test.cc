@@ -312,3 +312,32 @@ TEST_CASE("ledgerd: the events stream, scoped by tenant, with a live tail", "[se
   // SIGTERM with a stream open still drains and exits 0.
   CHECK(d.Stop() == 0);
 }
+
+TEST_CASE("ledgerd: bad options exit 2 with a message naming the option", "[server][ledgerd]") {
+  ledger::testing::TempDir dir;
+  const std::string tokens = dir.path() + "/tokens.json";
+  std::ofstream(tokens) << "[]\n";
+  // Runs ledgerd with `args`; its exit code and what it wrote to stderr.
+  auto run = [&](const std::string& args) {
+    const std::string cmd = std::string(LEDGERD) + " --data " + dir.path() + "/data --tokens " +
+                            tokens + " " + args + " 2>&1";
+    FILE* p = ::popen(cmd.c_str(), "r");
+    REQUIRE(p != nullptr);
+    std::string out;
+    char buf[4096];
+    for (size_t n; (n = std::fread(buf, 1, sizeof buf, p)) > 0;) out.append(buf, n);
+    const int status = ::pclose(p);
+    return std::make_pair(WIFEXITED(status) ? WEXITSTATUS(status) : -1, out);
+  };
+  auto [code, text] = run("--max-open-tables 10");
+  CHECK(code == 2);
+  CHECK(text.find("--max-open-tables must be at least 32") != std::string::npos);
+  std::tie(code, text) = run("--io-threads 0");
+  CHECK(code == 2);
+  CHECK(text.find("--io-threads must be 1 to 64") != std::string::npos);
+  std::tie(code, text) = run("--listen nowhere");
+  CHECK(code == 2);
+  CHECK(text.find("--listen: expected HOST:PORT") != std::string::npos);
+  // None of them opened (or created) the ledger.
+  CHECK_FALSE(std::filesystem::exists(dir.path() + "/data"));
+}

@@ -198,6 +198,10 @@ struct StoreOptions {
   size_t read_cache_bytes = 64u << 20;
   // Memory for every family's memtables together (writers); 0 = no common bound.
   size_t memtable_budget_bytes = 128u << 20;
+  // Most table files a writer keeps open (RocksDB's table cache; the least recently used
+  // is closed past it), so descriptors stay bounded however large the ledger grows.
+  // -1 = all of them (read-only instances always use -1: secondaries need it).
+  int max_open_tables = 512;
   // Drop and rebuild every projector's rows from the log at open (ledger-replay rebuild).
   bool rebuild_projections = false;
   // Where long rebuilds report progress; nullptr = stderr.
