@@ -122,6 +122,15 @@ std::vector<uint64_t> WalFiles(rocksdb::Env* env, const std::string& dir) {
   return numbers;
 }
 
+// True when an open failed because a file it was reading was deleted meanwhile (a writer
+// compacted the table away, or retired the WAL): worth trying again. RocksDB reports a
+// table missing from the MANIFEST as a corruption naming the missing file.
+bool FileVanished(const rocksdb::Status& s) {
+  if (s.IsPathNotFound()) return true;
+  const bool missing = s.ToString().find("No such file or directory") != std::string::npos;
+  return (s.IsIOError() || s.IsCorruption()) && missing;
+}
+
 // Opens a RocksDB secondary instance that sees every family as of one moment.
 //
 // A secondary reads the primary's MANIFEST, then lists and replays its WAL files. If the
@@ -147,7 +156,7 @@ rocksdb::Status OpenSecondary(const rocksdb::DBOptions& db_options, const std::s
     handles->clear();
     *db = nullptr;
     s = rocksdb::DB::OpenAsSecondary(db_options, path, secondary_path, descriptors, handles, db);
-    if (s.ok() || !s.IsIOError()) break;
+    if (s.ok() || !FileVanished(s)) break;
     env->SleepForMicroseconds(1000);
   }
   if (!s.ok()) return s;
@@ -166,6 +175,36 @@ rocksdb::Status OpenSecondary(const rocksdb::DBOptions& db_options, const std::s
                       "the ledger's write-ahead log changed during every "
                       "attempt to catch up with it; try again")
                 : s;
+}
+
+// Opens a read-only instance that sees whole batches. It reads the MANIFEST, then the
+// WAL files, like a secondary (see OpenSecondary), and cannot catch up: when the set of
+// WAL files changed during the open (a writer flushed meanwhile), it is opened again.
+rocksdb::Status OpenReadOnly(const rocksdb::DBOptions& db_options, const std::string& path,
+                             const std::vector<rocksdb::ColumnFamilyDescriptor>& descriptors,
+                             std::vector<rocksdb::ColumnFamilyHandle*>* handles, rocksdb::DB** db) {
+  rocksdb::Env* env = db_options.env != nullptr ? db_options.env : rocksdb::Env::Default();
+  const std::string wal_dir = db_options.wal_dir.empty() ? path : db_options.wal_dir;
+  constexpr int kAttempts = 100;
+  rocksdb::Status s;
+  for (int attempt = 1; attempt <= kAttempts; ++attempt) {
+    const std::vector<uint64_t> before = WalFiles(env, wal_dir);
+    handles->clear();
+    *db = nullptr;
+    s = rocksdb::DB::OpenForReadOnly(db_options, path, descriptors, handles, db);
+    if (!s.ok() && !FileVanished(s)) return s;
+    if (s.ok() && WalFiles(env, wal_dir) == before) return s;
+    if (s.ok()) {
+      for (auto* h : *handles) (*db)->DestroyColumnFamilyHandle(h).PermitUncheckedError();
+      handles->clear();
+      delete *db;
+      *db = nullptr;
+      s = rocksdb::Status::Busy(
+          "the ledger's write-ahead log changed during every attempt to open it; try again");
+    }
+    env->SleepForMicroseconds(1000);
+  }
+  return s;
 }
 
 }  // namespace
@@ -265,7 +304,7 @@ Status Store::Impl::Open(const StoreOptions& opts, const std::string& path) {
   if (opts.read_only && !opts.secondary_path.empty()) {
     s = OpenSecondary(db_options, path, opts.secondary_path, descriptors, &handles, &raw);
   } else if (opts.read_only) {
-    s = rocksdb::DB::OpenForReadOnly(db_options, path, descriptors, &handles, &raw);
+    s = OpenReadOnly(db_options, path, descriptors, &handles, &raw);
   } else {
     s = rocksdb::DB::Open(db_options, path, descriptors, &handles, &raw);
   }
