@@ -5,11 +5,13 @@
 #include <boost/asio.hpp>
 #include <boost/beast.hpp>
 #include <chrono>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <thread>
 #include <vector>
 
+#include "lease_routes.h"
 #include "listener.h"
 #include "replay/event_json.h"
 
@@ -181,6 +183,9 @@ class Session : public std::enable_shared_from_this<Session> {
       if (slash != std::string::npos && slash > 0) {
         const std::string tenant = rest.substr(0, slash);
         const std::string what = rest.substr(slash + 1);
+        if (what == "leases" || what.rfind("leases/", 0) == 0) {
+          return Leases(tenant, what.substr(std::string_view("leases").size()), method, query);
+        }
         if (method != http::verb::get) return Send(405, Error("bad_request", "method: use GET"));
         if (what == "check") return Check(tenant, query);
         if (what == "state") return State(tenant);
@@ -210,6 +215,58 @@ class Session : public std::enable_shared_from_this<Session> {
     const Refusal r = server_->frontend->State(Token(), tenant, &body);
     if (!r.ok()) return Refuse(r);
     SendText(200, std::move(body), "application/json");
+  }
+
+  // The lease routes (lease_routes.h); `rest` is what follows ".../leases" in the path.
+  void Leases(const std::string& tenant, const std::string& rest, http::verb method,
+              const std::vector<std::pair<std::string, std::string>>& query) {
+    if (rest == "/") return Send(404, Error("not_found", "no such resource: leases/"));
+    std::string type, lease;
+    if (rest.empty()) {
+      if (method == http::verb::get) return ListLeases(tenant);
+      if (method != http::verb::post) {
+        return Send(405, Error("bad_request", "method: use GET (list) or POST (checkout)"));
+      }
+      type = "checkout";
+    } else if (const size_t end = rest.find('/', 1); end == std::string::npos) {
+      if (method != http::verb::delete_) {
+        return Send(405, Error("bad_request", "method: use DELETE (checkin)"));
+      }
+      type = "checkin";
+      lease = rest.substr(1);
+    } else if (rest.substr(end) == "/heartbeat") {
+      if (method != http::verb::post) return Send(405, Error("bad_request", "method: use POST"));
+      type = "heartbeat";
+      lease = rest.substr(1, end - 1);
+    } else {
+      return Send(404, Error("not_found", "no such resource: leases" + rest));
+    }
+    std::string command, error;
+    if (!LeaseCommandJson(type, tenant, lease, request_.body(), Param(query, "actor"), &command,
+                          &error)) {
+      return Send(400, Error("bad_request", error));
+    }
+    auto self = shared_from_this();
+    server_->frontend->SubmitCommand(Token(), command, [self](CommandOutcome outcome) {
+      net::post(self->stream_.get_executor(), [self, outcome = std::move(outcome)]() mutable {
+        self->SendText(outcome.http_status, std::move(outcome.json), "application/json");
+      });
+    });
+  }
+
+  // GET /v1/tenants/{t}/leases: the leases in use now, each with its latest expiry.
+  void ListLeases(const std::string& tenant) {
+    std::string state;
+    const Refusal r = server_->frontend->State(Token(), tenant, &state);
+    if (!r.ok()) return Refuse(r);
+    std::map<std::string, ledger::Micros> expiries;
+    const ledger::Status s = server_->frontend->store().ForEachLease(
+        tenant, [&](std::string_view, std::string_view lease, ledger::Micros expires_at) {
+          expiries.emplace(std::string(lease), expires_at);
+          return true;
+        });
+    if (!s.ok()) return Send(503, Error("unavailable", s.ToString()));
+    SendText(200, LeasesJson(tenant, state, expiries), "application/json");
   }
 
   // POST /v1/commands: each command authorized and submitted on its own; answered once

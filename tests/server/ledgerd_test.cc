@@ -341,3 +341,84 @@ TEST_CASE("ledgerd: bad options exit 2 with a message naming the option", "[serv
   // None of them opened (or created) the ledger.
   CHECK_FALSE(std::filesystem::exists(dir.path() + "/data"));
 }
+
+TEST_CASE("ledgerd: floating seats over the REST lease routes", "[server][ledgerd][leases]") {
+  Ledgerd d;
+  Setup(d);
+  // F1: one concurrent seat, assigned to bob and olga.
+  const json setup =
+      json::array({Cmd("purchase_subscription", "olga",
+                       {{"subscription", "F1"},
+                        {"product", "pcon"},
+                        {"edition", "std"},
+                        {"seats", 1},
+                        {"seat_model", "concurrent"},
+                        {"period_start", "2026-01-01T00:00:00Z"},
+                        {"period_end", "2027-01-01T00:00:00Z"}}),
+                   Cmd("assign_seat", "olga", {{"subscription", "F1"}, {"user", "bob"}}),
+                   Cmd("assign_seat", "olga", {{"subscription", "F1"}, {"user", "olga"}})});
+  for (const auto& r : d.Post(setup, kAcme).Json()) REQUIRE(r["status"] == "accepted");
+  const std::string leases = "/v1/tenants/acme/leases";
+  // Checkout: the user acts for themselves unless an actor is named.
+  auto out =
+      d.Request(http::verb::post, leases,
+                json{{"subscription", "F1"}, {"user", "bob"}, {"device", "pc1"}}.dump(), kAcme);
+  REQUIRE(out.status == 200);
+  const json granted = out.Json();
+  CHECK(granted["status"] == "accepted");
+  CHECK(granted["subscription"] == "F1");
+  const std::string lease = granted["lease"];
+  CHECK(lease.rfind("lease-", 0) == 0);
+  CHECK(granted["expires_at"].is_string());
+  // The only seat is leased: olga is refused, by the code a client branches on.
+  out = d.Request(http::verb::post, leases,
+                  json{{"subscription", "F1"}, {"user", "olga"}, {"device", "pc2"}}.dump(), kAcme);
+  CHECK(out.status == 200);
+  CHECK(out.Json()["code"] == "no_free_seat");
+  // The list: bob's lease with its expiry.
+  out = d.Get(leases, kAcme);
+  REQUIRE(out.status == 200);
+  CHECK(out.Json()["tenant"] == "acme");
+  REQUIRE(out.Json()["leases"].size() == 1);
+  const json row = out.Json()["leases"][0];
+  CHECK(row["lease"] == lease);
+  CHECK(row["subscription"] == "F1");
+  CHECK(row["user"] == "bob");
+  CHECK(row["device"] == "pc1");
+  CHECK(row["expires_at"] == granted["expires_at"]);
+  // Heartbeat renews; the lease in the path, the actor in the body.
+  out = d.Request(http::verb::post, leases + "/" + lease + "/heartbeat",
+                  json{{"actor", "bob"}}.dump(), kAcme);
+  CHECK(out.status == 200);
+  CHECK(out.Json()["status"] == "accepted");
+  CHECK(out.Json()["lease"] == lease);
+  // Bad input names the field; another tenant's token is refused; unknown routes are 404.
+  out = d.Request(http::verb::post, leases + "/" + lease + "/heartbeat",
+                  json{{"actor", "bob"}, {"lease", "lease-1"}}.dump(), kAcme);
+  CHECK(out.status == 400);
+  CHECK(out.Json()["message"] == "lease: the path names another lease");
+  out = d.Request(http::verb::post, leases, "[1]", kAcme);
+  CHECK(out.status == 400);
+  CHECK(out.Json()["message"] == "body: a JSON object (or nothing)");
+  out = d.Request(http::verb::post, leases, json{{"type", "checkin"}}.dump(), kAcme);
+  CHECK(out.Json()["message"] == "type: set by the route");
+  out = d.Request(http::verb::post, leases, json{{"user", "bob"}, {"device", "x"}}.dump(), kAcme);
+  CHECK(out.status == 400);
+  CHECK(out.Json()["message"].get<std::string>().rfind("subscription", 0) == 0);
+  CHECK(d.Get("/v1/tenants/globex/leases", kAcme).status == 403);
+  CHECK(d.Request(http::verb::post, "/v1/tenants/globex/leases",
+                  json{{"subscription", "F1"}, {"user", "gus"}, {"device", "x"}}.dump(), kAcme)
+            .status == 403);
+  CHECK(d.Request(http::verb::put, leases, "", kAcme).status == 405);
+  CHECK(d.Request(http::verb::get, leases + "/" + lease + "/renew", "", kAcme).status == 404);
+  // Checkin (DELETE, the actor in the query) frees the seat for olga.
+  out = d.Request(http::verb::delete_, leases + "/" + lease + "?actor=bob", "", kAcme);
+  CHECK(out.status == 200);
+  CHECK(out.Json()["status"] == "accepted");
+  CHECK(d.Get(leases, kAcme).Json()["leases"].empty());
+  out = d.Request(http::verb::delete_, leases + "/" + lease + "?actor=bob", "", kAcme);
+  CHECK(out.Json()["code"] == "not_found");
+  out = d.Request(http::verb::post, leases,
+                  json{{"subscription", "F1"}, {"user", "olga"}, {"device", "pc2"}}.dump(), kAcme);
+  CHECK(out.Json()["status"] == "accepted");
+}
