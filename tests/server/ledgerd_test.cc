@@ -317,17 +317,11 @@ TEST_CASE("ledgerd: bad options exit 2 with a message naming the option", "[serv
   ledger::testing::TempDir dir;
   const std::string tokens = dir.path() + "/tokens.json";
   std::ofstream(tokens) << "[]\n";
-  // Runs ledgerd with `args`; its exit code and what it wrote to stderr.
+  // Runs ledgerd with `args`: its exit code and what it printed.
   auto run = [&](const std::string& args) {
-    const std::string cmd = std::string(LEDGERD) + " --data " + dir.path() + "/data --tokens " +
-                            tokens + " " + args + " 2>&1";
-    FILE* p = ::popen(cmd.c_str(), "r");
-    REQUIRE(p != nullptr);
-    std::string out;
-    char buf[4096];
-    for (size_t n; (n = std::fread(buf, 1, sizeof buf, p)) > 0;) out.append(buf, n);
-    const int status = ::pclose(p);
-    return std::make_pair(WIFEXITED(status) ? WEXITSTATUS(status) : -1, out);
+    const auto r = ledger::testing::ToolWithErrors(
+        LEDGERD, "--data " + dir.path() + "/data --tokens " + tokens + " " + args);
+    return std::make_pair(r.exit_code, r.text());
   };
   auto [code, text] = run("--max-open-tables 10");
   CHECK(code == 2);

@@ -25,11 +25,8 @@ struct Run {
   }
 };
 
-// Runs `binary` with `args` (a shell-quoted string); stdin from `input` when given.
-inline Run Tool(const std::string& binary, const std::string& args,
-                const std::string& input_file = "") {
-  std::string cmd = binary + " " + args + " 2>/dev/null";
-  if (!input_file.empty()) cmd += " < " + input_file;
+// Runs the shell command `cmd`: its exit code and standard output lines.
+inline Run Shell(const std::string& cmd) {
   Run run;
   FILE* p = ::popen(cmd.c_str(), "r");
   REQUIRE(p != nullptr);
@@ -41,6 +38,19 @@ inline Run Tool(const std::string& binary, const std::string& args,
   std::istringstream in(out);
   for (std::string line; std::getline(in, line);) run.lines.push_back(line);
   return run;
+}
+
+// Runs `binary` with `args` (a shell-quoted string); stdin from `input` when given.
+inline Run Tool(const std::string& binary, const std::string& args,
+                const std::string& input_file = "") {
+  std::string cmd = binary + " " + args + " 2>/dev/null";
+  if (!input_file.empty()) cmd += " < " + input_file;
+  return Shell(cmd);
+}
+
+// Like Tool, with standard error in the lines too (usage messages).
+inline Run ToolWithErrors(const std::string& binary, const std::string& args) {
+  return Shell(binary + " " + args + " 2>&1");
 }
 
 // Writes `text` to `path`.
