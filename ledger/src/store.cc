@@ -131,6 +131,21 @@ bool FileVanished(const rocksdb::Status& s) {
   return (s.IsIOError() || s.IsCorruption()) && missing;
 }
 
+// Closes an instance opened by OpenSecondary or OpenReadOnly that is not handed out.
+void CloseInstance(std::vector<rocksdb::ColumnFamilyHandle*>* handles, rocksdb::DB** db) {
+  for (auto* h : *handles) (*db)->DestroyColumnFamilyHandle(h).PermitUncheckedError();
+  handles->clear();
+  delete *db;
+  *db = nullptr;
+}
+
+// What an open answers when a writer changed the ledger under every attempt.
+rocksdb::Status ChangedUnderEveryAttempt() {
+  return rocksdb::Status::Busy(
+      "the ledger changed under every attempt to open it (a writer flushing or "
+      "compacting); try again");
+}
+
 // Opens a RocksDB secondary instance that sees every family as of one moment.
 //
 // A secondary reads the primary's MANIFEST, then lists and replays its WAL files. If the
@@ -141,7 +156,8 @@ bool FileVanished(const rocksdb::Status& s) {
 // the flushes it missed (a WAL is deleted only after the flushes that empty it are in the
 // MANIFEST) and replays the WALs that exist then. Every flush starts a new WAL and the
 // active WAL is never deleted, so a catch-up during which the set of WAL files stayed the
-// same deleted none under it: the view is whole. Otherwise it catches up again.
+// same deleted none under it: the view is whole. Otherwise it catches up again. A table
+// compacted away during an open or a catch-up starts it over.
 rocksdb::Status OpenSecondary(const rocksdb::DBOptions& db_options, const std::string& path,
                               const std::string& secondary_path,
                               const std::vector<rocksdb::ColumnFamilyDescriptor>& descriptors,
@@ -150,31 +166,33 @@ rocksdb::Status OpenSecondary(const rocksdb::DBOptions& db_options, const std::s
   rocksdb::Env* env = db_options.env != nullptr ? db_options.env : rocksdb::Env::Default();
   const std::string wal_dir = db_options.wal_dir.empty() ? path : db_options.wal_dir;
   constexpr int kAttempts = 100;
-  rocksdb::Status s;
-  // Table files compacted away while the open loads them fail it: tried again.
-  for (int attempt = 1; attempt <= kAttempts; ++attempt) {
-    handles->clear();
-    *db = nullptr;
-    s = rocksdb::DB::OpenAsSecondary(db_options, path, secondary_path, descriptors, handles, db);
-    if (s.ok() || !FileVanished(s)) break;
-    env->SleepForMicroseconds(1000);
-  }
-  if (!s.ok()) return s;
-  for (int attempt = 1; attempt <= kAttempts; ++attempt) {
-    const std::vector<uint64_t> before = WalFiles(env, wal_dir);
-    s = (*db)->TryCatchUpWithPrimary();
-    if (s.ok() && WalFiles(env, wal_dir) == before) return s;
-    if (!s.ok() && !s.IsIOError()) break;
-    if (attempt > 50) env->SleepForMicroseconds(1000);
-  }
-  for (auto* h : *handles) (*db)->DestroyColumnFamilyHandle(h).PermitUncheckedError();
   handles->clear();
-  delete *db;
   *db = nullptr;
-  return s.ok() ? rocksdb::Status::Busy(
-                      "the ledger's write-ahead log changed during every "
-                      "attempt to catch up with it; try again")
-                : s;
+  for (int attempt = 1; attempt <= kAttempts; ++attempt) {
+    if (attempt > 50) env->SleepForMicroseconds(1000);
+    if (*db == nullptr) {
+      // Table files compacted away while the open loads them fail it: tried again.
+      const rocksdb::Status s =
+          rocksdb::DB::OpenAsSecondary(db_options, path, secondary_path, descriptors, handles, db);
+      if (!s.ok()) {
+        handles->clear();
+        *db = nullptr;
+        if (!FileVanished(s)) return s;
+        continue;
+      }
+    }
+    const std::vector<uint64_t> before = WalFiles(env, wal_dir);
+    const rocksdb::Status s = (*db)->TryCatchUpWithPrimary();
+    if (s.ok() && WalFiles(env, wal_dir) == before) return s;
+    if (!s.ok()) {
+      // A catch-up that found a new table already compacted away leaves a view that may be
+      // partial: the instance is opened again from the start.
+      CloseInstance(handles, db);
+      if (!FileVanished(s)) return s;
+    }
+  }
+  if (*db != nullptr) CloseInstance(handles, db);
+  return ChangedUnderEveryAttempt();
 }
 
 // Opens a read-only instance that sees whole batches. It reads the MANIFEST, then the
@@ -186,25 +204,23 @@ rocksdb::Status OpenReadOnly(const rocksdb::DBOptions& db_options, const std::st
   rocksdb::Env* env = db_options.env != nullptr ? db_options.env : rocksdb::Env::Default();
   const std::string wal_dir = db_options.wal_dir.empty() ? path : db_options.wal_dir;
   constexpr int kAttempts = 100;
-  rocksdb::Status s;
   for (int attempt = 1; attempt <= kAttempts; ++attempt) {
     const std::vector<uint64_t> before = WalFiles(env, wal_dir);
     handles->clear();
     *db = nullptr;
-    s = rocksdb::DB::OpenForReadOnly(db_options, path, descriptors, handles, db);
-    if (!s.ok() && !FileVanished(s)) return s;
+    const rocksdb::Status s =
+        rocksdb::DB::OpenForReadOnly(db_options, path, descriptors, handles, db);
     if (s.ok() && WalFiles(env, wal_dir) == before) return s;
     if (s.ok()) {
-      for (auto* h : *handles) (*db)->DestroyColumnFamilyHandle(h).PermitUncheckedError();
+      CloseInstance(handles, db);
+    } else {
       handles->clear();
-      delete *db;
       *db = nullptr;
-      s = rocksdb::Status::Busy(
-          "the ledger's write-ahead log changed during every attempt to open it; try again");
+      if (!FileVanished(s)) return s;
     }
     env->SleepForMicroseconds(1000);
   }
-  return s;
+  return ChangedUnderEveryAttempt();
 }
 
 }  // namespace

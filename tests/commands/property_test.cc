@@ -30,6 +30,7 @@
 #include "commands/decide.h"
 #include "commands/evolve.h"
 #include "support/ledger_fixture.h"
+#include "support/test_scale.h"
 
 using json = nlohmann::json;
 using ledger::Micros;
@@ -938,9 +939,7 @@ TEST_CASE("random command sequences keep the ledger's invariants", "[property]")
   // Fixed seeds: a failure names its seed and sequence and reproduces exactly.
   const uint32_t seeds[] = {20260101u, 7u, 424242u};
   // LEDGER_TEST_SCALE (e.g. 0.1) shortens the run under sanitizers, which are ~10x slower.
-  const char* scale_env = std::getenv("LEDGER_TEST_SCALE");
-  const double scale = scale_env != nullptr ? std::max(0.01, std::atof(scale_env)) : 1.0;
-  const int kSequencesPerSeed = std::max(20, static_cast<int>(700 * scale));
+  const int kSequencesPerSeed = ledger::testing::Scaled(700, 20);
   constexpr int kSequencesPerLedger = 20;  // fresh ledgers now and then keep the log short
   constexpr int kSteps = 32;               // random commands after the setup
   std::map<std::string, int> failures;     // broken properties by kind
