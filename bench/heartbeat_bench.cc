@@ -136,22 +136,26 @@ int RunHeartbeatBench(int argc, char** argv) {
       frames[static_cast<size_t>(c)].push_back(server::ToFrame(mb));
     }
   }
+  const CpuMeter meter(server.pid());
   LoadResult r = RunCapnpLoad(server.capnp_port(), frames, pipeline, [](auto resp) {
     return resp.isResults() && resp.getResults().size() == 1 &&
            std::string_view(resp.getResults()[0].cStr()).find("\"accepted\"") !=
                std::string_view::npos;
   });
+  const double done = static_cast<double>(per_client * clients);
+  const CpuShare cpu = meter.Finish(done, r.seconds);
   server.Stop();
   if (!r.ok) {
     fmt::print(stderr, "ledger-bench heartbeat: a heartbeat was not accepted\n");
     return 1;
   }
-  const double done = static_cast<double>(per_client * clients);
   std::cout << fmt::format(
-      "{{\"bench\":\"heartbeat\",\"clients\":{},\"pipeline\":{},\"heartbeats\":{:.0f},"
-      "\"heartbeats_per_s\":{:.0f},\"p50_ms\":{:.2f},\"p99_ms\":{:.2f}}}\n",
-      clients, pipeline, done, done / r.seconds, Percentile(r.latencies_us, 50) / 1000,
-      Percentile(r.latencies_us, 99) / 1000);
+      "{{\"bench\":\"heartbeat\",\"cores\":{},\"clients\":{},\"pipeline\":{},"
+      "\"heartbeats\":{:.0f},\"heartbeats_per_s\":{:.0f},\"p50_ms\":{:.2f},\"p99_ms\":{:.2f},{}}}"
+      "\n",
+      CpuMeter::Cores(), clients, pipeline, done, done / r.seconds,
+      Percentile(r.latencies_us, 50) / 1000, Percentile(r.latencies_us, 99) / 1000,
+      CpuShareJson("heartbeats", cpu));
   return 0;
 }
 

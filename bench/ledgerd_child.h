@@ -111,6 +111,8 @@ class Server {
     pid_ = -1;
   }
   uint16_t port() const { return port_; }
+  // The child's process id (for its CPU time), -1 when stopped.
+  pid_t pid() const { return pid_; }
   uint16_t capnp_port() const { return capnp_port_; }
 
  private:

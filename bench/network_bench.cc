@@ -17,6 +17,7 @@
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <random>
 #include <thread>
 
@@ -44,6 +45,7 @@ struct Phase {
   bool ok = true;
   double seconds = 0;
   std::vector<int64_t> latencies_us;
+  CpuShare cpu;  // where the CPU went while the phase ran
 };
 
 // Runs `per_client` operations on each of `clients` threads; op(client, c, n) → ok.
@@ -175,6 +177,7 @@ int RunNetworkBench(int argc, char** argv) {
         frames[static_cast<size_t>(c)].push_back(server::ToFrame(mb));
       }
     }
+    std::optional<CpuMeter> meter(server.pid());
     LoadResult r = RunCapnpLoad(server.capnp_port(), frames, pipeline, [](auto resp) {
       if (!resp.isResults()) return false;
       for (const auto result : resp.getResults()) {
@@ -184,7 +187,8 @@ int RunNetworkBench(int argc, char** argv) {
       }
       return true;
     });
-    capnp_cmd = {r.ok, r.seconds, std::move(r.latencies_us)};
+    capnp_cmd = {r.ok, r.seconds, std::move(r.latencies_us),
+                 meter->Finish(static_cast<double>(per_client * clients), r.seconds)};
     for (int c = 0; c < clients; ++c) {
       auto& list = frames[static_cast<size_t>(c)];
       list.clear();
@@ -200,9 +204,11 @@ int RunNetworkBench(int argc, char** argv) {
         list.push_back(server::ToFrame(mb));
       }
     }
+    meter.emplace(server.pid());
     r = RunCapnpLoad(server.capnp_port(), frames, pipeline,
                      [](auto resp) { return resp.isCheck() && !resp.getCheck().getAllowed(); });
-    capnp_chk = {r.ok, r.seconds, std::move(r.latencies_us)};
+    capnp_chk = {r.ok, r.seconds, std::move(r.latencies_us),
+                 meter->Finish(static_cast<double>(checks_per_client * clients), r.seconds)};
   }
 
   // HTTP/1.1: a blocking keep-alive client per thread.
@@ -213,12 +219,15 @@ int RunNetworkBench(int argc, char** argv) {
       for (long n = 0; n < per_client; ++n)
         bodies[static_cast<size_t>(c)].push_back(invite("h", c, n));
     }
+    std::optional<CpuMeter> meter(server.pid());
     cmd = RunClients(server.port(), clients, per_client, [&](Client& cl, int c, long n) {
       std::string out;
       return cl.Send(http::verb::post, "/v1/commands",
                      bodies[static_cast<size_t>(c)][static_cast<size_t>(n)], &out) == 200 &&
              out.find("\"accepted\"") != std::string::npos;
     });
+    cmd.cpu = meter->Finish(static_cast<double>(per_client * clients), cmd.seconds);
+    meter.emplace(server.pid());
     chk = RunClients(server.port(), clients, checks_per_client, [&](Client& cl, int c, long n) {
       const std::string target = fmt::format("/v1/tenants/t{}/check?user={}&product=bench.pro",
                                              c % kTenants, check_user("h", c, n));
@@ -226,6 +235,7 @@ int RunNetworkBench(int argc, char** argv) {
       return cl.Send(http::verb::get, target, "", &out) == 200 &&
              out.find("\"allowed\"") != std::string::npos;
     });
+    chk.cpu = meter->Finish(static_cast<double>(checks_per_client * clients), chk.seconds);
   }
   server.Stop();
   if (!cmd.ok || !chk.ok || !capnp_cmd.ok || !capnp_chk.ok) {
@@ -236,16 +246,17 @@ int RunNetworkBench(int argc, char** argv) {
   const double checks_done = static_cast<double>(checks_per_client * clients);
   auto figures = [&](Phase& c, Phase& k) {
     return fmt::format(
-        "\"commands_per_s\":{:.0f},\"commands_p50_ms\":{:.2f},\"commands_p99_ms\":{:.2f},"
-        "\"checks_per_s\":{:.0f},\"checks_p50_ms\":{:.3f},\"checks_p99_ms\":{:.3f}",
-        commands_done / c.seconds, Percentile(c.latencies_us, 50) / 1000,
-        Percentile(c.latencies_us, 99) / 1000, checks_done / k.seconds,
-        Percentile(k.latencies_us, 50) / 1000, Percentile(k.latencies_us, 99) / 1000);
+               "\"commands_per_s\":{:.0f},\"commands_p50_ms\":{:.2f},\"commands_p99_ms\":{:.2f},"
+               "\"checks_per_s\":{:.0f},\"checks_p50_ms\":{:.3f},\"checks_p99_ms\":{:.3f}",
+               commands_done / c.seconds, Percentile(c.latencies_us, 50) / 1000,
+               Percentile(c.latencies_us, 99) / 1000, checks_done / k.seconds,
+               Percentile(k.latencies_us, 50) / 1000, Percentile(k.latencies_us, 99) / 1000) +
+           "," + CpuShareJson("commands", c.cpu) + "," + CpuShareJson("checks", k.cpu);
   };
   std::string out = fmt::format(
-      "{{\"bench\":\"network\",\"clients\":{},\"pipeline\":{},\"batch\":{},"
+      "{{\"bench\":\"network\",\"cores\":{},\"clients\":{},\"pipeline\":{},\"batch\":{},"
       "\"commands\":{:.0f},\"checks\":{:.0f}",
-      clients, pipeline, batch, commands_done, checks_done);
+      CpuMeter::Cores(), clients, pipeline, batch, commands_done, checks_done);
   if (protocol != "http") out += ",\"protocol\":\"capnp\"," + figures(capnp_cmd, capnp_chk);
   if (protocol != "capnp") {
     out += protocol == "http" ? ",\"protocol\":\"http\"," + figures(cmd, chk)
