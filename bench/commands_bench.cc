@@ -24,11 +24,14 @@ std::unique_ptr<Store> OpenStore(const std::string& path) {
 int RunCommandsBench(const CommandsBenchOptions& o) {
   // Baseline: the ledger core's durable appends, same clients, same run.
   Run appends;
+  double append_cpu_us = 0, commands_cpu_us = 0;  // CPU (every thread) per operation
   {
     ScratchDir dir(o.dir, "commands-baseline");
     auto store = OpenStore(dir.path());
     if (!store) return 1;
+    const double cpu_before = ProcessCpuMicros();
     appends = RunLedgerAppends(*store, o.clients, o.commands, 300, /*async=*/true);
+    append_cpu_us = (ProcessCpuMicros() - cpu_before) / o.commands;
   }
 
   Run commands_run;
@@ -69,12 +72,14 @@ int RunCommandsBench(const CommandsBenchOptions& o) {
             t, t, c, n, c, n, c, n, c, n));
       }
     }
+    const double cpu_before = ProcessCpuMicros();
     commands_run =
         RunAsync(o.clients, o.commands, [&](int c, long n, std::function<void(bool)> done) {
           service.SubmitJson(requests[c][n], [done = std::move(done)](commands::CommandResult r) {
             done(r.status == "accepted");
           });
         });
+    commands_cpu_us = (ProcessCpuMicros() - cpu_before) / o.commands;
     stats = store->Stats();
   }
   if (!appends.ok || !commands_run.ok) {
@@ -87,12 +92,14 @@ int RunCommandsBench(const CommandsBenchOptions& o) {
       "{{\"bench\":\"commands\",\"clients\":{},\"commands\":{},\"commands_per_s\":{:.0f},"
       "\"p50_us\":{:.0f},\"p99_us\":{:.0f},\"append_events_per_s\":{:.0f},"
       "\"ratio_to_append\":{:.2f},\"avg_group_size\":{:.1f},\"avg_group_build_us\":{:.0f},"
-      "\"avg_group_write_us\":{:.0f}}}\n",
+      "\"avg_group_write_us\":{:.0f},\"cores\":{},\"append_cpu_us\":{:.1f},"
+      "\"commands_cpu_us\":{:.1f}}}\n",
       o.clients, o.commands, commands_per_s, Percentile(commands_run.latencies_us, 50),
       Percentile(commands_run.latencies_us, 99), appends_per_s, commands_per_s / appends_per_s,
       stats.groups ? double(stats.requests) / double(stats.groups) : 0.0,
       stats.groups ? double(stats.build_micros) / double(stats.groups) : 0.0,
-      stats.groups ? double(stats.write_micros) / double(stats.groups) : 0.0);
+      stats.groups ? double(stats.write_micros) / double(stats.groups) : 0.0, CpuMeter::Cores(),
+      append_cpu_us, commands_cpu_us);
   return 0;
 }
 
