@@ -248,6 +248,10 @@ void GroupBuilder::Finish() {
   out_.empty = batch.Count() == 0 && time_ == time_before_;
   if (out_.empty) return;
   for (const auto& [tenant, head] : pending_heads_) {
+    // Heads this group read but did not move (heartbeats, rejections, duplicates) are
+    // not rewritten. LoadHead left every head it read in the cache.
+    auto cached = impl_.head_cache_.find(tenant);
+    if (cached != impl_.head_cache_.end() && cached->second.version == head.version) continue;
     batch.Put(impl_.heads, tenant, records::EncodeHead(head));
   }
   batch.Put(impl_.meta, keys::kMetaLedgerTime, keys::BE64(static_cast<uint64_t>(time_)));
