@@ -28,11 +28,14 @@ constexpr int kTenants = 16;
 int RunHeartbeatBench(int argc, char** argv) {
   int clients = 64, pipeline = 1;
   long heartbeats = 200000;
+  std::string request = "submit";
   std::string dir = "var/bench";
   po::options_description desc("heartbeat options");
   desc.add_options()("json", "one JSON line")("clients", po::value(&clients), "clients")(
       "heartbeats", po::value(&heartbeats), "heartbeats to time")(
       "pipeline", po::value(&pipeline), "requests outstanding per client (1)")(
+      "request", po::value(&request),
+      "submit (a heartbeat command as JSON, the default) or lease (the typed lease request)")(
       "dir", po::value(&dir), "scratch directory");
   po::variables_map vm;
   try {
@@ -40,6 +43,10 @@ int RunHeartbeatBench(int argc, char** argv) {
     po::notify(vm);
   } catch (const po::error& e) {
     fmt::print(stderr, "ledger-bench heartbeat: {}\n", e.what());
+    return 2;
+  }
+  if (request != "submit" && request != "lease") {
+    fmt::print(stderr, "ledger-bench heartbeat: --request must be submit or lease\n");
     return 2;
   }
   if (clients < 1 || pipeline < 1 || heartbeats < clients) {
@@ -132,12 +139,20 @@ int RunHeartbeatBench(int argc, char** argv) {
       auto req = mb.initRoot<server::wire::Request>();
       req.setId(static_cast<uint64_t>(n + 1));
       req.setToken(kToken);
-      req.initSubmit(1).set(0, command);
+      if (request == "lease") {
+        auto lease = req.initLease();
+        lease.setTenant(fmt::format("t{}", c % kTenants));
+        lease.setActor(fmt::format("u{}", c));
+        lease.setHeartbeat(leases[static_cast<size_t>(c)]);
+      } else {
+        req.initSubmit(1).set(0, command);
+      }
       frames[static_cast<size_t>(c)].push_back(server::ToFrame(mb));
     }
   }
   const CpuMeter meter(server.pid());
   LoadResult r = RunCapnpLoad(server.capnp_port(), frames, pipeline, [](auto resp) {
+    if (resp.isLease()) return std::string_view(resp.getLease().getStatus().cStr()) == "accepted";
     return resp.isResults() && resp.getResults().size() == 1 &&
            std::string_view(resp.getResults()[0].cStr()).find("\"accepted\"") !=
                std::string_view::npos;
@@ -150,10 +165,10 @@ int RunHeartbeatBench(int argc, char** argv) {
     return 1;
   }
   std::cout << fmt::format(
-      "{{\"bench\":\"heartbeat\",\"cores\":{},\"clients\":{},\"pipeline\":{},"
+      "{{\"bench\":\"heartbeat\",\"request\":\"{}\",\"cores\":{},\"clients\":{},\"pipeline\":{},"
       "\"heartbeats\":{:.0f},\"heartbeats_per_s\":{:.0f},\"p50_ms\":{:.2f},\"p99_ms\":{:.2f},{}}}"
       "\n",
-      CpuMeter::Cores(), clients, pipeline, done, done / r.seconds,
+      request, CpuMeter::Cores(), clients, pipeline, done, done / r.seconds,
       Percentile(r.latencies_us, 50) / 1000, Percentile(r.latencies_us, 99) / 1000,
       CpuShareJson("heartbeats", cpu));
   return 0;

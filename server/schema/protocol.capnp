@@ -28,6 +28,7 @@ struct Request {
     state @4 :StateRequest;
     readEvents @5 :ReadEventsRequest;
     health @6 :Void;
+    lease @7 :LeaseRequest;         # floating seats (R19) without JSON
   }
 }
 
@@ -36,6 +37,25 @@ struct CheckRequest {
   user @1 :Text;
   product @2 :Text;
   at @3 :Text;         # RFC 3339; empty: now
+}
+
+# A floating-seat command: the same command (and rules, idempotency, rejection log) as a
+# `checkout`, `heartbeat` or `checkin` object sent with `submit`.
+struct LeaseRequest {
+  tenant @0 :Text;
+  actor @1 :Text;      # who acts; empty for a checkout: the user checks out for themselves
+  id @2 :Text;         # the command id (R16); empty: the server generates one
+  union {
+    checkout @3 :LeaseCheckout;
+    heartbeat @4 :Text;  # the lease to renew
+    checkin @5 :Text;    # the lease to give back
+  }
+}
+
+struct LeaseCheckout {
+  subscription @0 :Text;  # a concurrent subscription
+  user @1 :Text;
+  device @2 :Text;
 }
 
 struct StateRequest {
@@ -58,7 +78,21 @@ struct Response {
     events @4 :EventBatch;
     error @5 :Error;                # the request as a whole was refused
     health @6 :Health;
+    lease @7 :LeaseResult;
   }
+}
+
+# The result of a LeaseRequest: the fields of its result object (DESIGN 6.1).
+struct LeaseResult {
+  status @0 :Text;        # accepted | duplicate | rejected
+  id @1 :Text;            # the command id
+  code @2 :Text;          # rejected: no_free_seat, not_found, forbidden, bad_request, ...
+  message @3 :Text;       # rejected: names the field or rule at fault
+  lease @4 :Text;         # the lease granted, renewed or given back
+  subscription @5 :Text;
+  expiresAt @6 :Text;     # RFC 3339: when the lease ends unless renewed; empty when not known
+  version @7 :UInt64;     # the tenant stream's version after the command
+  position @8 :UInt64;    # the log position after the command
 }
 
 struct CheckResult {

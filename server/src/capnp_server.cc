@@ -13,11 +13,14 @@
 #include <chrono>
 #include <cstring>
 #include <deque>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <thread>
 #include <type_traits>
 #include <vector>
 
+#include "lease_routes.h"
+#include "ledger/time.h"
 #include "listener.h"
 #include "server/protocol.capnp.h"
 #include "server/request.h"
@@ -212,6 +215,8 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
       }
       case DecodedRequest::Kind::kReadEvents:
         return ReadEvents(req, token);
+      case DecodedRequest::Kind::kLease:
+        return Lease(req, token);
       case DecodedRequest::Kind::kHealth: {
         capnp::MallocMessageBuilder mb(32);
         auto resp = mb.initRoot<wire::Response>();
@@ -265,6 +270,60 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
                                          if (batch->remaining.fetch_sub(1) == 1) finish();
                                        });
     }
+  }
+
+  // A floating-seat command from typed fields: the same command object a `submit` of it
+  // would run (lease_routes.h builds it, as for the REST routes), answered field by field.
+  void Lease(const DecodedRequest& req, std::optional<std::string_view> token) {
+    const uint64_t id = req.id;
+    if (req.lease_type.empty()) {
+      return Write(ErrorFrame(id, "bad_request", "lease: unknown operation (a newer client?)"));
+    }
+    if (server_->stopping.load()) {
+      return Write(ErrorFrame(id, "unavailable", "server: shutting down"));
+    }
+    nlohmann::json body = nlohmann::json::object();
+    auto put = [&body](const char* field, const std::string& value) {
+      if (!value.empty()) body[field] = value;  // absent: the command's own check names it
+    };
+    put("actor", req.actor);
+    put("id", req.command_id);
+    if (req.lease_type == "checkout") {
+      put("subscription", req.subscription);
+      put("user", req.user);
+      put("device", req.device);
+    }
+    std::string command, error;
+    if (!LeaseCommandJson(req.lease_type, req.tenant, req.lease, body.dump(), std::nullopt,
+                          &command, &error)) {
+      return Write(ErrorFrame(id, "bad_request", error));
+    }
+    if (!Admit(id)) return;
+    auto self = this->shared_from_this();
+    server_->frontend->SubmitCommandResult(
+        token, command, [self, id](commands::CommandResult r, int /*http_status*/) {
+          net::post(self->stream_.get_executor(), [self, id, r = std::move(r)] {
+            capnp::MallocMessageBuilder mb;
+            auto resp = mb.initRoot<wire::Response>();
+            resp.setId(id);
+            auto out = resp.initLease();
+            out.setStatus(r.status);
+            out.setId(r.id);
+            out.setCode(r.code);
+            out.setMessage(r.message);
+            if (r.lease && r.status != "rejected") {
+              out.setLease(r.lease->lease);
+              out.setSubscription(r.lease->subscription);
+              if (r.lease->expires_at != 0) {
+                out.setExpiresAt(ledger::FormatRfc3339(r.lease->expires_at));
+              }
+            }
+            out.setVersion(r.version);
+            out.setPosition(r.position);
+            self->Write(ToFrame(mb));
+            --self->in_flight_;
+          });
+        });
   }
 
   // Counts a request in flight, or answers "unavailable" when the connection has too many.

@@ -206,6 +206,45 @@ ledger::Status LedgerClient::Check(const std::string& tenant, const std::string&
   return ledger::Status::OK();
 }
 
+ledger::Status LedgerClient::Lease(const LeaseCall& call, LeaseAnswer* answer) {
+  if (call.type != "checkout" && call.type != "heartbeat" && call.type != "checkin") {
+    return ledger::Status::InvalidArgument("lease: type must be checkout, heartbeat or checkin");
+  }
+  std::unique_ptr<ResponseFrame> resp;
+  ledger::Status s = Call(
+      [&](wire::Request::Builder req) {
+        auto l = req.initLease();
+        l.setTenant(call.tenant);
+        l.setActor(call.actor);
+        l.setId(call.id);
+        if (call.type == "checkout") {
+          auto c = l.initCheckout();
+          c.setSubscription(call.subscription);
+          c.setUser(call.user);
+          c.setDevice(call.device);
+        } else if (call.type == "heartbeat") {
+          l.setHeartbeat(call.lease);
+        } else {
+          l.setCheckin(call.lease);
+        }
+      },
+      &resp);
+  if (!s.ok()) return s;
+  if (!resp->get().isLease()) return ledger::Status::Corruption("lease: answered with no result");
+  const auto r = resp->get().getLease();
+  *answer = LeaseAnswer();
+  answer->status = r.getStatus().cStr();
+  answer->id = r.getId().cStr();
+  answer->code = r.getCode().cStr();
+  answer->message = r.getMessage().cStr();
+  answer->lease = r.getLease().cStr();
+  answer->subscription = r.getSubscription().cStr();
+  answer->expires_at = r.getExpiresAt().cStr();
+  answer->version = r.getVersion();
+  answer->position = r.getPosition();
+  return ledger::Status::OK();
+}
+
 ledger::Status LedgerClient::State(const std::string& tenant, std::string* json) {
   std::unique_ptr<ResponseFrame> resp;
   ledger::Status s =

@@ -21,13 +21,13 @@ uint64_t NowMicros() {
       .count();
 }
 
-std::string RefusalJson(const Refusal& r, const std::string& id) {
+commands::CommandResult RefusalResult(const Refusal& r, const std::string& id) {
   commands::CommandResult result;
   result.status = "rejected";
   result.id = id;
   result.code = r.code;
   result.message = r.message;
-  return result.ToJson();
+  return result;
 }
 
 // One log line per distinct store error (a failed store refuses every later write with the
@@ -54,6 +54,15 @@ Refusal Frontend::Count(const AuthDecision& auth) {
 
 void Frontend::SubmitCommand(std::optional<std::string_view> token, std::string_view command_json,
                              std::function<void(CommandOutcome)> done) {
+  SubmitCommandResult(token, command_json,
+                      [done = std::move(done)](commands::CommandResult r, int http_status) {
+                        done({r.ToJson(), http_status});
+                      });
+}
+
+void Frontend::SubmitCommandResult(
+    std::optional<std::string_view> token, std::string_view command_json,
+    std::function<void(commands::CommandResult, int http_status)> done) {
   const uint64_t start = NowMicros();
   commands::Command cmd;
   commands::BadRequest bad;
@@ -72,7 +81,7 @@ void Frontend::SubmitCommand(std::optional<std::string_view> token, std::string_
   }
   if (!auth.ok()) {
     const Refusal r = Count(auth);
-    return done({RefusalJson(r, cmd.id), r.http_status});
+    return done(RefusalResult(r, cmd.id), r.http_status);
   }
   metrics_->in_flight_commands.fetch_add(1);
   ServerMetrics* metrics = metrics_;
@@ -90,7 +99,7 @@ void Frontend::SubmitCommand(std::optional<std::string_view> token, std::string_
       }
     }
     // Answer first, then let a draining server see the count drop.
-    done({r.ToJson(), status});
+    done(std::move(r), status);
     metrics->in_flight_commands.fetch_sub(1);
   };
   if (parsed) {

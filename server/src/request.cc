@@ -58,6 +58,34 @@ ledger::Status DecodeRequest(kj::ArrayPtr<const capnp::word> frame, const FrameL
       case wire::Request::HEALTH:
         out->kind = DecodedRequest::Kind::kHealth;
         break;
+      case wire::Request::LEASE: {
+        out->kind = DecodedRequest::Kind::kLease;
+        const auto l = req.getLease();
+        out->tenant = Copy(l.getTenant());
+        out->actor = Copy(l.getActor());
+        out->command_id = Copy(l.getId());
+        switch (l.which()) {
+          case wire::LeaseRequest::CHECKOUT: {
+            const auto c = l.getCheckout();
+            out->lease_type = "checkout";
+            out->subscription = Copy(c.getSubscription());
+            out->user = Copy(c.getUser());
+            out->device = Copy(c.getDevice());
+            break;
+          }
+          case wire::LeaseRequest::HEARTBEAT:
+            out->lease_type = "heartbeat";
+            out->lease = Copy(l.getHeartbeat());
+            break;
+          case wire::LeaseRequest::CHECKIN:
+            out->lease_type = "checkin";
+            out->lease = Copy(l.getCheckin());
+            break;
+          default:
+            break;  // a newer client's operation: lease_type stays empty
+        }
+        break;
+      }
       default:
         out->kind = DecodedRequest::Kind::kUnknown;  // a newer client's request
         break;

@@ -1,6 +1,7 @@
 // ledgerd's Cap'n Proto protocol as a backend service uses it: a real ledgerd process on
 // 127.0.0.1 ephemeral ports, real sockets, server::LedgerClient — requests and answers,
 // the auth matrix and tenant scoping, hostile frames, the in-flight limit, the live tail,
+// typed lease requests,
 // TLS with a self-signed certificate, the race for the last seat, and ledgerctl --server.
 // clang-format off
 #include <utility>  // before Boost.Asio 1.74, whose awaitable.hpp uses std::exchange
@@ -78,6 +79,25 @@ void Setup(LedgerClient& client) {
     INFO(r);
     CHECK(json::parse(r)["status"] == "accepted");
   }
+}
+
+// Concurrent subscription F1 of `seats` seats in acme, and `users` invited, accepted and
+// assigned to it.
+std::vector<std::string> FloatingSeatCommands(int seats, const std::vector<std::string>& users) {
+  std::vector<std::string> commands = {Cmd("purchase_subscription", "olga",
+                                           {{"subscription", "F1"},
+                                            {"product", "pcon"},
+                                            {"edition", "std"},
+                                            {"seats", seats},
+                                            {"seat_model", "concurrent"},
+                                            {"period_start", "2026-01-01T00:00:00Z"},
+                                            {"period_end", "2027-01-01T00:00:00Z"}})};
+  for (const std::string& user : users) {
+    commands.push_back(Cmd("invite_member", "olga", {{"user", user}, {"email", user + "@a.test"}}));
+    commands.push_back(Cmd("accept_invitation", user, json::object()));
+    commands.push_back(Cmd("assign_seat", "olga", {{"subscription", "F1"}, {"user", user}}));
+  }
+  return commands;
 }
 
 // The server answers a fresh connection: it survived whatever came before.
@@ -513,20 +533,9 @@ TEST_CASE(
   auto setup = Connect(d, kSystemToken);
   Setup(*setup);
   // F1: 2 concurrent seats; f0 holds one; f1..f32 race for the other.
-  std::vector<std::string> commands = {Cmd("purchase_subscription", "olga",
-                                           {{"subscription", "F1"},
-                                            {"product", "pcon"},
-                                            {"edition", "std"},
-                                            {"seats", 2},
-                                            {"seat_model", "concurrent"},
-                                            {"period_start", "2026-01-01T00:00:00Z"},
-                                            {"period_end", "2027-01-01T00:00:00Z"}})};
-  for (int i = 0; i <= 32; ++i) {
-    const std::string user = "f" + std::to_string(i);
-    commands.push_back(Cmd("invite_member", "olga", {{"user", user}, {"email", user + "@a.test"}}));
-    commands.push_back(Cmd("accept_invitation", user, json::object()));
-    commands.push_back(Cmd("assign_seat", "olga", {{"subscription", "F1"}, {"user", user}}));
-  }
+  std::vector<std::string> users;
+  for (int i = 0; i <= 32; ++i) users.push_back("f" + std::to_string(i));
+  std::vector<std::string> commands = FloatingSeatCommands(2, users);
   commands.push_back(
       Cmd("checkout", "f0", {{"subscription", "F1"}, {"user", "f0"}, {"device", "d0"}}));
   std::vector<std::string> results;
@@ -802,3 +811,95 @@ TEST_CASE("capnp: a flood from one client does not starve the others", "[server]
 }
 
 }  // namespace
+
+TEST_CASE("capnp: typed lease requests check out, renew and give back a floating seat",
+          "[server][capnp][leases]") {
+  LedgerdProcess d;
+  auto setup = Connect(d, kSystemToken);
+  Setup(*setup);
+  // F1: one concurrent seat; f1 and f2 are assigned to it.
+  const std::vector<std::string> commands = FloatingSeatCommands(1, {"f1", "f2"});
+  std::vector<std::string> results;
+  REQUIRE(setup->Submit(commands, &results).ok());
+  for (const auto& r : results) REQUIRE(json::parse(r)["status"] == "accepted");
+
+  auto c = Connect(d, kAcmeToken);
+  auto call = [&](server::LeaseCall lease_call) {
+    server::LeaseAnswer answer;
+    const ledger::Status s = c->Lease(lease_call, &answer);
+    INFO(s.ToString());
+    REQUIRE(s.ok());
+    return answer;
+  };
+  // A checkout without an actor: the user checks out for themselves.
+  const auto granted = call({.type = "checkout",
+                             .tenant = "acme",
+                             .subscription = "F1",
+                             .user = "f1",
+                             .device = "laptop"});
+  INFO(granted.message);
+  REQUIRE(granted.status == "accepted");
+  CHECK(granted.lease.rfind("lease-", 0) == 0);
+  CHECK(granted.subscription == "F1");
+  CHECK(!granted.expires_at.empty());
+  CHECK(granted.version > 0);
+  CHECK(granted.position > 0);
+  // The only seat is leased.
+  const auto refused = call(
+      {.type = "checkout", .tenant = "acme", .subscription = "F1", .user = "f2", .device = "desk"});
+  CHECK(refused.status == "rejected");
+  CHECK(refused.code == "no_free_seat");
+  CHECK(refused.lease.empty());
+  // A heartbeat answers what the same heartbeat sent as JSON answers.
+  const auto renewed =
+      call({.type = "heartbeat", .tenant = "acme", .actor = "f1", .lease = granted.lease});
+  CHECK(renewed.status == "accepted");
+  CHECK(renewed.lease == granted.lease);
+  CHECK(renewed.subscription == "F1");
+  CHECK(renewed.expires_at >= granted.expires_at);
+  REQUIRE(c->Submit({Cmd("heartbeat", "f1", {{"lease", granted.lease}})}, &results).ok());
+  const json as_json = json::parse(results.at(0));
+  CHECK(as_json["status"] == "accepted");
+  CHECK(as_json["lease"] == renewed.lease);
+  CHECK(as_json["expires_at"] == renewed.expires_at);
+  // Bad input is refused naming the field; another tenant is forbidden to this token.
+  const auto no_actor = call({.type = "heartbeat", .tenant = "acme", .lease = granted.lease});
+  CHECK(no_actor.status == "rejected");
+  CHECK(no_actor.code == "bad_request");
+  CHECK(no_actor.message.find("actor") != std::string::npos);
+  const auto no_lease = call({.type = "checkin", .tenant = "acme", .actor = "f1"});
+  CHECK(no_lease.code == "bad_request");
+  CHECK(no_lease.message.find("lease") != std::string::npos);
+  const auto elsewhere = call({.type = "checkout",
+                               .tenant = "globex",
+                               .subscription = "F1",
+                               .user = "f1",
+                               .device = "laptop"});
+  CHECK(elsewhere.status == "rejected");
+  CHECK(elsewhere.code == "forbidden");
+  server::LeaseAnswer unused;
+  CHECK(c->Lease({.type = "renew", .tenant = "acme"}, &unused).IsInvalidArgument());
+  // Given back: the lease is gone and the seat free for f2, whose retried checkout (same
+  // id) answers the same lease.
+  const auto released =
+      call({.type = "checkin", .tenant = "acme", .actor = "f1", .lease = granted.lease});
+  CHECK(released.status == "accepted");
+  CHECK(released.position > renewed.position);
+  const auto gone =
+      call({.type = "heartbeat", .tenant = "acme", .actor = "f1", .lease = granted.lease});
+  CHECK(gone.status == "rejected");
+  CHECK(gone.code == "not_found");
+  const server::LeaseCall f2_checkout{.type = "checkout",
+                                      .tenant = "acme",
+                                      .id = "f2-desk-1",
+                                      .subscription = "F1",
+                                      .user = "f2",
+                                      .device = "desk"};
+  const auto f2 = call(f2_checkout);
+  CHECK(f2.status == "accepted");
+  CHECK(f2.id == "f2-desk-1");
+  const auto retried = call(f2_checkout);
+  CHECK(retried.status == "duplicate");
+  CHECK(retried.lease == f2.lease);
+  CHECK(retried.position == f2.position);
+}

@@ -60,6 +60,10 @@ class Frontend {
   // thread (keep it short), or at once when the command is refused before submission.
   void SubmitCommand(std::optional<std::string_view> token, std::string_view command_json,
                      std::function<void(CommandOutcome)> done);
+  // Like SubmitCommand, answering the result itself (with its HTTP status) rather than its
+  // JSON: for protocols that send typed results.
+  void SubmitCommandResult(std::optional<std::string_view> token, std::string_view command_json,
+                           std::function<void(commands::CommandResult, int http_status)> done);
 
   // The access check (R18) at `at_text` (RFC 3339; empty: now).
   Refusal Check(std::optional<std::string_view> token, const std::string& tenant,

@@ -16,7 +16,7 @@
 namespace server {
 
 struct DecodedRequest {
-  enum class Kind { kSubmit, kCheck, kState, kReadEvents, kHealth, kUnknown };
+  enum class Kind { kSubmit, kCheck, kState, kReadEvents, kHealth, kLease, kUnknown };
 
   uint64_t id = 0;
   std::optional<std::string> token;
@@ -29,6 +29,9 @@ struct DecodedRequest {
   uint64_t from = 0;
   bool follow = false;
   uint32_t limit = 0;
+  // lease: the command type (checkout, heartbeat, checkin), who acts, its id, and the
+  // lease (heartbeat, checkin) or subscription, user and device (checkout; user above).
+  std::string lease_type, actor, command_id, lease, subscription, device;
 };
 
 // Decodes one whole frame (segment table and segments) read with `limits`. Submits with
