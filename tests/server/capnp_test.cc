@@ -1,8 +1,8 @@
 // ledgerd's Cap'n Proto protocol as a backend service uses it: a real ledgerd process on
 // 127.0.0.1 ephemeral ports, real sockets, server::LedgerClient — requests and answers,
 // the auth matrix and tenant scoping, hostile frames, the in-flight limit, the live tail,
-// typed lease requests,
-// TLS with a self-signed certificate, the race for the last seat, and ledgerctl --server.
+// typed lease requests, TLS with a self-signed certificate, the races for the last seat,
+// and ledgerctl --server.
 // clang-format off
 #include <utility>  // before Boost.Asio 1.74, whose awaitable.hpp uses std::exchange
 // clang-format on
