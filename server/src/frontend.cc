@@ -127,15 +127,13 @@ Refusal Frontend::Check(std::optional<std::string_view> token, const std::string
   return {};
 }
 
-Refusal Frontend::State(std::optional<std::string_view> token, const std::string& tenant,
-                        std::string* json) {
+Refusal Frontend::Fold(std::optional<std::string_view> token, const std::string& tenant,
+                       commands::TenantState* state, ledger::Micros* at) {
   const AuthDecision auth = Authorize(*tokens_, token, tenant, "");
   if (!auth.ok()) return Count(auth);
-  commands::TenantState state;
-  ledger::Micros at = 0;
   ledger::Status s;
   try {
-    s = replay::FoldAsOf(*engine_.store, *engine_.reader, tenant, replay::AsOf{}, &state, &at);
+    s = replay::FoldAsOf(*engine_.store, *engine_.reader, tenant, replay::AsOf{}, state, at);
   } catch (const kj::Exception& e) {
     s = ledger::Status::Corruption(std::string("a stored event cannot be decoded: ") +
                                    e.getDescription().cStr());
@@ -145,8 +143,16 @@ Refusal Frontend::State(std::optional<std::string_view> token, const std::string
     return {404, "unknown_tenant", "no tenant " + tenant};
   }
   if (!s.ok()) return {503, "unavailable", s.ToString()};
-  *json = replay::DumpJson(replay::StateJson(state, at));
   return {};
+}
+
+Refusal Frontend::State(std::optional<std::string_view> token, const std::string& tenant,
+                        std::string* json) {
+  commands::TenantState state;
+  ledger::Micros at = 0;
+  const Refusal r = Fold(token, tenant, &state, &at);
+  if (r.ok()) *json = replay::DumpJson(replay::StateJson(state, at));
+  return r;
 }
 
 Refusal Frontend::AuthorizeEvents(std::optional<std::string_view> token,

@@ -256,8 +256,9 @@ class Session : public std::enable_shared_from_this<Session> {
 
   // GET /v1/tenants/{t}/leases: the leases in use now, each with its latest expiry.
   void ListLeases(const std::string& tenant) {
-    std::string state;
-    const Refusal r = server_->frontend->State(Token(), tenant, &state);
+    commands::TenantState state;
+    ledger::Micros at = 0;
+    const Refusal r = server_->frontend->Fold(Token(), tenant, &state, &at);
     if (!r.ok()) return Refuse(r);
     std::map<std::string, ledger::Micros> expiries;
     const ledger::Status s = server_->frontend->store().ForEachLease(

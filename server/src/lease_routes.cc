@@ -51,25 +51,22 @@ bool LeaseCommandJson(std::string_view type, const std::string& tenant, const st
   return true;
 }
 
-std::string LeasesJson(const std::string& tenant, std::string_view state_json,
+std::string LeasesJson(const std::string& tenant, const commands::TenantState& state,
                        const std::map<std::string, ledger::Micros>& expiries) {
-  const json state = json::parse(state_json, nullptr, /*allow_exceptions=*/false);
   json leases = json::array();
-  if (state.is_object() && state.contains("subscriptions")) {
-    for (const auto& sub : state["subscriptions"]) {
-      if (!sub.contains("leases")) continue;
-      for (const auto& l : sub["leases"]) {
-        json row = json::object();
-        row["lease"] = l["lease"];
-        row["subscription"] = sub["subscription"];
-        row["user"] = l["user"];
-        row["device"] = l["device"];
-        row["granted_at"] = l["granted_at"];
-        auto e = expiries.find(l["lease"].get<std::string>());
-        row["expires_at"] =
-            e == expiries.end() ? json(nullptr) : json(ledger::FormatRfc3339(e->second));
-        leases.push_back(std::move(row));
-      }
+  for (const auto& [subscription, sub] : state.subscriptions) {
+    for (const auto& [id, lease] : sub.leases) {
+      json row = json::object();
+      row["lease"] = id;
+      row["subscription"] = subscription;
+      row["user"] = lease.user;
+      row["device"] = lease.device;
+      row["granted_at"] =
+          lease.granted_at == 0 ? json(nullptr) : json(ledger::FormatRfc3339(lease.granted_at));
+      auto e = expiries.find(id);
+      row["expires_at"] =
+          e == expiries.end() ? json(nullptr) : json(ledger::FormatRfc3339(e->second));
+      leases.push_back(std::move(row));
     }
   }
   json out = json::object();

@@ -11,6 +11,7 @@
 #include <string>
 #include <string_view>
 
+#include "commands/state.h"
 #include "ledger/time.h"
 
 namespace server {
@@ -25,9 +26,9 @@ bool LeaseCommandJson(std::string_view type, const std::string& tenant, const st
                       std::string* command_json, std::string* error);
 
 // {"tenant", "leases": [{lease, subscription, user, device, granted_at, expires_at}]}: the
-// leases of `state_json` (the tenant's state, as `ledger-replay state --json`), each with
-// its latest expiry from `expiries` (lease id → expiry; null when absent).
-std::string LeasesJson(const std::string& tenant, std::string_view state_json,
+// leases in use in `state` (the tenant's folded state), each with its latest expiry from
+// `expiries` (lease id → expiry, from the lease table; null when absent).
+std::string LeasesJson(const std::string& tenant, const commands::TenantState& state,
                        const std::map<std::string, ledger::Micros>& expiries);
 
 }  // namespace server

@@ -379,6 +379,7 @@ TEST_CASE("ledgerd: floating seats over the REST lease routes", "[server][ledger
   CHECK(row["subscription"] == "F1");
   CHECK(row["user"] == "bob");
   CHECK(row["device"] == "pc1");
+  CHECK(row["granted_at"].is_string());
   CHECK(row["expires_at"] == granted["expires_at"]);
   // Heartbeat renews; the lease in the path, the actor in the body.
   out = d.Request(http::verb::post, leases + "/" + lease + "/heartbeat",

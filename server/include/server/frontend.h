@@ -73,6 +73,9 @@ class Frontend {
   // The tenant's current state as the JSON of `ledger-replay state --json`.
   Refusal State(std::optional<std::string_view> token, const std::string& tenant,
                 std::string* json);
+  // The tenant's current state, folded from its events (*at: the time it is as of).
+  Refusal Fold(std::optional<std::string_view> token, const std::string& tenant,
+               commands::TenantState* state, ledger::Micros* at);
 
   // May `token` read the log of `tenant` (every tenant when empty)?
   Refusal AuthorizeEvents(std::optional<std::string_view> token, const std::string& tenant);
