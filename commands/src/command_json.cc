@@ -1,9 +1,11 @@
 // Command JSON parsing and validation (nlohmann-json).
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <random>
+#include <unordered_map>
 
 #include "commands/command.h"
 
@@ -310,48 +312,31 @@ bool ReadField(const std::string& name, Kind kind, const json& v, Command* c, Ba
     }
   }
   // String-valued fields.
-  if (name == "tenant")
-    c->tenant = s;
-  else if (name == "actor")
-    c->actor = s;
-  else if (name == "id")
-    c->id = s;
-  else if (name == "reason")
-    c->reason = s;
-  else if (name == "owner")
-    c->owner = s;
-  else if (name == "owner_email")
-    c->owner_email = s;
-  else if (name == "product")
-    c->product = s;
-  else if (name == "user")
-    c->user = s;
-  else if (name == "email")
-    c->email = s;
-  else if (name == "name")
-    c->name = s;
-  else if (name == "role")
-    c->role = s;
-  else if (name == "group")
-    c->group = s;
-  else if (name == "subscription")
-    c->subscription = s;
-  else if (name == "edition")
-    c->edition = s;
-  else if (name == "seat_model")
-    c->seat_model = s;
-  else if (name == "overage")
-    c->overage = s;
-  else if (name == "add_on_of")
-    c->add_on_of = s;
-  else if (name == "change")
-    c->change = s;
-  else if (name == "purchase_order")
-    c->purchase_order = s;
-  else if (name == "device")
-    c->device = s;
-  else if (name == "lease")
-    c->lease = s;
+  static const std::unordered_map<std::string_view, std::string Command::*> kTargets = {
+      {"tenant", &Command::tenant},
+      {"actor", &Command::actor},
+      {"id", &Command::id},
+      {"reason", &Command::reason},
+      {"owner", &Command::owner},
+      {"owner_email", &Command::owner_email},
+      {"product", &Command::product},
+      {"user", &Command::user},
+      {"email", &Command::email},
+      {"name", &Command::name},
+      {"role", &Command::role},
+      {"group", &Command::group},
+      {"subscription", &Command::subscription},
+      {"edition", &Command::edition},
+      {"seat_model", &Command::seat_model},
+      {"overage", &Command::overage},
+      {"add_on_of", &Command::add_on_of},
+      {"change", &Command::change},
+      {"purchase_order", &Command::purchase_order},
+      {"device", &Command::device},
+      {"lease", &Command::lease},
+  };
+  auto target = kTargets.find(name);
+  if (target != kTargets.end()) c->*(target->second) = std::move(s);
   return true;
 }
 
@@ -407,54 +392,194 @@ bool IsValidEmail(std::string_view email) {
   return domain.find("..") == std::string_view::npos;
 }
 
-bool ParseCommand(std::string_view text, Command* c, BadRequest* err) {
-  *c = Command();
-  json doc = json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (doc.is_discarded()) return Fail(err, "", "the request is not valid JSON");
-  if (!doc.is_object()) return Fail(err, "", "a command must be a JSON object");
-  // Best effort envelope first, so that even a rejected request names its tenant and actor.
-  for (const char* f : {"tenant", "actor", "id", "type"}) {
-    auto it = doc.find(f);
-    if (it != doc.end() && it->is_string()) {
-      const std::string v = it->get<std::string>();
-      if (std::string_view(f) == "tenant") c->tenant = v;
-      if (std::string_view(f) == "actor") c->actor = v;
-      if (std::string_view(f) == "id") c->id = v;
-      if (std::string_view(f) == "type") c->type = v;
-    }
+namespace {
+
+// A command's members in key order (as nlohmann's object keeps them), values not owned.
+using Members = std::vector<std::pair<std::string_view, const json*>>;
+
+const json* FindMember(const Members& members, std::string_view key) {
+  for (const auto& [k, v] : members) {
+    if (k == key) return v;
   }
-  auto type_it = doc.find("type");
-  if (type_it == doc.end()) return Fail(err, "type", "required");
-  if (!type_it->is_string()) return Fail(err, "type", "must be a string");
-  const auto spec_it = Specs().find(type_it->get<std::string>());
+  return nullptr;
+}
+
+// Validates `members` (unique keys, in key order) into `c`: the checks and messages of
+// every path that reads a command.
+bool ReadMembers(const Members& members, Command* c, BadRequest* err) {
+  // Best effort envelope first, so that even a rejected request names its tenant and actor.
+  for (const auto& [key, value] : members) {
+    if (!value->is_string()) continue;
+    if (key == "tenant") c->tenant = value->get_ref<const std::string&>();
+    if (key == "actor") c->actor = value->get_ref<const std::string&>();
+    if (key == "id") c->id = value->get_ref<const std::string&>();
+    if (key == "type") c->type = value->get_ref<const std::string&>();
+  }
+  const json* type = FindMember(members, "type");
+  if (type == nullptr) return Fail(err, "type", "required");
+  if (!type->is_string()) return Fail(err, "type", "must be a string");
+  const auto spec_it = Specs().find(type->get_ref<const std::string&>());
   if (spec_it == Specs().end()) {
-    return Fail(err, "type", "unknown command type '" + type_it->get<std::string>() + "'");
+    return Fail(err, "type", "unknown command type '" + c->type + "'");
   }
   const TypeSpec& spec = spec_it->second;
 
-  const auto& allowed = AllowedFields(spec_it->first);
-  for (const auto& [key, value] : doc.items()) {
+  const FieldTable& allowed = AllowedFields(spec_it->first);
+  std::string name;
+  auto a = allowed.begin();  // both in key order: one walk finds every member's field
+  for (const auto& [key, value] : members) {
     if (key == "type") continue;
-    auto a = allowed.find(key);
-    if (a == allowed.end()) {
-      return Fail(err, key, "unknown field for " + c->type);
+    name.assign(key);
+    while (a != allowed.end() && a->first < key) ++a;
+    if (a == allowed.end() || a->first != key) {
+      return Fail(err, name, "unknown field for " + c->type);
     }
-    if (key == "tenant" && !spec.tenant) return Fail(err, key, "not allowed for " + c->type);
-    if (!ReadField(key, a->second.first, value, c, err)) return false;
+    if (key == "tenant" && !spec.tenant) return Fail(err, name, "not allowed for " + c->type);
+    if (!ReadField(name, a->second.first, *value, c, err)) return false;
   }
-  for (const auto& [name, kind_required] : allowed) {
-    if (kind_required.second && !doc.contains(name)) return Fail(err, name, "required");
+  // Both in key order: one walk finds the first required field missing.
+  auto member = members.begin();
+  for (const auto& [field, kind_required] : allowed) {
+    while (member != members.end() && member->first < field) ++member;
+    const bool present = member != members.end() && member->first == field;
+    if (kind_required.second && !present) return Fail(err, field, "required");
   }
-  if (spec.tenant && !doc.contains("tenant")) return Fail(err, "tenant", "required");
+  if (spec.tenant && FindMember(members, "tenant") == nullptr) {
+    return Fail(err, "tenant", "required");
+  }
   if (c->effective_at && c->reason.empty()) {
     return Fail(err, "reason", "required with effective_at (a backdated correction)");
   }
   if (c->period_start && c->period_end && *c->period_end <= *c->period_start) {
     return Fail(err, "period_end", "must be after period_start");
   }
+  return true;
+}
 
+// Reads a flat JSON object (string, non-negative integer and boolean members) through
+// nlohmann's SAX interface, without building a document. Refuses (returns false) anything
+// else: nested values, null, negative or fractional numbers, malformed JSON. Most commands
+// are flat; the others take the document path.
+class FlatObjectReader {
+ public:
+  // Members in the order read; json values own the text.
+  std::vector<std::pair<std::string, json>> members;
+  // True once the object closed.
+  bool done = false;
+
+  bool null() { return false; }
+  bool boolean(bool v) { return Value(json(v)); }
+  bool number_integer(json::number_integer_t) { return false; }
+  bool number_unsigned(json::number_unsigned_t v) { return Value(json(v)); }
+  bool number_float(json::number_float_t, const std::string&) { return false; }
+  bool string(std::string& v) { return Value(json(std::move(v))); }
+  bool binary(json::binary_t&) { return false; }
+  bool start_object(std::size_t) {
+    if (open_ || done) return false;
+    open_ = true;
+    return true;
+  }
+  bool key(std::string& k) {
+    if (want_value_) return false;
+    members.emplace_back(std::move(k), json());
+    want_value_ = true;
+    return true;
+  }
+  bool end_object() {
+    if (!open_ || want_value_) return false;
+    open_ = false;
+    done = true;
+    return true;
+  }
+  bool start_array(std::size_t) { return false; }
+  bool end_array() { return false; }
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) {
+    return false;
+  }
+
+ private:
+  bool Value(json v) {
+    if (!open_ || !want_value_) return false;
+    members.back().second = std::move(v);
+    want_value_ = false;
+    return true;
+  }
+  bool open_ = false;
+  bool want_value_ = false;
+};
+
+// Appends `s` as nlohmann's dump() writes a string (only '"', '\\' and control characters
+// are escaped; the text is valid UTF-8, the parser checked it).
+void AppendJsonString(std::string* out, const std::string& s) {
+  for (const unsigned char ch : s) {
+    if (ch < 0x20 || ch == '"' || ch == '\\') {
+      out->append(json(s).dump());
+      return;
+    }
+  }
+  out->push_back('"');
+  out->append(s);
+  out->push_back('"');
+}
+
+// The flat path: the same checks as the document path, and the same canonical form
+// (sorted keys, no id, dump()'s formatting). False with *flat_ok false: not a flat object.
+bool ParseFlat(std::string_view text, Command* c, BadRequest* err, bool* flat_ok) {
+  FlatObjectReader reader;
+  *flat_ok = json::sax_parse(text.begin(), text.end(), &reader) && reader.done;
+  if (!*flat_ok) return false;
+  auto& read = reader.members;
+  std::sort(read.begin(), read.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
+  for (size_t i = 1; i < read.size(); ++i) {
+    // A repeated key: the document keeps the last value; leave that to it.
+    if (read[i].first == read[i - 1].first) return *flat_ok = false;
+  }
+  Members members;
+  members.reserve(read.size());
+  for (const auto& [key, value] : read) members.emplace_back(key, &value);
+  if (!ReadMembers(members, c, err)) return false;
+  std::string& canonical = c->canonical_json;
+  canonical.reserve(text.size());
+  canonical.push_back('{');
+  for (const auto& [key, value] : read) {
+    if (key == "id") continue;
+    if (canonical.size() > 1) canonical.push_back(',');
+    AppendJsonString(&canonical, key);
+    canonical.push_back(':');
+    if (value.is_string()) {
+      AppendJsonString(&canonical, value.get_ref<const std::string&>());
+    } else if (value.is_boolean()) {
+      canonical.append(value.get<bool>() ? "true" : "false");
+    } else {
+      canonical.append(std::to_string(value.get<uint64_t>()));
+    }
+  }
+  canonical.push_back('}');
+  return true;
+}
+
+}  // namespace
+
+bool ParseCommandDocument(std::string_view text, Command* c, BadRequest* err) {
+  *c = Command();
+  json doc = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (doc.is_discarded()) return Fail(err, "", "the request is not valid JSON");
+  if (!doc.is_object()) return Fail(err, "", "a command must be a JSON object");
+  Members members;
+  members.reserve(doc.size());
+  for (const auto& [key, value] : doc.items()) members.emplace_back(key, &value);
+  if (!ReadMembers(members, c, err)) return false;
   doc.erase("id");  // sorted keys, no id: the canonical form the request hash covers
   c->canonical_json = doc.dump();
+  return true;
+}
+
+bool ParseCommand(std::string_view text, Command* c, BadRequest* err) {
+  *c = Command();
+  bool flat = false;
+  const bool ok = ParseFlat(text, c, err, &flat) || (!flat && ParseCommandDocument(text, c, err));
+  if (!ok) return false;
   if (c->id.empty()) {
     c->id = GeneratedId();
     c->id_generated = true;

@@ -1,5 +1,10 @@
 // Command JSON: every field validated, typos never pass silently (DESIGN 6.1).
+#include <algorithm>
 #include <catch2/catch.hpp>
+#include <random>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "commands/command.h"
 #include "support/ledger_fixture.h"
@@ -134,4 +139,205 @@ TEST_CASE("malformed commands are rejected bad_request and kept in the rejection
   CHECK(log[0].code == "bad_request");
   CHECK(log[0].actor == "olga");
   CHECK(log[0].command_type == "assign_seat");
+}
+
+namespace {
+
+// Every field of `c` but a generated id, as text: two parses agree when these agree.
+std::string Describe(const Command& c) {
+  auto opt = [](const auto& o) { return o ? std::to_string(*o) : std::string("-"); };
+  std::string s = c.type + "|" + c.tenant + "|" + c.actor + "|" + (c.id_generated ? "" : c.id) +
+                  "|" + opt(c.at) + "|" + opt(c.expected_version) + "|" + opt(c.effective_at) +
+                  "|" + c.reason + "|" + c.owner + "|" + c.owner_email + "|" + c.product + "|" +
+                  c.user + "|" + c.email + "|" + c.name + "|" + c.role + "|" + c.group + "|" +
+                  c.subscription + "|" + c.edition + "|" + c.seat_model + "|" + c.overage + "|" +
+                  c.add_on_of + "|" + opt(c.seats) + "|" + opt(c.max_groups) + "|" +
+                  opt(c.trial_days) + "|" + opt(c.lease_ttl_seconds) + "|" + opt(c.period_start) +
+                  "|" + opt(c.period_end) + "|" + opt(c.auto_renew) + "|" + opt(c.commit) + "|" +
+                  c.change + "|" + c.purchase_order + "|" + c.device + "|" + c.lease + "|" +
+                  std::to_string(c.editions.size()) + "|" + std::to_string(c.rows.size()) + "|" +
+                  c.canonical_json;
+  for (const auto& e : c.editions) s += "|" + e;
+  return s;
+}
+
+// What ParseCommand and the document-only reference make of `json`.
+std::pair<std::string, std::string> BothParses(const std::string& json) {
+  Command fast, reference;
+  BadRequest fast_bad, reference_bad;
+  const bool fast_ok = ParseCommand(json, &fast, &fast_bad);
+  const bool reference_ok = commands::ParseCommandDocument(json, &reference, &reference_bad);
+  return {fast_ok ? Describe(fast) : "rejected " + fast_bad.ToString(),
+          reference_ok ? Describe(reference) : "rejected " + reference_bad.ToString()};
+}
+
+}  // namespace
+
+TEST_CASE("flat commands read without a document parse exactly as with one", "[json]") {
+  // The fast path must give the same fields, canonical form (hence request hash) and
+  // errors as the document path, for commands it takes and for those it hands over.
+  std::mt19937 rng(20261123);
+  const std::vector<std::string> keys = {"type",
+                                         "tenant",
+                                         "actor",
+                                         "id",
+                                         "user",
+                                         "email",
+                                         "name",
+                                         "role",
+                                         "group",
+                                         "seats",
+                                         "subscription",
+                                         "product",
+                                         "edition",
+                                         "at",
+                                         "reason",
+                                         "effective_at",
+                                         "expected_version",
+                                         "auto_renew",
+                                         "commit",
+                                         "owner",
+                                         "owner_email",
+                                         "device",
+                                         "lease",
+                                         "bogus",
+                                         "Type",
+                                         "seat_model",
+                                         "overage",
+                                         "max_groups",
+                                         "trial_days",
+                                         "period_start",
+                                         "period_end",
+                                         "editions",
+                                         "rows"};
+  const std::vector<std::string> types = commands::CommandTypes();
+  const std::vector<std::string> values = {R"("acme")",
+                                           R"("alice")",
+                                           R"("a@b.example")",
+                                           R"("Zoë \"Z\" Ünal")",
+                                           R"("tab\there")",
+                                           R"("line\u0001x")",
+                                           R"("back\\slash")",
+                                           R"("\u00e9t\u00e9")",
+                                           R"("2026-01-05T09:00:00Z")",
+                                           R"("member")",
+                                           R"("admin")",
+                                           R"("named")",
+                                           R"("lock_all")",
+                                           R"("")",
+                                           "0",
+                                           "1",
+                                           "3",
+                                           "1000001",
+                                           "18446744073709551615",
+                                           "-1",
+                                           "2.5",
+                                           "true",
+                                           "false",
+                                           "null",
+                                           "[]",
+                                           R"(["standard","pro"])",
+                                           R"({"a":1})",
+                                           R"("x y")",
+                                           R"("system")"};
+  // Valid commands as members, then mutated: values swapped, members dropped or added,
+  // order shuffled.
+  using Member = std::pair<std::string, std::string>;
+  const std::vector<std::vector<Member>> valid = {
+      {{"type", R"("invite_member")"},
+       {"tenant", R"("acme")"},
+       {"actor", R"("olga")"},
+       {"id", R"("c1")"},
+       {"user", R"("u1")"},
+       {"email", R"("u1@acme.example")"},
+       {"name", R"("Zoë \"Z\" \\ Ünal")"},
+       {"role", R"("admin")"}},
+      {{"type", R"("assign_seat")"},
+       {"tenant", R"("acme")"},
+       {"actor", R"("olga")"},
+       {"subscription", R"("s1")"},
+       {"user", R"("u1")"}},
+      {{"type", R"("resize")"},
+       {"tenant", R"("acme")"},
+       {"actor", R"("system")"},
+       {"subscription", R"("s1")"},
+       {"seats", "12"},
+       {"expected_version", "4"}},
+      {{"type", R"("purchase_subscription")"},
+       {"tenant", R"("acme")"},
+       {"actor", R"("system")"},
+       {"subscription", R"("s1")"},
+       {"product", R"("p")"},
+       {"edition", R"("pro")"},
+       {"seats", "5"},
+       {"period_start", R"("2026-01-01T00:00:00Z")"},
+       {"period_end", R"("2027-01-01T00:00:00Z")"},
+       {"auto_renew", "false"},
+       {"overage", R"("deny_excess")"}},
+      {{"type", R"("revoke_seat")"},
+       {"tenant", R"("acme")"},
+       {"actor", R"("olga")"},
+       {"subscription", R"("s1")"},
+       {"user", R"("u1")"},
+       {"reason", R"("tab\there")"},
+       {"effective_at", R"("2026-01-01T00:00:00Z")"}},
+      {{"type", R"("tick")"},
+       {"tenant", R"("acme")"},
+       {"actor", R"("system")"},
+       {"at", R"("2026-03-01T00:00:00Z")"}},
+  };
+  int fast_taken = 0, accepted = 0;
+  for (int i = 0; i < 4000; ++i) {
+    std::vector<Member> members = valid[rng() % valid.size()];
+    const int mutations = static_cast<int>(rng() % 3);
+    for (int m = 0; m < mutations; ++m) {
+      switch (rng() % 4) {
+        case 0:
+          members[rng() % members.size()].second = values[rng() % values.size()];
+          break;
+        case 1:
+          members.erase(members.begin() + static_cast<long>(rng() % members.size()));
+          break;
+        case 2:
+          members.emplace_back(keys[rng() % keys.size()], values[rng() % values.size()]);
+          break;
+        default:
+          members.emplace_back("type", "\"" + types[rng() % types.size()] + "\"");
+          break;
+      }
+      if (members.empty()) break;
+    }
+    std::shuffle(members.begin(), members.end(), rng);
+    std::string json = rng() % 4 == 0 ? " { " : "{";
+    for (size_t f = 0; f < members.size(); ++f) {
+      if (f > 0) json += rng() % 4 == 0 ? " , " : ",";
+      json += "\"" + members[f].first + "\":" + members[f].second;
+    }
+    json += "}";
+    if (rng() % 50 == 0) json += "x";      // trailing garbage
+    if (rng() % 50 == 0) json.pop_back();  // unclosed
+    const auto [fast, reference] = BothParses(json);
+    INFO(json);
+    REQUIRE(fast == reference);
+    accepted += fast.rfind("rejected", 0) == 0 ? 0 : 1;
+    fast_taken += json.find_first_of("[{", 2) == std::string::npos ? 1 : 0;
+  }
+  // The sample reaches both outcomes, and mostly flat objects.
+  CHECK(accepted > 20);
+  CHECK(fast_taken > 2000);
+
+  // Valid commands of several types, as clients send them.
+  for (
+      const std::string json : {
+          R"({"type":"invite_member","tenant":"acme","actor":"olga","id":"c1","user":"u1","email":"u1@acme.example","name":"Ünal \"U\" \\ One","role":"admin"})",
+          R"({"type":"purchase_subscription","tenant":"acme","actor":"system","subscription":"s1","product":"p","edition":"pro","seats":5,"period_start":"2026-01-01T00:00:00Z","period_end":"2027-01-01T00:00:00Z","auto_renew":false})",
+          R"({"type":"define_product","actor":"system","product":"p","editions":["standard","pro"]})",
+          R"({"type":"tick","tenant":"acme","actor":"system","expected_version":7})",
+          R"({"type":"tick","tenant":"acme","actor":"system","id":"a","id":"b"})",
+      }) {
+    const auto [fast, reference] = BothParses(json);
+    INFO(json);
+    CHECK(fast == reference);
+    CHECK(fast.rfind("rejected", 0) != 0);
+  }
 }

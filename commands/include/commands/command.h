@@ -71,6 +71,10 @@ struct BadRequest {
 // (and *partial with whatever envelope fields could be read, for the rejection log).
 bool ParseCommand(std::string_view json, Command* command, BadRequest* error);
 
+// ParseCommand through a whole nlohmann document only (ParseCommand reads flat objects
+// without one): the reference the fast path is tested against. Leaves the id as given.
+bool ParseCommandDocument(std::string_view json, Command* command, BadRequest* error);
+
 // Every command type this build accepts, in DESIGN order.
 const std::vector<std::string>& CommandTypes();
 
