@@ -37,16 +37,17 @@ AppendRequest BenchAppend(int client, long n, int event_bytes) {
   return req;
 }
 
-Run RunLedgerAppends(Store& store, int clients, int events, int event_bytes, bool async) {
+Run RunLedgerAppends(Store& store, int clients, int events, int event_bytes, bool async,
+                     long first_n) {
   if (!async) {
     return RunThreads(clients, events, [&](int c, long n) {
       AppendResult r;
-      return store.Append(BenchAppend(c, n, event_bytes), &r).ok() &&
+      return store.Append(BenchAppend(c, first_n + n, event_bytes), &r).ok() &&
              r.kind == AppendResult::Kind::kAccepted;
     });
   }
   return RunAsync(clients, events, [&](int c, long n, std::function<void(bool)> done) {
-    store.AppendAsync(BenchAppend(c, n, event_bytes),
+    store.AppendAsync(BenchAppend(c, first_n + n, event_bytes),
                       [done = std::move(done)](const Status& s, AppendResult& r) {
                         done(s.ok() && r.kind == AppendResult::Kind::kAccepted);
                       });

@@ -28,7 +28,9 @@ int RunAppendBench(const AppendBenchOptions& options);
 // `event_bytes`, to one of 16 tenants.
 AppendRequest BenchAppend(int client, long n, int event_bytes);
 
-// `events` appends by `clients` clients (asynchronous chains, or blocked threads).
-Run RunLedgerAppends(Store& store, int clients, int events, int event_bytes, bool async);
+// `events` appends by `clients` clients (asynchronous chains, or blocked threads); client
+// c's operations are numbered from `first_n` (command ids must not repeat on one store).
+Run RunLedgerAppends(Store& store, int clients, int events, int event_bytes, bool async,
+                     long first_n = 0);
 
 }  // namespace ledger::bench

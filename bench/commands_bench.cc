@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "append_bench.h"
 #include "bench_util.h"
 #include "clients.h"
@@ -19,87 +21,113 @@ std::unique_ptr<Store> OpenStore(const std::string& path) {
   return store;
 }
 
+// Defines the product and creates the tenants the commands go to.
+bool SetUp(commands::CommandService& service) {
+  bool ok = service
+                .ExecuteJson(R"({"type":"define_product","actor":"system","id":"p",
+        "product":"bench.pro","editions":["standard","pro"]})")
+                .status == "accepted";
+  for (int t = 0; t < kTenants; ++t) {
+    ok = ok && service
+                       .ExecuteJson(fmt::format(
+                           R"({{"type":"create_tenant","tenant":"t{0}","actor":"system","id":"t{0}",
+                         "owner":"owner{0}","owner_email":"owner{0}@bench.test"}})",
+                           t))
+                       .status == "accepted";
+  }
+  return ok;
+}
+
+// Adds `run` (one round) to `total`.
+void Accumulate(const Run& run, Run* total) {
+  total->seconds += run.seconds;
+  total->ok = total->ok && run.ok;
+  total->latencies_us.insert(total->latencies_us.end(), run.latencies_us.begin(),
+                             run.latencies_us.end());
+}
+
 }  // namespace
 
 int RunCommandsBench(const CommandsBenchOptions& o) {
-  // Baseline: the ledger core's durable appends, same clients, same run.
-  Run appends;
-  double append_cpu_us = 0, commands_cpu_us = 0;  // CPU (every thread) per operation
-  {
-    ScratchDir dir(o.dir, "commands-baseline");
-    auto store = OpenStore(dir.path());
-    if (!store) return 1;
-    const double cpu_before = ProcessCpuMicros();
-    appends = RunLedgerAppends(*store, o.clients, o.commands, 300, /*async=*/true);
-    append_cpu_us = (ProcessCpuMicros() - cpu_before) / o.commands;
+  // Two ledgers side by side: the ledger core's durable appends (the baseline) and the
+  // same clients' commands. Rounds alternate between them so that both see the same
+  // machine: on a shared VM the speed drifts by tens of percent within a minute.
+  ScratchDir append_dir(o.dir, "commands-baseline");
+  ScratchDir commands_dir(o.dir, "commands-ledger");
+  auto append_store = OpenStore(append_dir.path());
+  auto commands_store = OpenStore(commands_dir.path());
+  if (!append_store || !commands_store) return 1;
+  commands::CommandService service(commands_store.get());
+  if (!SetUp(service)) {
+    fmt::print(stderr, "ledger-bench: setup failed\n");
+    return 1;
+  }
+  const int rounds = std::max(1, std::min(o.rounds, o.commands / std::max(1, o.clients)));
+  const int per_round = o.commands / rounds;
+  const int total = per_round * rounds;
+  // One invite_member per command: parsed from JSON, decided against the tenant's state
+  // in the writer, appended, answered. The clients' requests are formatted before the
+  // clock starts: a client's own formatting is not the ledger's work.
+  std::vector<std::vector<std::string>> requests(static_cast<size_t>(o.clients));
+  for (int c = 0; c < o.clients; ++c) {
+    const int t = c % kTenants;
+    const long share = ShareOf(o.clients, per_round, c) * rounds;
+    for (long n = 0; n < share; ++n) {
+      requests[c].push_back(
+          fmt::format(R"({{"type":"invite_member","tenant":"t{}","actor":"owner{}","id":"c{}-{}",)"
+                      R"("user":"u{}-{}","email":"u{}-{}@bench.test","name":"Bench User {} {}"}})",
+                      t, t, c, n, c, n, c, n, c, n));
+    }
   }
 
-  Run commands_run;
-  StoreStats stats;
-  {
-    ScratchDir dir(o.dir, "commands-ledger");
-    auto store = OpenStore(dir.path());
-    if (!store) return 1;
-    commands::CommandService service(store.get());
-    bool ok = service
-                  .ExecuteJson(R"({"type":"define_product","actor":"system","id":"p",
-        "product":"bench.pro","editions":["standard","pro"]})")
-                  .status == "accepted";
-    for (int t = 0; t < kTenants; ++t) {
-      ok = ok &&
-           service
-                   .ExecuteJson(fmt::format(
-                       R"({{"type":"create_tenant","tenant":"t{0}","actor":"system","id":"t{0}",
-                         "owner":"owner{0}","owner_email":"owner{0}@bench.test"}})",
-                       t))
-                   .status == "accepted";
-    }
-    if (!ok) {
-      fmt::print(stderr, "ledger-bench: setup failed\n");
-      return 1;
-    }
-    // One invite_member per command: parsed from JSON, decided against the tenant's
-    // state in the writer, appended, answered. The clients' requests are formatted
-    // before the clock starts: a client's own formatting is not the ledger's work.
-    std::vector<std::vector<std::string>> requests(static_cast<size_t>(o.clients));
-    for (int c = 0; c < o.clients; ++c) {
-      const int t = c % kTenants;
-      const long share = ShareOf(o.clients, o.commands, c);
-      for (long n = 0; n < share; ++n) {
-        requests[c].push_back(fmt::format(
-            R"({{"type":"invite_member","tenant":"t{}","actor":"owner{}","id":"c{}-{}",)"
-            R"("user":"u{}-{}","email":"u{}-{}@bench.test","name":"Bench User {} {}"}})",
-            t, t, c, n, c, n, c, n, c, n));
-      }
-    }
-    const double cpu_before = ProcessCpuMicros();
-    commands_run =
-        RunAsync(o.clients, o.commands, [&](int c, long n, std::function<void(bool)> done) {
-          service.SubmitJson(requests[c][n], [done = std::move(done)](commands::CommandResult r) {
-            done(r.status == "accepted");
-          });
+  Run appends, commands_run;
+  double append_cpu = 0, commands_cpu = 0;  // µs of CPU, every thread
+  std::vector<double> round_ratios;
+  for (int r = 0; r < rounds; ++r) {
+    double cpu = ProcessCpuMicros();
+    const Run a = RunLedgerAppends(*append_store, o.clients, per_round, 300, /*async=*/true,
+                                   /*first_n=*/long{r} * per_round);
+    append_cpu += ProcessCpuMicros() - cpu;
+    cpu = ProcessCpuMicros();
+    const Run c =
+        RunAsync(o.clients, per_round, [&](int client, long n, std::function<void(bool)> done) {
+          const long index = long{r} * ShareOf(o.clients, per_round, client) + n;
+          service.SubmitJson(requests[client][index],
+                             [done = std::move(done)](commands::CommandResult result) {
+                               done(result.status == "accepted");
+                             });
         });
-    commands_cpu_us = (ProcessCpuMicros() - cpu_before) / o.commands;
-    stats = store->Stats();
+    commands_cpu += ProcessCpuMicros() - cpu;
+    round_ratios.push_back(a.seconds / c.seconds);
+    Accumulate(a, &appends);
+    Accumulate(c, &commands_run);
   }
+  const StoreStats stats = commands_store->Stats();
   if (!appends.ok || !commands_run.ok) {
     fmt::print(stderr, "ledger-bench: a command or append failed\n");
     return 1;
   }
-  const double commands_per_s = o.commands / commands_run.seconds;
-  const double appends_per_s = o.commands / appends.seconds;
+  const double commands_per_s = total / commands_run.seconds;
+  const double appends_per_s = total / appends.seconds;
+  std::string ratios;
+  for (const double x : round_ratios)
+    ratios += fmt::format("{}{:.2f}", ratios.empty() ? "" : ",", x);
+  std::vector<double> sorted = round_ratios;
+  std::sort(sorted.begin(), sorted.end());
   fmt::print(
-      "{{\"bench\":\"commands\",\"clients\":{},\"commands\":{},\"commands_per_s\":{:.0f},"
-      "\"p50_us\":{:.0f},\"p99_us\":{:.0f},\"append_events_per_s\":{:.0f},"
-      "\"ratio_to_append\":{:.2f},\"avg_group_size\":{:.1f},\"avg_group_build_us\":{:.0f},"
+      "{{\"bench\":\"commands\",\"clients\":{},\"commands\":{},\"rounds\":{},"
+      "\"commands_per_s\":{:.0f},\"p50_us\":{:.0f},\"p99_us\":{:.0f},"
+      "\"append_events_per_s\":{:.0f},\"ratio_to_append\":{:.2f},\"round_ratios\":[{}],"
+      "\"median_round_ratio\":{:.2f},\"avg_group_size\":{:.1f},\"avg_group_build_us\":{:.0f},"
       "\"avg_group_write_us\":{:.0f},\"cores\":{},\"append_cpu_us\":{:.1f},"
       "\"commands_cpu_us\":{:.1f}}}\n",
-      o.clients, o.commands, commands_per_s, Percentile(commands_run.latencies_us, 50),
+      o.clients, total, rounds, commands_per_s, Percentile(commands_run.latencies_us, 50),
       Percentile(commands_run.latencies_us, 99), appends_per_s, commands_per_s / appends_per_s,
+      ratios, sorted[sorted.size() / 2],
       stats.groups ? double(stats.requests) / double(stats.groups) : 0.0,
       stats.groups ? double(stats.build_micros) / double(stats.groups) : 0.0,
       stats.groups ? double(stats.write_micros) / double(stats.groups) : 0.0, CpuMeter::Cores(),
-      append_cpu_us, commands_cpu_us);
+      append_cpu / total, commands_cpu / total);
   return 0;
 }
 

@@ -1,5 +1,5 @@
 // `ledger-bench commands`: single-event commands parsed, decided and appended through
-// the CommandService, against plain store appends in the same run.
+// the CommandService, against plain store appends in the same run (in alternating rounds).
 #pragma once
 
 #include <string>
@@ -10,6 +10,7 @@ namespace ledger::bench {
 struct CommandsBenchOptions {
   int clients = 64;
   int commands = 100000;
+  int rounds = 5;  // the two ledgers take turns, commands/rounds operations each
   std::string dir = "var/bench";
 };
 

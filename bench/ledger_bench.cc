@@ -1,7 +1,7 @@
 // ledger-bench: performance measurements of the ledger, one JSON line per run.
 //
 //   ledger-bench append --clients C --events N --json [--threads] [--event-bytes B] [--dir DIR]
-//   ledger-bench commands --clients C [--commands N] --json [--dir DIR]
+//   ledger-bench commands --clients C [--commands N] [--rounds R] --json [--dir DIR]
 //   ledger-bench check [--tenants T --users U --checks N --threads K] --json [--dir DIR]
 //   ledger-bench replay [--events N] --json [--dir DIR]
 //   ledger-bench asof [--events N --samples S] --json [--dir DIR]
@@ -41,6 +41,7 @@ int main(int argc, char** argv) {
       "clients", po::value<int>(&append.clients), "concurrent clients")(
       "events", po::value<int>(&append.events), "events to append")(
       "commands", po::value<int>(), "commands to run (commands benchmark)")(
+      "rounds", po::value<int>(), "commands: turns the baseline and the commands take")(
       "event-bytes", po::value<int>(&append.event_bytes), "approximate size of one event")(
       "dir", po::value<std::string>(&append.dir), "scratch directory on the disk under test")(
       "threads", "clients are threads blocked in Append (default: asynchronous clients)")(
@@ -83,6 +84,7 @@ int main(int argc, char** argv) {
     commands.clients = append.clients;
     commands.dir = append.dir;
     if (vm.count("commands")) commands.commands = vm["commands"].as<int>();
+    if (vm.count("rounds")) commands.rounds = vm["rounds"].as<int>();
     return ledger::bench::RunCommandsBench(commands);
   }
   fmt::print(stderr, "ledger-bench: unknown benchmark '{}'\n", verb);
