@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -59,6 +60,21 @@ inline double ProcessCpuMicros(pid_t pid = 0) {
     if (i == 15) stime = std::stod(field);
   }
   return (utime + stime) * 1e6 / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+// CPU time (µs) of this process's threads summed by thread name ("ledger-build",
+// "rocksdb:high", ...), from /proc/self/task/*/schedstat (nanoseconds on a CPU).
+inline std::map<std::string, double> ThreadCpuMicrosByName() {
+  std::map<std::string, double> by_name;
+  std::error_code ec;
+  for (const auto& task : std::filesystem::directory_iterator("/proc/self/task", ec)) {
+    std::ifstream comm(task.path() / "comm");
+    std::ifstream schedstat(task.path() / "schedstat");
+    std::string name;
+    double ns = 0;
+    if (std::getline(comm, name) && (schedstat >> ns)) by_name[name] += ns / 1000.0;
+  }
+  return by_name;
 }
 
 // Where the CPU of one timed phase went: the server's and this process's (the load

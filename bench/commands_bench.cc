@@ -38,6 +38,24 @@ bool SetUp(commands::CommandService& service) {
   return ok;
 }
 
+// Adds the CPU each thread name used since `before` to `*sum`.
+void AddThreadCpu(const std::map<std::string, double>& before, std::map<std::string, double>* sum) {
+  for (const auto& [name, us] : ThreadCpuMicrosByName()) {
+    auto it = before.find(name);
+    (*sum)[name] += us - (it == before.end() ? 0.0 : it->second);
+  }
+}
+
+// {"name":µs per operation,...} of the threads that used at least 0.05 µs per operation.
+std::string ThreadCpuJson(const std::map<std::string, double>& sum, double ops) {
+  std::string out;
+  for (const auto& [name, us] : sum) {
+    if (us / ops < 0.05) continue;
+    out += fmt::format("{}\"{}\":{:.1f}", out.empty() ? "" : ",", name, us / ops);
+  }
+  return "{" + out + "}";
+}
+
 // Adds `run` (one round) to `total`.
 void Accumulate(const Run& run, Run* total) {
   total->seconds += run.seconds;
@@ -81,13 +99,17 @@ int RunCommandsBench(const CommandsBenchOptions& o) {
   }
 
   Run appends, commands_run;
-  double append_cpu = 0, commands_cpu = 0;  // µs of CPU, every thread
+  double append_cpu = 0, commands_cpu = 0;                         // µs of CPU, every thread
+  std::map<std::string, double> append_threads, commands_threads;  // µs by thread name
   std::vector<double> round_ratios;
   for (int r = 0; r < rounds; ++r) {
+    auto threads = ThreadCpuMicrosByName();
     double cpu = ProcessCpuMicros();
     const Run a = RunLedgerAppends(*append_store, o.clients, per_round, 300, /*async=*/true,
                                    /*first_n=*/long{r} * per_round);
     append_cpu += ProcessCpuMicros() - cpu;
+    AddThreadCpu(threads, &append_threads);
+    threads = ThreadCpuMicrosByName();
     cpu = ProcessCpuMicros();
     const Run c =
         RunAsync(o.clients, per_round, [&](int client, long n, std::function<void(bool)> done) {
@@ -98,6 +120,7 @@ int RunCommandsBench(const CommandsBenchOptions& o) {
                              });
         });
     commands_cpu += ProcessCpuMicros() - cpu;
+    AddThreadCpu(threads, &commands_threads);
     round_ratios.push_back(a.seconds / c.seconds);
     Accumulate(a, &appends);
     Accumulate(c, &commands_run);
@@ -120,14 +143,16 @@ int RunCommandsBench(const CommandsBenchOptions& o) {
       "\"append_events_per_s\":{:.0f},\"ratio_to_append\":{:.2f},\"round_ratios\":[{}],"
       "\"median_round_ratio\":{:.2f},\"avg_group_size\":{:.1f},\"avg_group_build_us\":{:.0f},"
       "\"avg_group_write_us\":{:.0f},\"cores\":{},\"append_cpu_us\":{:.1f},"
-      "\"commands_cpu_us\":{:.1f}}}\n",
+      "\"commands_cpu_us\":{:.1f},\"append_thread_cpu_us\":{},"
+      "\"commands_thread_cpu_us\":{}}}\n",
       o.clients, total, rounds, commands_per_s, Percentile(commands_run.latencies_us, 50),
       Percentile(commands_run.latencies_us, 99), appends_per_s, commands_per_s / appends_per_s,
       ratios, sorted[sorted.size() / 2],
       stats.groups ? double(stats.requests) / double(stats.groups) : 0.0,
       stats.groups ? double(stats.build_micros) / double(stats.groups) : 0.0,
       stats.groups ? double(stats.write_micros) / double(stats.groups) : 0.0, CpuMeter::Cores(),
-      append_cpu / total, commands_cpu / total);
+      append_cpu / total, commands_cpu / total, ThreadCpuJson(append_threads, total),
+      ThreadCpuJson(commands_threads, total));
   return 0;
 }
 

@@ -12,6 +12,7 @@ PACKAGES=(
   catch2
   libssl-dev
   nlohmann-json3-dev
+  libsimdjson-dev
   libcsv-dev
   clang libclang-rt-14-dev
 )

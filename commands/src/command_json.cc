@@ -7,12 +7,15 @@
 #include <random>
 #include <unordered_map>
 
+#include "command_members.h"
 #include "commands/command.h"
 
 namespace commands {
 namespace {
 
 using json = nlohmann::json;
+using internal::FieldValue;
+using internal::Members;
 
 enum class Kind {
   kId,     // DESIGN section 3 id
@@ -150,21 +153,33 @@ bool Fail(BadRequest* err, std::string field, std::string message) {
   return false;
 }
 
-bool ReadString(const json& v, const std::string& field, std::string* out, BadRequest* err) {
-  if (!v.is_string()) return Fail(err, field, "must be a string");
-  *out = v.get<std::string>();
+bool ReadString(const FieldValue& v, const std::string& field, std::string* out, BadRequest* err) {
+  if (!v.IsString()) return Fail(err, field, "must be a string");
+  out->assign(v.String());
   return true;
 }
 
-bool ReadUint(const json& v, const std::string& field, uint64_t lo, uint64_t hi, uint64_t* out,
-              BadRequest* err) {
-  if (!v.is_number_integer()) return Fail(err, field, "must be an integer");
-  if (v.is_number_unsigned()) {
-    *out = v.get<uint64_t>();
+bool ReadString(const json& v, const std::string& field, std::string* out, BadRequest* err) {
+  return ReadString(FieldValue{&v}, field, out, err);
+}
+
+bool ReadUint(const FieldValue& value, const std::string& field, uint64_t lo, uint64_t hi,
+              uint64_t* out, BadRequest* err) {
+  if (value.node == nullptr) {
+    if (value.scalar != FieldValue::Scalar::kUnsigned) {
+      return Fail(err, field, "must be an integer");
+    }
+    *out = value.number;
   } else {
-    const int64_t i = v.get<int64_t>();
-    if (i < 0) return Fail(err, field, fmt::format("must be between {} and {}", lo, hi));
-    *out = static_cast<uint64_t>(i);
+    const json& v = *value.node;
+    if (!v.is_number_integer()) return Fail(err, field, "must be an integer");
+    if (v.is_number_unsigned()) {
+      *out = v.get<uint64_t>();
+    } else {
+      const int64_t i = v.get<int64_t>();
+      if (i < 0) return Fail(err, field, fmt::format("must be between {} and {}", lo, hi));
+      *out = static_cast<uint64_t>(i);
+    }
   }
   if (*out < lo || *out > hi)
     return Fail(err, field, fmt::format("must be between {} and {}", lo, hi));
@@ -179,7 +194,8 @@ bool IsPrintableText(const std::string& s) {
 }
 
 // Reads and checks the value of `name` (of kind `kind`) into `c`.
-bool ReadField(const std::string& name, Kind kind, const json& v, Command* c, BadRequest* err) {
+bool ReadField(const std::string& name, Kind kind, const FieldValue& v, Command* c,
+               BadRequest* err) {
   std::string s;
   uint64_t n = 0;
   switch (kind) {
@@ -257,18 +273,25 @@ bool ReadField(const std::string& name, Kind kind, const json& v, Command* c, Ba
       if (!ReadUint(v, name, 0, UINT64_MAX, &n, err)) return false;
       c->expected_version = n;
       return true;
-    case Kind::kBool:
-      if (!v.is_boolean()) return Fail(err, name, "must be true or false");
-      if (name == "auto_renew") c->auto_renew = v.get<bool>();
-      if (name == "commit") c->commit = v.get<bool>();
+    case Kind::kBool: {
+      const bool is_bool =
+          v.node != nullptr ? v.node->is_boolean() : v.scalar == FieldValue::Scalar::kBool;
+      if (!is_bool) return Fail(err, name, "must be true or false");
+      const bool b = v.node != nullptr ? v.node->get<bool>() : v.flag;
+      if (name == "auto_renew") c->auto_renew = b;
+      if (name == "commit") c->commit = b;
       return true;
+    }
     case Kind::kIdList: {
-      if (!v.is_array() || v.empty()) return Fail(err, name, "must be a non-empty list");
+      if (v.node == nullptr || !v.node->is_array() || v.node->empty()) {
+        return Fail(err, name, "must be a non-empty list");
+      }
+      const json& list_json = *v.node;
       std::vector<std::string> list;
-      for (size_t i = 0; i < v.size(); ++i) {
+      for (size_t i = 0; i < list_json.size(); ++i) {
         const std::string f = fmt::format("{}[{}]", name, i);
         std::string item;
-        if (!ReadString(v[i], f, &item, err)) return false;
+        if (!ReadString(list_json[i], f, &item, err)) return false;
         if (!IsValidId(item))
           return Fail(err, f, "must be 1-128 characters of A-Z a-z 0-9 . _ @ + -");
         for (const auto& seen : list) {
@@ -280,13 +303,16 @@ bool ReadField(const std::string& name, Kind kind, const json& v, Command* c, Ba
       return true;
     }
     case Kind::kRows: {
-      if (!v.is_array() || v.empty()) return Fail(err, name, "must be a non-empty list of rows");
-      if (v.size() > 100'000) return Fail(err, name, "more than 100000 rows");
-      for (size_t i = 0; i < v.size(); ++i) {
+      if (v.node == nullptr || !v.node->is_array() || v.node->empty()) {
+        return Fail(err, name, "must be a non-empty list of rows");
+      }
+      const json& rows = *v.node;
+      if (rows.size() > 100'000) return Fail(err, name, "more than 100000 rows");
+      for (size_t i = 0; i < rows.size(); ++i) {
         const std::string f = fmt::format("rows[{}]", i);
-        if (!v[i].is_object()) return Fail(err, f, "must be an object");
+        if (!rows[i].is_object()) return Fail(err, f, "must be an object");
         ImportRow row;
-        for (const auto& [key, value] : v[i].items()) {
+        for (const auto& [key, value] : rows[i].items()) {
           // The CSV line a row came from, and the CSV reader's finding (ledgerctl sends
           // both so a remote import reports lines as a local one does).
           if (key == "line") {
@@ -394,31 +420,30 @@ bool IsValidEmail(std::string_view email) {
 
 namespace {
 
-// A command's members in key order (as nlohmann's object keeps them), values not owned.
-using Members = std::vector<std::pair<std::string_view, const json*>>;
-
-const json* FindMember(const Members& members, std::string_view key) {
+const FieldValue* FindMember(const Members& members, std::string_view key) {
   for (const auto& [k, v] : members) {
-    if (k == key) return v;
+    if (k == key) return &v;
   }
   return nullptr;
 }
 
-// Validates `members` (unique keys, in key order) into `c`: the checks and messages of
-// every path that reads a command.
+}  // namespace
+
+namespace internal {
+
 bool ReadMembers(const Members& members, Command* c, BadRequest* err) {
   // Best effort envelope first, so that even a rejected request names its tenant and actor.
   for (const auto& [key, value] : members) {
-    if (!value->is_string()) continue;
-    if (key == "tenant") c->tenant = value->get_ref<const std::string&>();
-    if (key == "actor") c->actor = value->get_ref<const std::string&>();
-    if (key == "id") c->id = value->get_ref<const std::string&>();
-    if (key == "type") c->type = value->get_ref<const std::string&>();
+    if (!value.IsString()) continue;
+    if (key == "tenant") c->tenant = value.String();
+    if (key == "actor") c->actor = value.String();
+    if (key == "id") c->id = value.String();
+    if (key == "type") c->type = value.String();
   }
-  const json* type = FindMember(members, "type");
+  const FieldValue* type = FindMember(members, "type");
   if (type == nullptr) return Fail(err, "type", "required");
-  if (!type->is_string()) return Fail(err, "type", "must be a string");
-  const auto spec_it = Specs().find(type->get_ref<const std::string&>());
+  if (!type->IsString()) return Fail(err, "type", "must be a string");
+  const auto spec_it = Specs().find(c->type);
   if (spec_it == Specs().end()) {
     return Fail(err, "type", "unknown command type '" + c->type + "'");
   }
@@ -435,7 +460,7 @@ bool ReadMembers(const Members& members, Command* c, BadRequest* err) {
       return Fail(err, name, "unknown field for " + c->type);
     }
     if (key == "tenant" && !spec.tenant) return Fail(err, name, "not allowed for " + c->type);
-    if (!ReadField(name, a->second.first, *value, c, err)) return false;
+    if (!ReadField(name, a->second.first, value, c, err)) return false;
   }
   // Both in key order: one walk finds the first required field missing.
   auto member = members.begin();
@@ -456,120 +481,19 @@ bool ReadMembers(const Members& members, Command* c, BadRequest* err) {
   return true;
 }
 
-// Reads a flat JSON object (string, non-negative integer and boolean members) through
-// nlohmann's SAX interface, without building a document. Refuses (returns false) anything
-// else: nested values, null, negative or fractional numbers, malformed JSON. Most commands
-// are flat; the others take the document path.
-class FlatObjectReader {
- public:
-  // Members in the order read; json values own the text.
-  std::vector<std::pair<std::string, json>> members;
-  // True once the object closed.
-  bool done = false;
-
-  bool null() { return false; }
-  bool boolean(bool v) { return Value(json(v)); }
-  bool number_integer(json::number_integer_t) { return false; }
-  bool number_unsigned(json::number_unsigned_t v) { return Value(json(v)); }
-  bool number_float(json::number_float_t, const std::string&) { return false; }
-  bool string(std::string& v) { return Value(json(std::move(v))); }
-  bool binary(json::binary_t&) { return false; }
-  bool start_object(std::size_t) {
-    if (open_ || done) return false;
-    open_ = true;
-    return true;
-  }
-  bool key(std::string& k) {
-    if (want_value_) return false;
-    members.emplace_back(std::move(k), json());
-    want_value_ = true;
-    return true;
-  }
-  bool end_object() {
-    if (!open_ || want_value_) return false;
-    open_ = false;
-    done = true;
-    return true;
-  }
-  bool start_array(std::size_t) { return false; }
-  bool end_array() { return false; }
-  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) {
-    return false;
-  }
-
- private:
-  bool Value(json v) {
-    if (!open_ || !want_value_) return false;
-    members.back().second = std::move(v);
-    want_value_ = false;
-    return true;
-  }
-  bool open_ = false;
-  bool want_value_ = false;
-};
-
-// Appends `s` as nlohmann's dump() writes a string (only '"', '\\' and control characters
-// are escaped; the text is valid UTF-8, the parser checked it).
-void AppendJsonString(std::string* out, const std::string& s) {
-  for (const unsigned char ch : s) {
-    if (ch < 0x20 || ch == '"' || ch == '\\') {
-      out->append(json(s).dump());
-      return;
-    }
-  }
-  out->push_back('"');
-  out->append(s);
-  out->push_back('"');
-}
-
-// The flat path: the same checks as the document path, and the same canonical form
-// (sorted keys, no id, dump()'s formatting). False with *flat_ok false: not a flat object.
-bool ParseFlat(std::string_view text, Command* c, BadRequest* err, bool* flat_ok) {
-  FlatObjectReader reader;
-  *flat_ok = json::sax_parse(text.begin(), text.end(), &reader) && reader.done;
-  if (!*flat_ok) return false;
-  auto& read = reader.members;
-  std::sort(read.begin(), read.end(),
-            [](const auto& a, const auto& b) { return a.first < b.first; });
-  for (size_t i = 1; i < read.size(); ++i) {
-    // A repeated key: the document keeps the last value; leave that to it.
-    if (read[i].first == read[i - 1].first) return *flat_ok = false;
-  }
-  Members members;
-  members.reserve(read.size());
-  for (const auto& [key, value] : read) members.emplace_back(key, &value);
-  if (!ReadMembers(members, c, err)) return false;
-  std::string& canonical = c->canonical_json;
-  canonical.reserve(text.size());
-  canonical.push_back('{');
-  for (const auto& [key, value] : read) {
-    if (key == "id") continue;
-    if (canonical.size() > 1) canonical.push_back(',');
-    AppendJsonString(&canonical, key);
-    canonical.push_back(':');
-    if (value.is_string()) {
-      AppendJsonString(&canonical, value.get_ref<const std::string&>());
-    } else if (value.is_boolean()) {
-      canonical.append(value.get<bool>() ? "true" : "false");
-    } else {
-      canonical.append(std::to_string(value.get<uint64_t>()));
-    }
-  }
-  canonical.push_back('}');
-  return true;
-}
-
-}  // namespace
+}  // namespace internal
 
 bool ParseCommandDocument(std::string_view text, Command* c, BadRequest* err) {
   *c = Command();
   json doc = json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (doc.is_discarded()) return Fail(err, "", "the request is not valid JSON");
   if (!doc.is_object()) return Fail(err, "", "a command must be a JSON object");
-  Members members;
+  internal::Members members;
   members.reserve(doc.size());
-  for (const auto& [key, value] : doc.items()) members.emplace_back(key, &value);
-  if (!ReadMembers(members, c, err)) return false;
+  for (const auto& [key, value] : doc.items()) {
+    members.emplace_back(key, internal::FieldValue{&value});
+  }
+  if (!internal::ReadMembers(members, c, err)) return false;
   doc.erase("id");  // sorted keys, no id: the canonical form the request hash covers
   c->canonical_json = doc.dump();
   return true;
@@ -578,7 +502,8 @@ bool ParseCommandDocument(std::string_view text, Command* c, BadRequest* err) {
 bool ParseCommand(std::string_view text, Command* c, BadRequest* err) {
   *c = Command();
   bool flat = false;
-  const bool ok = ParseFlat(text, c, err, &flat) || (!flat && ParseCommandDocument(text, c, err));
+  const bool ok = internal::ParseFlatCommand(text, c, err, &flat) ||
+                  (!flat && ParseCommandDocument(text, c, err));
   if (!ok) return false;
   if (c->id.empty()) {
     c->id = GeneratedId();

@@ -320,11 +320,16 @@ TEST_CASE("flat commands read without a document parse exactly as with one", "[j
     INFO(json);
     REQUIRE(fast == reference);
     accepted += fast.rfind("rejected", 0) == 0 ? 0 : 1;
-    fast_taken += json.find_first_of("[{", 2) == std::string::npos ? 1 : 0;
+    // Flat and plain (what ParseCommand reads without a document): no nesting, escapes,
+    // nulls, signs or fractions.
+    fast_taken += json.find_first_of("[{\\-.", 2) == std::string::npos &&
+                          json.find("null") == std::string::npos
+                      ? 1
+                      : 0;
   }
   // The sample reaches both outcomes, and mostly flat objects.
   CHECK(accepted > 20);
-  CHECK(fast_taken > 2000);
+  CHECK(fast_taken > 1000);
 
   // Valid commands of several types, as clients send them.
   for (
