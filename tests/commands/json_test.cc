@@ -331,6 +331,31 @@ TEST_CASE("flat commands read without a document parse exactly as with one", "[j
   CHECK(accepted > 20);
   CHECK(fast_taken > 1000);
 
+  // Edge cases of the two readers: a byte-order mark, "-0", exponents, fractions, integers
+  // past 63 and 64 bits, non-ASCII text, an empty key, spaces, trailing content, broken
+  // UTF-8 and a lone surrogate.
+  for (
+      const std::string json : {
+          "\xEF\xBB\xBF{\"type\":\"tick\",\"tenant\":\"acme\",\"actor\":\"system\"}",
+          R"({"type":"resize","tenant":"acme","actor":"system","subscription":"s","seats":-0})",
+          R"({"type":"resize","tenant":"acme","actor":"system","subscription":"s","seats":1e2})",
+          R"({"type":"resize","tenant":"acme","actor":"system","subscription":"s","seats":1.0})",
+          R"({"type":"resize","tenant":"acme","actor":"system","subscription":"s","seats":18446744073709551616})",
+          R"({"type":"resize","tenant":"acme","actor":"system","subscription":"s","seats":9223372036854775808})",
+          "{\"type\":\"invite_member\",\"tenant\":\"acme\",\"actor\":\"o\",\"user\":\"u\","
+          "\"email\":\"u@a.example\",\"name\":\"Zo\xC3\xAB \xF0\x9F\x98\x80\"}",
+          R"({"":1,"type":"tick","tenant":"acme","actor":"system"})",
+          R"(  {  "type" :  "tick" , "tenant":"acme","actor":"system"  }  )",
+          R"({"type":"tick","tenant":"acme","actor":"system"} {})",
+          "{\"type\":\"tick\",\"tenant\":\"acme\",\"actor\":\"system\",\"reason\":\"bad \xC3\"}",
+          "{\"type\":\"tick\",\"tenant\":\"acme\",\"actor\":\"system\",\"reason\":"
+          "\"\xED\xA0\x80\"}",
+      }) {
+    const auto [fast, reference] = BothParses(json);
+    INFO(json);
+    CHECK(fast == reference);
+  }
+
   // Valid commands of several types, as clients send them.
   for (
       const std::string json : {
