@@ -1,4 +1,5 @@
-// Command JSON parsing and validation (nlohmann-json).
+// Command JSON parsing and validation: nlohmann-json documents, and the checks every reader
+// shares (ReadMembers); flat commands are read faster in command_flat.cc.
 #include <fmt/format.h>
 
 #include <algorithm>
