@@ -7,6 +7,8 @@
 #include <functional>
 #include <mutex>
 
+#include "commands/lease_table.h"
+
 namespace ledger::bench {
 
 const Micros kStart = *ParseRfc3339("2026-01-02T00:00:00Z");
@@ -77,6 +79,7 @@ std::unique_ptr<Store> Open(const std::string& path,
   options.clock_mode_if_new = ClockMode::kManual;
   options.read_only = read_only;
   if (views) options.projectors = {views};
+  commands::AddSideTables(&options);
   std::unique_ptr<Store> store;
   Status s = Store::Open(options, path, &store);
   if (!s.ok()) fmt::print(stderr, "ledger-bench: {}\n", s.ToString());

@@ -7,6 +7,7 @@
 #include "append_bench.h"
 #include "bench_util.h"
 #include "clients.h"
+#include "commands/lease_table.h"
 #include "commands/service.h"
 
 namespace ledger::bench {
@@ -16,7 +17,9 @@ constexpr int kTenants = 16;
 
 std::unique_ptr<Store> OpenStore(const std::string& path) {
   std::unique_ptr<Store> store;
-  Status s = Store::Open(StoreOptions(), path, &store);
+  StoreOptions options;
+  commands::AddSideTables(&options);
+  Status s = Store::Open(options, path, &store);
   if (!s.ok()) fmt::print(stderr, "ledger-bench: {}\n", s.ToString());
   return store;
 }

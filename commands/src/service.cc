@@ -32,15 +32,15 @@ void Stamp(ledger::EventDraft& d, const std::string& stream, uint64_t version, M
 
 }  // namespace
 
-CommandService::CommandService(ledger::Store* store) : store_(store) {
+CommandService::CommandService(ledger::Store* store) : store_(store), leases_(*store) {
   // Leases live before a restart are due to be swept as before it.
-  store_
-      ->ForEachLease("",
-                     [this](std::string_view tenant, std::string_view, Micros expires_at) {
-                       auto [it, added] = lease_due_.emplace(std::string(tenant), expires_at);
-                       if (!added) it->second = std::min(it->second, expires_at);
-                       return true;
-                     })
+  leases_
+      .ForEach("",
+               [this](std::string_view tenant, std::string_view, Micros expires_at) {
+                 auto [it, added] = lease_due_.emplace(std::string(tenant), expires_at);
+                 if (!added) it->second = std::min(it->second, expires_at);
+                 return true;
+               })
       .PermitUncheckedError();
 }
 
@@ -54,17 +54,17 @@ std::vector<std::string> CommandService::TenantsWithLeasesDue(Micros now) const 
 }
 
 void CommandService::OverlayLeaseTable(TenantState* state) const {
-  store_
-      ->ForEachLease(state->tenant,
-                     [state](std::string_view, std::string_view lease, Micros expires_at) {
-                       for (auto& [id, sub] : state->subscriptions) {
-                         auto it = sub.leases.find(std::string(lease));
-                         if (it != sub.leases.end()) {
-                           it->second.expires_at = std::max(it->second.expires_at, expires_at);
-                         }
-                       }
-                       return true;
-                     })
+  leases_
+      .ForEach(state->tenant,
+               [state](std::string_view, std::string_view lease, Micros expires_at) {
+                 for (auto& [id, sub] : state->subscriptions) {
+                   auto it = sub.leases.find(std::string(lease));
+                   if (it != sub.leases.end()) {
+                     it->second.expires_at = std::max(it->second.expires_at, expires_at);
+                   }
+                 }
+                 return true;
+               })
       .PermitUncheckedError();
 }
 
@@ -160,21 +160,21 @@ ledger::Decision CommandService::DecideInWriter(Pending& p, const ledger::Stream
   }
   if (cmd.type == "tick" && !d.rejection) {
     out.events = std::move(effects);  // a tick's own events are the effects it brings due
-    out.lease_deletes = std::move(expired);
+    for (const auto& lease : expired) out.rows.push_back(leases_.Delete(p.stream, lease));
     return out;
   }
   if (!effects.empty()) {
     out.prelude = std::move(effects);
     // '#' is outside the id charset: no caller's command id can collide with it.
     out.prelude_command_id = fmt::format("clock#{}", head.version + 1);
-    out.prelude_lease_deletes = std::move(expired);
+    for (const auto& lease : expired) out.prelude_rows.push_back(leases_.Delete(p.stream, lease));
   }
   if (d.lease && !d.rejection) {
     const LeaseOutcome& lease = *d.lease;
     if (lease.ended) {
-      out.lease_deletes.push_back(lease.lease);
+      out.rows.push_back(leases_.Delete(p.stream, lease.lease));
     } else {
-      out.lease_puts.emplace_back(lease.lease, lease.expires_at);
+      out.rows.push_back(leases_.Put(p.stream, lease.lease, lease.expires_at));
       p.lease = lease;
     }
     if (d.events.empty()) {

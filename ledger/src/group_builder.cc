@@ -16,9 +16,17 @@ bool ValidKeyText(std::string_view s) {
 
 }  // namespace
 
+bool GroupBuilder::KnownTables(const std::vector<RowWrite>& rows) const {
+  for (const RowWrite& w : rows) {
+    if (!w.table.valid() || w.table.index >= impl_.handles.size()) return false;
+  }
+  return true;
+}
+
 GroupBuilder::GroupBuilder(Store::Impl* impl, PreparedGroup* out)
     : impl_(*impl),
       out_(*out),
+      rows_(&out->batch, &impl->handles),
       position_(impl->build_position_),
       first_position_(impl->build_position_),
       time_(impl->build_time_),
@@ -49,34 +57,29 @@ Status GroupBuilder::Add(const std::vector<QueuedWrite*>& writes) {
   return Status::OK();
 }
 
-Status GroupBuilder::AddRequest(AppendRequest& req, AppendResult& result) {
-  result = AppendResult();
-  result.command_id = req.command_id;
+Status GroupBuilder::Reject(const AppendRequest& req, AppendResult& result, std::string code,
+                            std::string message) {
+  result.kind = AppendResult::Kind::kRejected;
+  result.rejection = Rejected{code, message};
+  RejectionRecord r;
+  r.tenant = req.tenant;
+  r.command_id = req.command_id;
+  r.command_type = req.command_type;
+  r.actor = req.actor;
+  r.code = std::move(code);
+  r.message = std::move(message);
+  r.at = time_;
+  r.command_json = req.command_json;
+  LogRejection(std::move(r));
+  return Status::OK();
+}
 
-  auto reject = [&](std::string code, std::string message) {
-    result.kind = AppendResult::Kind::kRejected;
-    result.rejection = Rejected{code, message};
-    RejectionRecord r;
-    r.tenant = req.tenant;
-    r.command_id = req.command_id;
-    r.command_type = req.command_type;
-    r.actor = req.actor;
-    r.code = std::move(code);
-    r.message = std::move(message);
-    r.at = time_;
-    r.command_json = req.command_json;
-    LogRejection(std::move(r));
-    return Status::OK();
-  };
-
-  if (!ValidKeyText(req.tenant)) return reject("bad_request", "tenant: required");
-  if (!ValidKeyText(req.command_id)) return reject("bad_request", "id: required");
-
-  // Idempotency (R16): this group, then the group being written, then the disk.
-  std::string command_key = keys::CommandKey(req.tenant, req.command_id);
-  auto found_earlier = [&](const Digest& hash, const AppendResult& original) {
+Status GroupBuilder::FindEarlier(const AppendRequest& req, const std::string& command_key,
+                                 AppendResult& result, bool* found) {
+  *found = true;
+  auto answer = [&](const Digest& hash, const AppendResult& original) {
     if (hash != req.request_hash) {
-      return reject("idempotency_key_reused",
+      return Reject(req, result, "idempotency_key_reused",
                     "id: '" + req.command_id + "' was already used for a different command");
     }
     result = original;
@@ -84,110 +87,136 @@ Status GroupBuilder::AddRequest(AppendRequest& req, AppendResult& result) {
     result.kind = AppendResult::Kind::kDuplicate;
     return Status::OK();
   };
-  if (req.check_idempotency) {
-    if (auto p = pending_commands_.find(command_key); p != pending_commands_.end()) {
-      return found_earlier(p->second.hash, *p->second.result);
-    }
-    InflightCommand inflight;
-    if (impl_.FindInflight(command_key, &inflight)) {
-      return found_earlier(inflight.hash, inflight.result);
-    }
-    std::string stored;
-    rocksdb::Status gs =
-        impl_.db->Get(rocksdb::ReadOptions(), impl_.commands, command_key, &stored);
-    if (gs.ok()) {
-      Digest hash{};
-      AppendResult original;
-      Status d = records::DecodeCommand(stored, &hash, &original);
-      if (!d.ok()) return d;
-      return found_earlier(hash, original);
-    }
-    if (!gs.IsNotFound()) return FromRocks(gs);
+  if (auto p = pending_commands_.find(command_key); p != pending_commands_.end()) {
+    return answer(p->second.hash, *p->second.result);
   }
+  InflightCommand inflight;
+  if (impl_.FindInflight(command_key, &inflight)) return answer(inflight.hash, inflight.result);
+  std::string stored;
+  const rocksdb::Status gs =
+      impl_.db->Get(rocksdb::ReadOptions(), impl_.commands, command_key, &stored);
+  if (gs.ok()) {
+    Digest hash{};
+    AppendResult original;
+    Status d = records::DecodeCommand(stored, &hash, &original);
+    if (!d.ok()) return d;
+    return answer(hash, original);
+  }
+  *found = false;
+  return gs.IsNotFound() ? Status::OK() : FromRocks(gs);
+}
 
-  // Time: manual mode takes the command's `at`, which never goes backwards.
-  Micros now = time_;
+std::optional<std::string> GroupBuilder::CommandTime(const AppendRequest& req, Micros* now) {
+  *now = time_;
   if (impl_.mode == ClockMode::kManual) {
     if (req.at) {
       if (*req.at < time_) {
-        return reject("bad_request", fmt::format("at: {} is earlier than the ledger time {}",
-                                                 FormatRfc3339(*req.at), FormatRfc3339(time_)));
+        return fmt::format("at: {} is earlier than the ledger time {}", FormatRfc3339(*req.at),
+                           FormatRfc3339(time_));
       }
-      now = *req.at;
+      *now = *req.at;
     }
   } else {
-    if (req.at)
-      return reject("bad_request", "at: only a ledger with the manual clock accepts `at`");
-    now = std::max(time_, impl_.system_clock.Now());
+    if (req.at) return "at: only a ledger with the manual clock accepts `at`";
+    *now = std::max(time_, impl_.system_clock.Now());
   }
+  return std::nullopt;
+}
+
+Status GroupBuilder::HeadFor(const std::string& tenant, StreamHead** head) {
+  auto it = pending_heads_.find(tenant);
+  if (it == pending_heads_.end()) {
+    StreamHead loaded;
+    Status hs = impl_.LoadHead(tenant, &loaded);
+    if (!hs.ok()) return hs;
+    it = pending_heads_.emplace(tenant, loaded).first;
+  }
+  *head = &it->second;
+  return Status::OK();
+}
+
+Status GroupBuilder::AddPrelude(AppendRequest& req, Decision& decision, Micros now,
+                                StreamHead& head) {
+  // Time-driven effects: their own command, appended whatever becomes of this one.
+  AppendResult prelude_result;
+  const std::string prelude_key = keys::CommandKey(req.tenant, decision.prelude_command_id);
+  Status es = Encode(req.tenant, decision.prelude_command_id, "system", now, decision.prelude, head,
+                     &prelude_result, req.on_encoded);
+  if (!es.ok()) return es;
+  const Digest prelude_hash = Sha256(decision.prelude_command_id);
+  out_.batch.Put(impl_.commands, prelude_key, records::EncodeCommand(prelude_hash, prelude_result));
+  prelude_results_.push_back(std::make_unique<AppendResult>(std::move(prelude_result)));
+  pending_commands_.emplace(prelude_key, Pending{prelude_hash, prelude_results_.back().get()});
+  return Status::OK();
+}
+
+Status GroupBuilder::AddRequest(AppendRequest& req, AppendResult& result) {
+  result = AppendResult();
+  result.command_id = req.command_id;
+  if (!ValidKeyText(req.tenant)) return Reject(req, result, "bad_request", "tenant: required");
+  if (!ValidKeyText(req.command_id)) return Reject(req, result, "bad_request", "id: required");
+
+  // Idempotency (R16): this group, then the group being written, then the disk.
+  std::string command_key = keys::CommandKey(req.tenant, req.command_id);
+  if (req.check_idempotency) {
+    bool found = false;
+    Status s = FindEarlier(req, command_key, result, &found);
+    if (!s.ok() || found) return s;
+  }
+
+  // Time: manual mode takes the command's `at`, which never goes backwards.
+  Micros now = 0;
+  if (auto bad = CommandTime(req, &now)) return Reject(req, result, "bad_request", *bad);
   time_ = now;
 
   // Expected version (R17) against the head including earlier groups' appends.
-  auto head_it = pending_heads_.find(req.tenant);
-  if (head_it == pending_heads_.end()) {
-    StreamHead loaded;
-    Status hs = impl_.LoadHead(req.tenant, &loaded);
-    if (!hs.ok()) return hs;
-    head_it = pending_heads_.emplace(req.tenant, loaded).first;
-  }
-  StreamHead& head = head_it->second;
-  if (req.expected_version && *req.expected_version != head.version) {
-    return reject("conflict", fmt::format("expected_version: the stream is at version {}, not {}",
-                                          head.version, *req.expected_version));
+  StreamHead* head = nullptr;
+  Status hs = HeadFor(req.tenant, &head);
+  if (!hs.ok()) return hs;
+  if (req.expected_version && *req.expected_version != head->version) {
+    return Reject(req, result, "conflict",
+                  fmt::format("expected_version: the stream is at version {}, not {}",
+                              head->version, *req.expected_version));
   }
 
   Decision decision;
   std::vector<EventDraft>* drafts = &req.events;
   if (req.decide) {
     try {
-      decision = req.decide(head, now);
+      decision = req.decide(*head, now);
     } catch (const std::exception& e) {
       decision = Decision();
       decision.rejection = Rejected{"internal_error", e.what()};
     }
     if (!decision.prelude.empty()) {
-      // Time-driven effects: their own command, appended whatever becomes of this one.
-      AppendResult prelude_result;
-      const std::string prelude_key = keys::CommandKey(req.tenant, decision.prelude_command_id);
-      Status es = Encode(req.tenant, decision.prelude_command_id, "system", now, decision.prelude,
-                         head, &prelude_result, req.on_encoded);
-      if (!es.ok()) return es;
-      const Digest prelude_hash = Sha256(decision.prelude_command_id);
-      out_.batch.Put(impl_.commands, prelude_key,
-                     records::EncodeCommand(prelude_hash, prelude_result));
-      prelude_results_.push_back(std::make_unique<AppendResult>(std::move(prelude_result)));
-      pending_commands_.emplace(prelude_key, Pending{prelude_hash, prelude_results_.back().get()});
+      Status ps = AddPrelude(req, decision, now, *head);
+      if (!ps.ok()) return ps;
     }
-    if (impl_.leases != nullptr) {
-      for (const auto& lease : decision.prelude_lease_deletes) {
-        out_.batch.Delete(impl_.leases, keys::LeaseKey(req.tenant, lease));
-      }
+    if (!KnownTables(decision.prelude_rows) || !KnownTables(decision.rows)) {
+      return Reject(req, result, "internal_error",
+                    "a decision wrote to a table the store does not have");
     }
-    if (decision.rejection) return reject(decision.rejection->code, decision.rejection->message);
-    if (impl_.leases != nullptr) {
-      for (const auto& [lease, expires_at] : decision.lease_puts) {
-        out_.batch.Put(impl_.leases, keys::LeaseKey(req.tenant, lease),
-                       keys::BE64(static_cast<uint64_t>(expires_at)));
-      }
-      for (const auto& lease : decision.lease_deletes) {
-        out_.batch.Delete(impl_.leases, keys::LeaseKey(req.tenant, lease));
-      }
+    for (const RowWrite& w : decision.prelude_rows) rows_.Apply(w);
+    if (decision.rejection) {
+      return Reject(req, result, decision.rejection->code, decision.rejection->message);
     }
+    for (const RowWrite& w : decision.rows) rows_.Apply(w);
     if (decision.discard) {
       result.kind = AppendResult::Kind::kAccepted;
-      result.version = head.version;
-      result.position = head.position;
+      result.version = head->version;
+      result.position = head->position;
       result.recorded_at = now;
       return Status::OK();
     }
     drafts = &decision.events;
   }
   if (!req.check_idempotency) {
-    return reject("internal_error", "a request without idempotency check must be discarded");
+    return Reject(req, result, "internal_error",
+                  "a request without idempotency check must be discarded");
   }
 
   Status es =
-      Encode(req.tenant, req.command_id, req.actor, now, *drafts, head, &result, req.on_encoded);
+      Encode(req.tenant, req.command_id, req.actor, now, *drafts, *head, &result, req.on_encoded);
   if (!es.ok()) return es;
   result.kind = AppendResult::Kind::kAccepted;
   out_.batch.Put(impl_.commands, command_key, records::EncodeCommand(req.request_hash, result));
@@ -226,7 +255,7 @@ Status GroupBuilder::Encode(const std::string& tenant, const std::string& comman
     out_.batch.Put(impl_.streams, keys::StreamKey(tenant, head.version), keys::BE64(position_));
     head.hash = hash;
     head.position = position_;
-    const ProjectContext context{&out_.batch, impl_.last_position.load()};
+    const ProjectContext context{&rows_, impl_.last_position.load()};
     for (const auto& projector : impl_.options.projectors) {
       Status ps = projector->Project(e.asReader(), context);
       if (!ps.ok()) return ps;

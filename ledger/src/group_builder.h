@@ -5,6 +5,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -32,15 +33,31 @@ class GroupBuilder {
   };
 
   Status AddRequest(AppendRequest& req, AppendResult& result);
+  // Rejects `req` with `code`: fills `result` and logs the rejection. Always OK.
+  Status Reject(const AppendRequest& req, AppendResult& result, std::string code,
+                std::string message);
+  // Looks `req`'s id up (this group, groups not yet durable, the disk). *found: answered
+  // as duplicate or idempotency_key_reused. Not OK only if the disk read failed.
+  Status FindEarlier(const AppendRequest& req, const std::string& command_key, AppendResult& result,
+                     bool* found);
+  // The command's time into *now, or what is wrong with its `at`.
+  std::optional<std::string> CommandTime(const AppendRequest& req, Micros* now);
+  // The tenant's head including this group's appends so far.
+  Status HeadFor(const std::string& tenant, StreamHead** head);
+  // Appends the decision's prelude (effects due before the command) as its own command.
+  Status AddPrelude(AppendRequest& req, Decision& decision, Micros now, StreamHead& head);
   // Appends `drafts` to `head` as command `command_id`, projects them, and fills `result`.
   // Not OK only if a projector failed (the group then fails whole).
   Status Encode(const std::string& tenant, const std::string& command_id, const std::string& actor,
                 Micros now, std::vector<EventDraft>& drafts, StreamHead& head, AppendResult* result,
                 const std::function<void(schema::Event::Reader)>& on_encoded);
   void LogRejection(RejectionRecord record);
+  // True when every row names a table of the store.
+  bool KnownTables(const std::vector<RowWrite>& rows) const;
 
   Store::Impl& impl_;
   PreparedGroup& out_;
+  RocksRowBatch rows_;  // out_.batch as projectors and side-table rows see it
   std::unordered_map<std::string, StreamHead> pending_heads_;
   std::unordered_map<std::string, Pending> pending_commands_;
   std::vector<std::unique_ptr<AppendResult>> prelude_results_;  // owned results of preludes

@@ -8,7 +8,8 @@
 //   rejections  tenant \0 BE64(sequence)            → Rejection (Cap'n Proto)
 //   checkpoints projector name                      → BE32(version) BE64(position)
 //
-// Big-endian integers make RocksDB's bytewise order the numeric order. Tenant ids never
+// Integers are big-endian (ledger/coding.h), so RocksDB's bytewise order is the numeric
+// order. Tenant ids never
 // contain \0 (DESIGN section 3 charset), so the separator is unambiguous.
 #pragma once
 
@@ -16,6 +17,8 @@
 #include <cstring>
 #include <string>
 #include <string_view>
+
+#include "ledger/coding.h"
 
 namespace ledger::keys {
 
@@ -25,26 +28,9 @@ inline constexpr char kMetaLedgerTime[] = "ledger_time";
 inline constexpr char kMetaRejectionSeq[] = "rejection_seq";
 inline constexpr char kFormatVersion[] = "1";
 
-inline void PutBE64(std::string* out, uint64_t v) {
-  char buf[8];
-  for (int i = 7; i >= 0; --i) {
-    buf[i] = static_cast<char>(v & 0xff);
-    v >>= 8;
-  }
-  out->append(buf, 8);
-}
-
-inline uint64_t GetBE64(const char* p) {
-  uint64_t v = 0;
-  for (int i = 0; i < 8; ++i) v = (v << 8) | static_cast<uint8_t>(p[i]);
-  return v;
-}
-
-inline std::string BE64(uint64_t v) {
-  std::string s;
-  PutBE64(&s, v);
-  return s;
-}
+inline void PutBE64(std::string* out, uint64_t v) { coding::PutFixed64(out, v); }
+inline uint64_t GetBE64(const char* p) { return coding::DecodeFixed64(p); }
+inline std::string BE64(uint64_t v) { return coding::Fixed64(v); }
 
 inline std::string EventKey(uint64_t position) { return BE64(position); }
 
@@ -66,29 +52,21 @@ inline std::string CommandKey(std::string_view tenant, std::string_view command_
   return k;
 }
 
-// The live-lease table: "<tenant>\0<lease id>".
-inline std::string LeaseKey(std::string_view tenant, std::string_view lease) {
-  std::string k = StreamPrefix(tenant);
-  k.append(lease);
-  return k;
-}
-
 inline std::string RejectionKey(std::string_view tenant, uint64_t sequence) {
   return StreamKey(tenant, sequence);
 }
 
 inline std::string EncodeCheckpoint(uint32_t version, uint64_t position) {
   std::string v;
-  for (int i = 3; i >= 0; --i) v.push_back(static_cast<char>((version >> (8 * i)) & 0xff));
-  PutBE64(&v, position);
+  coding::PutFixed32(&v, version);
+  coding::PutFixed64(&v, position);
   return v;
 }
 
 inline bool DecodeCheckpoint(std::string_view v, uint32_t* version, uint64_t* position) {
   if (v.size() != 12) return false;
-  *version = 0;
-  for (int i = 0; i < 4; ++i) *version = (*version << 8) | static_cast<uint8_t>(v[i]);
-  *position = GetBE64(v.data() + 4);
+  *version = coding::DecodeFixed32(v.data());
+  *position = coding::DecodeFixed64(v.data() + 4);
   return true;
 }
 

@@ -40,9 +40,9 @@ Status Store::Impl::OpenProjections() {
       }
     }
     if (options.read_only) {
-      const bool current = !projector_families[i].empty() && have &&
-                           stored.version == p.version() && stored.position == last_position;
-      p.Attach(db.get(), projector_families[i], current, StreamReaderFor());
+      const bool current = !projector_tables[i].empty() && have && stored.version == p.version() &&
+                           stored.position == last_position;
+      p.Attach(rows.get(), projector_tables[i], current, StreamReaderFor());
       continue;
     }
     const bool rebuild = options.rebuild_projections || (have && stored.version != p.version());
@@ -53,7 +53,7 @@ Status Store::Impl::OpenProjections() {
       from = 0;
     }
     p.Reset();
-    p.Attach(db.get(), projector_families[i], true, StreamReaderFor());
+    p.Attach(rows.get(), projector_tables[i], true, StreamReaderFor());
     if (from < last_position || rebuild) {
       Status s = CatchUp(i, from);
       if (!s.ok()) return s;
@@ -63,7 +63,8 @@ Status Store::Impl::OpenProjections() {
 }
 
 Status Store::Impl::DropProjection(size_t i) {
-  for (auto*& family : projector_families[i]) {
+  for (const TableId table : projector_tables[i]) {
+    rocksdb::ColumnFamilyHandle*& family = handles[table.index];
     const std::string name = family->GetName();
     rocksdb::ColumnFamilyOptions cf_options;
     rocksdb::ColumnFamilyDescriptor descriptor;
@@ -71,13 +72,12 @@ Status Store::Impl::DropProjection(size_t i) {
     if (s.ok()) cf_options = descriptor.options;
     s = db->DropColumnFamily(family);
     if (!s.ok()) return FromRocks(s);
-    auto it = std::find(handles.begin(), handles.end(), family);
     db->DestroyColumnFamilyHandle(family);
+    family = nullptr;
     rocksdb::ColumnFamilyHandle* created = nullptr;
     s = db->CreateColumnFamily(cf_options, name, &created);
     if (!s.ok()) return FromRocks(s);
-    if (it != handles.end()) *it = created;
-    family = created;
+    family = created;  // the same TableId names the new family
   }
   rocksdb::WriteOptions wo;
   wo.sync = true;
@@ -98,6 +98,7 @@ Status Store::Impl::CatchUp(size_t i, uint64_t from) {
   };
 
   rocksdb::WriteBatch batch;
+  RocksRowBatch rows_batch(&batch, &handles);
   uint64_t flushed = from;
   uint64_t position = from;
   auto flush = [&](bool sync) {
@@ -124,7 +125,7 @@ Status Store::Impl::CatchUp(size_t i, uint64_t from) {
           fmt::format("event log gap: position {} follows {}", event.position(), position));
     }
     position = event.position();
-    s = p.Project(event.event(), ProjectContext{&batch, flushed});
+    s = p.Project(event.event(), ProjectContext{&rows_batch, flushed});
     if (!s.ok()) return s;
     if (++in_batch >= kCatchUpBatchEvents || batch.GetDataSize() >= kCatchUpBatchBytes) {
       s = flush(false);

@@ -29,7 +29,6 @@ constexpr char kCfCommands[] = "commands";
 constexpr char kCfHeads[] = "heads";
 constexpr char kCfRejections[] = "rejections";
 constexpr char kCfCheckpoints[] = "checkpoints";
-constexpr char kCfLeases[] = "leases";
 
 // Keys "<tenant>\0..." share the prefix up to and including the separator. Used as the
 // memtable insert hint, so appends to one tenant's keys insert without a full search.
@@ -225,15 +224,6 @@ rocksdb::Status OpenReadOnly(const rocksdb::DBOptions& db_options, const std::st
 
 }  // namespace
 
-Status FromRocks(const rocksdb::Status& s) {
-  if (s.ok()) return Status::OK();
-  if (s.IsNotFound()) return Status::NotFound(s.ToString());
-  if (s.IsCorruption()) return Status::Corruption(s.ToString());
-  if (s.IsInvalidArgument()) return Status::InvalidArgument(s.ToString());
-  if (s.IsBusy()) return Status::Unavailable(s.ToString());
-  return Status::IOError(s.ToString());
-}
-
 Status Store::Impl::Open(const StoreOptions& opts, const std::string& path) {
   options = opts;
   rocksdb::DBOptions db_options;
@@ -287,14 +277,17 @@ Status Store::Impl::Open(const StoreOptions& opts, const std::string& path) {
   auto exists = [&](const std::string& name) {
     return std::find(existing.begin(), existing.end(), name) != existing.end();
   };
-  // Families later than the first ledgers (checkpoints; the lease table of R19): a
-  // read-only open of an older ledger goes without them.
+  // Families later than the first ledgers (checkpoints) and the side tables of the layers
+  // above (the lease table of R19): a read-only open of a ledger without them goes
+  // without them.
   std::vector<rocksdb::ColumnFamilyDescriptor> optional_families;
   if (!opts.read_only || exists(kCfCheckpoints)) {
     optional_families.push_back({kCfCheckpoints, PointLookupOptions(block_cache)});
   }
-  if (!opts.read_only || exists(kCfLeases)) {
-    optional_families.push_back({kCfLeases, PointLookupOptions(block_cache)});
+  for (const auto& name : opts.side_tables) {
+    if (!opts.read_only || exists(name)) {
+      optional_families.push_back({name, PointLookupOptions(block_cache)});
+    }
   }
   descriptors.insert(descriptors.end(), optional_families.begin(), optional_families.end());
   std::vector<bool> projector_opened;
@@ -334,17 +327,19 @@ Status Store::Impl::Open(const StoreOptions& opts, const std::string& path) {
   rejections = handles[5];
   size_t next = 6;
   for (const auto& f : optional_families) {
-    (f.name == kCfCheckpoints ? checkpoints : leases) = handles[next++];
+    if (f.name == kCfCheckpoints) checkpoints = handles[next];
+    ++next;
   }
   for (size_t i = 0; i < opts.projectors.size(); ++i) {
-    std::vector<rocksdb::ColumnFamilyHandle*> families;
+    std::vector<TableId> tables;
     if (projector_opened[i]) {
       for (size_t f = 0; f < opts.projectors[i]->families().size(); ++f) {
-        families.push_back(handles[next++]);
+        tables.push_back(TableId{static_cast<uint32_t>(next++)});
       }
     }
-    projector_families.push_back(std::move(families));
+    projector_tables.push_back(std::move(tables));
   }
+  rows = std::make_unique<RocksRowReader>(db.get(), &handles);
   Status m = LoadMeta();
   if (!m.ok()) return m;
   Status p = OpenProjections();
@@ -437,7 +432,9 @@ Store::Impl::~Impl() {
       rocksdb::FlushOptions flush;
       db->Flush(flush, handles).PermitUncheckedError();
     }
-    for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
+    for (auto* h : handles) {
+      if (h != nullptr) db->DestroyColumnFamilyHandle(h).PermitUncheckedError();
+    }
     handles.clear();
     db->Close().PermitUncheckedError();
   }

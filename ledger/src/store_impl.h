@@ -26,11 +26,10 @@
 
 #include "ledger/clock.h"
 #include "ledger/store.h"
+#include "rocks_rows.h"
+#include "rocks_status.h"
 
 namespace ledger {
-
-// RocksDB status → ledger status.
-Status FromRocks(const rocksdb::Status& s);
 
 // One queued append (or rejection record) and where its outcome goes.
 struct QueuedWrite {
@@ -87,13 +86,14 @@ class Store::Impl {
   rocksdb::ColumnFamilyHandle* heads = nullptr;
   rocksdb::ColumnFamilyHandle* rejections = nullptr;
   rocksdb::ColumnFamilyHandle* checkpoints = nullptr;  // projection checkpoints
-  rocksdb::ColumnFamilyHandle* leases =
-      nullptr;  // live leases (R19): expiry by lease; may be absent
-  // Each projector's families (options.projectors order); empty if not opened.
-  std::vector<std::vector<rocksdb::ColumnFamilyHandle*>> projector_families;
+  // Each projector's tables (options.projectors order); empty if not opened.
+  std::vector<std::vector<TableId>> projector_tables;
 
   std::unique_ptr<rocksdb::DB> db;
-  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  // Every open column family; a TableId is an index into it.
+  TableHandles handles;
+  // Reads of side and projection tables (set once the database is open).
+  std::unique_ptr<RocksRowReader> rows;
   StoreOptions options;
   ClockMode mode = ClockMode::kSystem;
   SystemClock system_clock;

@@ -1,5 +1,6 @@
 // The read path: cursors over the global log and tenant streams, idempotency records,
 // heads and the rejection log. Readers never take the writer's mutex.
+#include <fmt/format.h>
 #include <rocksdb/iterator.h>
 
 #include "keys.h"
@@ -36,7 +37,7 @@ class LogCursor final : public EventCursor {
   void Load() {
     valid_ = false;
     if (!it_->Valid()) {
-      if (!it_->status().ok()) status_ = Status::IOError(it_->status().ToString());
+      if (!it_->status().ok()) status_ = FromRocks(it_->status());
       return;
     }
     if (it_->key().size() != 8) {
@@ -99,7 +100,7 @@ class StreamCursor final : public EventCursor {
       index_->Next();
     }
     if (!index_->status().ok()) {
-      status_ = Status::IOError(index_->status().ToString());
+      status_ = FromRocks(index_->status());
       return;
     }
     if (keys.empty()) return;
@@ -111,6 +112,11 @@ class StreamCursor final : public EventCursor {
     if (batch_.size() < keys.size()) batch_.resize(keys.size());
     for (size_t i = 0; i < keys.size(); ++i) {
       const uint64_t position = keys::GetBE64(keys[i].data());
+      if (!statuses[i].ok() && !statuses[i].IsNotFound()) {
+        status_ = FromRocks(statuses[i]);
+        batch_.resize(0);
+        return;
+      }
       if (!statuses[i].ok()) {
         status_ = Status::Corruption("stream index names position " + std::to_string(position) +
                                      " which cannot be read: " + statuses[i].ToString());
@@ -160,7 +166,7 @@ Status Store::ScanLog(uint64_t from, uint64_t to,
       return Status::OK();
     }
   }
-  return it->status().ok() ? Status::OK() : Status::IOError(it->status().ToString());
+  return FromRocks(it->status());
 }
 
 std::unique_ptr<EventCursor> Store::Impl::NewStreamCursor(std::string_view tenant, uint64_t from,
@@ -192,7 +198,7 @@ Status Store::GetHead(std::string_view tenant, StreamHead* head) const {
     *head = StreamHead();
     return Status::OK();
   }
-  if (!s.ok()) return Status::IOError(s.ToString());
+  if (!s.ok()) return FromRocks(s);
   return records::DecodeHead(value, head);
 }
 
@@ -206,7 +212,7 @@ Status Store::ForEachHead(
     if (!s.ok()) return Status::Corruption("head of " + it->key().ToString() + ": " + s.message());
     if (!fn(std::string_view(it->key().data(), it->key().size()), head)) return Status::OK();
   }
-  return it->status().ok() ? Status::OK() : Status::IOError(it->status().ToString());
+  return FromRocks(it->status());
 }
 
 Status Store::ScanStreamIndex(
@@ -225,7 +231,7 @@ Status Store::ScanStreamIndex(
       return Status::OK();
     }
   }
-  return it->status().ok() ? Status::OK() : Status::IOError(it->status().ToString());
+  return FromRocks(it->status());
 }
 
 Status Store::LookupCommand(std::string_view tenant, std::string_view command_id,
@@ -234,7 +240,7 @@ Status Store::LookupCommand(std::string_view tenant, std::string_view command_id
   rocksdb::Status s = impl_->db->Get(rocksdb::ReadOptions(), impl_->commands,
                                      keys::CommandKey(tenant, command_id), &value);
   if (s.IsNotFound()) return Status::NotFound("unknown command id");
-  if (!s.ok()) return Status::IOError(s.ToString());
+  if (!s.ok()) return FromRocks(s);
   Digest hash{};
   Status d = records::DecodeCommand(value, &hash, result);
   result->kind = AppendResult::Kind::kAccepted;
@@ -255,27 +261,20 @@ Status Store::ForEachRejection(std::string_view tenant,
     record.sequence = keys::GetBE64(it->key().data() + prefix.size());
     if (!fn(record)) break;
   }
-  return it->status().ok() ? Status::OK() : Status::IOError(it->status().ToString());
+  return FromRocks(it->status());
 }
 
-Status Store::ForEachLease(
-    std::string_view tenant,
-    const std::function<bool(std::string_view, std::string_view, Micros)>& fn) const {
-  if (impl_->leases == nullptr) return Status::OK();
-  const std::string prefix = tenant.empty() ? std::string() : keys::StreamPrefix(tenant);
-  std::unique_ptr<rocksdb::Iterator> it(
-      impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->leases));
-  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
-    const std::string_view key(it->key().data(), it->key().size());
-    const size_t sep = key.find('\0');
-    if (sep == std::string_view::npos || it->value().size() != 8) {
-      return Status::Corruption("bad lease table entry");
+Status Store::FindTable(std::string_view name, TableId* table) const {
+  for (size_t i = 0; i < impl_->handles.size(); ++i) {
+    if (impl_->handles[i]->GetName() == name) {
+      *table = TableId{static_cast<uint32_t>(i)};
+      return Status::OK();
     }
-    const Micros expires_at = static_cast<Micros>(keys::GetBE64(it->value().data()));
-    if (!fn(key.substr(0, sep), key.substr(sep + 1), expires_at)) break;
   }
-  return it->status().ok() ? Status::OK() : Status::IOError(it->status().ToString());
+  return Status::NotFound(fmt::format("no table '{}'", name));
 }
+
+const RowReader& Store::rows() const { return *impl_->rows; }
 
 Status Store::WriteHealth() const { return impl_->WriteHealth(); }
 

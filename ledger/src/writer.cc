@@ -195,7 +195,7 @@ Status Store::Impl::WriteGroup(PreparedGroup* group) {
     // The builder state ran ahead of the disk; the store refuses writes until reopened,
     // or, when the disk was full, until TryRecover succeeds.
     group->no_space = ws.IsNoSpace();
-    return Status::IOError("append failed: " + ws.ToString());
+    return FromRocks(ws);
   }
   {
     std::lock_guard<std::mutex> lock(inflight_mu_);

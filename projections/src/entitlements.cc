@@ -1,14 +1,15 @@
 #include "projections/entitlements.h"
 
 #include <algorithm>
-#include <cstring>
 #include <set>
 
 #include "commands/evolve.h"
+#include "ledger/coding.h"
 
 namespace projections {
 namespace {
 
+namespace coding = ledger::coding;
 using commands::AccessDecision;
 using commands::MemberStatus;
 using commands::Subscription;
@@ -34,33 +35,13 @@ Micros ValidUntil(const TenantState& state, const Subscription& sub) {
   return until;
 }
 
-void PutString(std::string* out, std::string_view s) {
-  const uint32_t n = static_cast<uint32_t>(s.size());
-  out->append(reinterpret_cast<const char*>(&n), sizeof n);
-  out->append(s);
-}
+// One byte (status, allowed flag).
+void PutByte(std::string* out, uint8_t v) { out->push_back(static_cast<char>(v)); }
 
-bool GetString(std::string_view* in, std::string* s) {
-  uint32_t n;
-  if (in->size() < sizeof n) return false;
-  std::memcpy(&n, in->data(), sizeof n);
-  in->remove_prefix(sizeof n);
-  if (in->size() < n) return false;
-  s->assign(in->data(), n);
-  in->remove_prefix(n);
-  return true;
-}
-
-template <typename T>
-void PutFixed(std::string* out, T v) {
-  out->append(reinterpret_cast<const char*>(&v), sizeof v);
-}
-
-template <typename T>
-bool GetFixed(std::string_view* in, T* v) {
-  if (in->size() < sizeof *v) return false;
-  std::memcpy(v, in->data(), sizeof *v);
-  in->remove_prefix(sizeof *v);
+bool GetByte(std::string_view* in, uint8_t* v) {
+  if (in->empty()) return false;
+  *v = static_cast<uint8_t>(in->front());
+  in->remove_prefix(1);
   return true;
 }
 
@@ -113,16 +94,19 @@ UserEntitlements ComputeEntitlements(const TenantState& state, const std::string
   return row;
 }
 
+// Stored form (ledger/coding.h, big-endian): status byte, product count (4 bytes), then
+// per product: product, allowed byte, reason, subscription (each string length-prefixed)
+// and valid_until (8 bytes, signed).
 std::string EncodeEntitlements(const UserEntitlements& row) {
   std::string out;
-  PutFixed<uint8_t>(&out, static_cast<uint8_t>(row.status));
-  PutFixed<uint32_t>(&out, static_cast<uint32_t>(row.products.size()));
+  PutByte(&out, static_cast<uint8_t>(row.status));
+  coding::PutFixed32(&out, static_cast<uint32_t>(row.products.size()));
   for (const auto& p : row.products) {
-    PutString(&out, p.product);
-    PutFixed<uint8_t>(&out, p.decision.allowed ? 1 : 0);
-    PutString(&out, p.decision.reason);
-    PutString(&out, p.decision.subscription);
-    PutFixed<int64_t>(&out, p.valid_until);
+    coding::PutLengthPrefixed(&out, p.product);
+    PutByte(&out, p.decision.allowed ? 1 : 0);
+    coding::PutLengthPrefixed(&out, p.decision.reason);
+    coding::PutLengthPrefixed(&out, p.decision.subscription);
+    coding::PutFixed64Signed(&out, p.valid_until);
   }
   return out;
 }
@@ -130,18 +114,21 @@ std::string EncodeEntitlements(const UserEntitlements& row) {
 bool DecodeEntitlements(std::string_view in, UserEntitlements* row) {
   uint8_t status;
   uint32_t n;
-  if (!GetFixed(&in, &status) || status > 2 || !GetFixed(&in, &n)) return false;
+  if (!GetByte(&in, &status) || status > 2 || !coding::GetFixed32(&in, &n)) return false;
   row->status = static_cast<MemberStatus>(status);
   row->products.clear();
   for (uint32_t i = 0; i < n; ++i) {
     ProductAccess p;
     uint8_t allowed;
-    if (!GetString(&in, &p.product) || !GetFixed(&in, &allowed) ||
-        !GetString(&in, &p.decision.reason) || !GetString(&in, &p.decision.subscription) ||
-        !GetFixed(&in, &p.valid_until)) {
+    int64_t valid_until = 0;
+    if (!coding::GetLengthPrefixed(&in, &p.product) || !GetByte(&in, &allowed) ||
+        !coding::GetLengthPrefixed(&in, &p.decision.reason) ||
+        !coding::GetLengthPrefixed(&in, &p.decision.subscription) ||
+        !coding::GetFixed64Signed(&in, &valid_until)) {
       return false;
     }
     p.decision.allowed = allowed != 0;
+    p.valid_until = valid_until;
     row->products.push_back(std::move(p));
   }
   return in.empty();

@@ -42,11 +42,173 @@ size_t EstimateBytes(const TenantState& state) {
   return bytes;
 }
 
-Status FromRocks(const rocksdb::Status& s) {
-  if (s.ok()) return Status::OK();
-  if (s.IsCorruption()) return Status::Corruption(s.ToString());
-  return Status::IOError(s.ToString());
+// What one event may change in a tenant's rows, found before it is folded: the
+// subscriptions whose rows may change and their state before, and the users whose seats
+// may change.
+struct Affected {
+  struct Before {
+    std::string header;
+    std::vector<std::string> violations;
+    size_t assigned = 0;
+  };
+  std::set<std::string> subs;
+  std::map<std::string, Before> before;
+  std::set<std::string> users;
+};
+
+// The add-ons of any of `bases` (their access depends on their base).
+std::set<std::string> AddOnsOf(const TenantState& state, const std::set<std::string>& bases) {
+  std::set<std::string> out;
+  for (const auto& [id, sub] : state.subscriptions) {
+    if (!sub.add_on_of.empty() && bases.count(sub.add_on_of) > 0) out.insert(id);
+  }
+  return out;
 }
+
+// Subscriptions whose rows may change: named ones, those a touched group is assigned to or
+// a touched user holds, and their add-ons. Users whose seats may change: the ones named,
+// and the members of a group that is assigned, unassigned or deleted.
+Affected AffectedBefore(const TenantState& state, const Touched& touched,
+                        ledger::schema::Event::Payload::Which kind) {
+  using P = ledger::schema::Event::Payload;
+  Affected a;
+  a.subs.insert(touched.subscriptions.begin(), touched.subscriptions.end());
+  for (const auto& [id, sub] : state.subscriptions) {
+    for (const auto& g : touched.groups) {
+      if (sub.groups.count(g) > 0) a.subs.insert(id);
+    }
+    for (const auto& u : touched.users) {
+      if (sub.seat_since.count(u) > 0 || sub.direct.count(u) > 0) a.subs.insert(id);
+    }
+  }
+  for (const auto& id : AddOnsOf(state, a.subs)) a.subs.insert(id);
+  for (const auto& id : a.subs) {
+    auto it = state.subscriptions.find(id);
+    if (it == state.subscriptions.end()) continue;
+    a.before[id] = Affected::Before{Header(it->second), state.Violations(it->second),
+                                    state.AssignedCount(it->second)};
+  }
+  a.users.insert(touched.users.begin(), touched.users.end());
+  if (kind == P::GROUP_ASSIGNED || kind == P::GROUP_UNASSIGNED || kind == P::GROUP_DELETED) {
+    for (const auto& g : touched.groups) {
+      auto it = state.groups.find(g);
+      if (it != state.groups.end())
+        a.users.insert(it->second.members.begin(), it->second.members.end());
+    }
+  }
+  return a;
+}
+
+// After the fold: every user of a subscription whose terms or violations changed may see
+// another answer (and so may the users of its add-ons); under deny_excess, so may every
+// user of an over-assigned one (the seat order moved).
+void WidenAfter(const TenantState& state, Affected* a) {
+  std::set<std::string> whole;
+  for (const auto& id : a->subs) {
+    auto it = state.subscriptions.find(id);
+    auto b = a->before.find(id);
+    if (it == state.subscriptions.end() || b == a->before.end()) {
+      whole.insert(id);
+      continue;
+    }
+    const Subscription& sub = it->second;
+    const size_t assigned = state.AssignedCount(sub);
+    const bool changed =
+        b->second.header != Header(sub) || b->second.violations != state.Violations(sub);
+    const bool excess = sub.overage == commands::Overage::DENY_EXCESS &&
+                        (assigned > sub.seats || b->second.assigned > sub.seats);
+    if (changed || excess) whole.insert(id);
+  }
+  for (const auto& id : AddOnsOf(state, whole)) whole.insert(id);
+  for (const auto& id : whole) {
+    if (auto it = state.subscriptions.find(id); it != state.subscriptions.end()) {
+      const std::set<std::string> assigned = state.AssignedUsers(it->second);
+      a->users.insert(assigned.begin(), assigned.end());
+    }
+  }
+}
+
+// Writes one tenant's view rows into the group's batch.
+struct RowWriter {
+  ledger::RowBatch& batch;
+  const std::vector<ledger::TableId>& tables;
+  const std::string& tenant;
+
+  void PutOrDelete(ViewProjector::Family f, const std::string& key, bool present,
+                   const std::string& value) const {
+    if (present) {
+      batch.Put(tables[f], key, value);
+    } else {
+      batch.Delete(tables[f], key);
+    }
+  }
+
+  // Member, group, subscription and entitlement rows, and the tenant marker.
+  void PutEntities(const TenantState& state, const Touched& touched, const Affected& a) const {
+    using F = ViewProjector;
+    for (const auto& u : touched.users) {
+      const commands::Member* m = state.FindMember(u);
+      PutOrDelete(F::kMembers, keys::RowKey(tenant, u), m != nullptr,
+                  m != nullptr ? EncodeMember(*m) : std::string());
+    }
+    for (const auto& g : touched.groups) {
+      auto it = state.groups.find(g);
+      const bool present = it != state.groups.end();
+      PutOrDelete(F::kGroups, keys::RowKey(tenant, g), present,
+                  present ? EncodeGroup(it->second) : std::string());
+    }
+    for (const auto& id : a.subs) {
+      auto it = state.subscriptions.find(id);
+      if (it == state.subscriptions.end()) continue;  // subscriptions are never deleted
+      PutSubscription(state, it->second, id, touched, a.users);
+    }
+    for (const auto& u : a.users) {
+      const bool member = state.FindMember(u) != nullptr;
+      PutOrDelete(F::kEntitlements, keys::RowKey(tenant, u), member,
+                  member ? EncodeEntitlements(ComputeEntitlements(state, u)) : std::string());
+    }
+    batch.Put(tables[F::kEntitlements], tenant,
+              EncodeTenantMarker(TenantMarker{state.exists, state.version, state.at}));
+  }
+
+  // A subscription's header and its children: direct seats, groups, seat order.
+  void PutSubscription(const TenantState& state, const Subscription& sub, const std::string& id,
+                       const Touched& touched, const std::set<std::string>& users) const {
+    using F = ViewProjector;
+    batch.Put(tables[F::kSubscriptions], keys::RowKey(tenant, id),
+              EncodeSubscriptionHeader(state, sub));
+    auto child = [&](char kind, const std::string& child_id, bool present,
+                     const std::string& value) {
+      PutOrDelete(F::kSubscriptions, keys::SubscriptionChildKey(tenant, id, kind, child_id),
+                  present, value);
+    };
+    for (const auto& u : users) {
+      child('d', u, sub.direct.count(u) > 0, "");
+      auto since = sub.seat_since.find(u);
+      std::string version;
+      if (since != sub.seat_since.end()) keys::PutBE64(&version, since->second);
+      child('h', u, since != sub.seat_since.end(), version);
+    }
+    for (const auto& g : touched.groups) child('g', g, sub.groups.count(g) > 0, "");
+  }
+
+  // The event index: one entry per entity the event touched, plus 'b' when backdated.
+  void PutIndex(ledger::schema::Event::Reader event, const Touched& touched) const {
+    const ledger::TableId index = tables[ViewProjector::kIndex];
+    const std::string type(ledger::EventTypeName(event.getPayload().which()));
+    const uint64_t position = event.getPosition();
+    for (const auto& u : touched.users)
+      batch.Put(index, keys::IndexKey(tenant, 'u', u, position), type);
+    for (const auto& g : touched.groups)
+      batch.Put(index, keys::IndexKey(tenant, 'g', g, position), type);
+    for (const auto& id : touched.subscriptions) {
+      batch.Put(index, keys::IndexKey(tenant, 's', id, position), type);
+    }
+    if (event.getEffectiveAt() < event.getRecordedAt()) {
+      batch.Put(index, keys::IndexKey(tenant, 'b', "", position), type);
+    }
+  }
+};
 
 }  // namespace
 
@@ -75,9 +237,9 @@ bool DecodeTenantMarker(std::string_view bytes, TenantMarker* m) {
 }
 
 Status LoadFromSnapshot(
-    rocksdb::DB* db, rocksdb::ColumnFamilyHandle* snapshots,
+    const ledger::RowReader& rows, ledger::TableId snapshots,
     const ledger::StreamReader& read_stream, const std::string& tenant, std::optional<Micros> at,
-    uint64_t upto, TenantState* state, Micros* max_effective_at, rocksdb::ColumnFamilyHandle* index,
+    uint64_t upto, TenantState* state, Micros* max_effective_at, ledger::TableId index,
     const std::function<std::unique_ptr<ledger::EventCursor>(uint64_t)>& read_log) {
   *state = TenantState();
   state->tenant = tenant;
@@ -86,7 +248,7 @@ Status LoadFromSnapshot(
   std::string target = prefix;
   keys::PutBE64(&target, at ? static_cast<uint64_t>(std::max<Micros>(*at, 0)) : UINT64_MAX);
   keys::PutBE64(&target, UINT64_MAX);
-  std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), snapshots));
+  std::unique_ptr<ledger::RowIterator> it = rows.NewIterator(snapshots);
   // The latest snapshot at or before `at`, and not past `upto`.
   for (it->SeekForPrev(target); it->Valid() && it->key().starts_with(prefix); it->Prev()) {
     if (it->key().size() == prefix.size() + 16 &&
@@ -95,11 +257,10 @@ Status LoadFromSnapshot(
     }
   }
   if (it->Valid() && it->key().starts_with(prefix) && it->key().size() == prefix.size() + 16) {
-    Status s =
-        DecodeSnapshot(std::string_view(it->value().data(), it->value().size()), state, &max_eff);
+    Status s = DecodeSnapshot(it->value(), state, &max_eff);
     if (!s.ok()) return s;
   } else if (!it->status().ok()) {
-    return FromRocks(it->status());
+    return it->status();
   }
   uint64_t last_read = state->position;
   if (state->version < upto) {
@@ -115,10 +276,10 @@ Status LoadFromSnapshot(
     }
     if (!c->status().ok()) return c->status();
   }
-  if (at && index != nullptr && read_log) {
+  if (at && index.valid() && read_log) {
     // Backdated corrections recorded after `at` but effective by then, in log order.
     const std::string prefix_b = keys::IndexPrefix(tenant, 'b', "");
-    std::unique_ptr<rocksdb::Iterator> b(db->NewIterator(rocksdb::ReadOptions(), index));
+    std::unique_ptr<ledger::RowIterator> b = rows.NewIterator(index);
     for (b->Seek(prefix_b + std::string(8, '\0')); b->Valid() && b->key().starts_with(prefix_b);
          b->Next()) {
       const uint64_t position = keys::GetBE64(b->key().data() + prefix_b.size());
@@ -144,12 +305,12 @@ std::vector<std::string> ViewProjector::families() const {
           "view_entitlements", "view_index",  "snapshots"};
 }
 
-void ViewProjector::Attach(rocksdb::DB* db,
-                           const std::vector<rocksdb::ColumnFamilyHandle*>& families, bool current,
+void ViewProjector::Attach(const ledger::RowReader* rows,
+                           const std::vector<ledger::TableId>& tables, bool current,
                            ledger::StreamReader read_stream) {
-  db_ = db;
-  families_ = families;
-  current_ = current && families.size() == kCount;
+  rows_ = rows;
+  tables_ = tables;
+  current_ = current && tables.size() == kCount;
   read_stream_ = std::move(read_stream);
 }
 
@@ -167,7 +328,7 @@ Status ViewProjector::Load(const std::string& tenant, uint64_t upto, Cached** ou
     return Status::OK();
   }
   auto c = std::make_unique<Cached>();
-  Status s = LoadFromSnapshot(db_, families_[kSnapshots], read_stream_, tenant, std::nullopt, upto,
+  Status s = LoadFromSnapshot(*rows_, tables_[kSnapshots], read_stream_, tenant, std::nullopt, upto,
                               &c->state, &c->max_effective_at);
   if (!s.ok()) return s;
   c->since_snapshot = c->state.version % options_.snapshot_every;
@@ -207,153 +368,19 @@ Status ViewProjector::Project(ledger::schema::Event::Reader event,
                                           tenant, state.version, event.getVersion()));
   }
   const Touched touched = TouchedBy(event);
-
-  // Subscriptions whose rows may change: named ones, those a touched group is assigned
-  // to or a touched user holds, and their add-ons (which depend on their base).
-  std::set<std::string> subs(touched.subscriptions.begin(), touched.subscriptions.end());
-  for (const auto& [id, sub] : state.subscriptions) {
-    for (const auto& g : touched.groups) {
-      if (sub.groups.count(g) > 0) subs.insert(id);
-    }
-    for (const auto& u : touched.users) {
-      if (sub.seat_since.count(u) > 0 || sub.direct.count(u) > 0) subs.insert(id);
-    }
-  }
-  auto add_ons_of = [&](const std::set<std::string>& bases) {
-    std::set<std::string> out;
-    for (const auto& [id, sub] : state.subscriptions) {
-      if (!sub.add_on_of.empty() && bases.count(sub.add_on_of) > 0) out.insert(id);
-    }
-    return out;
-  };
-  for (const auto& id : add_ons_of(subs)) subs.insert(id);
-
-  struct Before {
-    std::string header;
-    std::vector<std::string> violations;
-    size_t assigned = 0;
-  };
-  std::map<std::string, Before> before;
-  for (const auto& id : subs) {
-    auto it = state.subscriptions.find(id);
-    if (it == state.subscriptions.end()) continue;
-    before[id] =
-        Before{Header(it->second), state.Violations(it->second), state.AssignedCount(it->second)};
-  }
-  // Users whose seats may change: the ones named, and the members of a group that is
-  // assigned, unassigned or deleted.
-  using P = ledger::schema::Event::Payload;
-  const auto kind = event.getPayload().which();
-  std::set<std::string> users(touched.users.begin(), touched.users.end());
-  if (kind == P::GROUP_ASSIGNED || kind == P::GROUP_UNASSIGNED || kind == P::GROUP_DELETED) {
-    for (const auto& g : touched.groups) {
-      auto it = state.groups.find(g);
-      if (it != state.groups.end())
-        users.insert(it->second.members.begin(), it->second.members.end());
-    }
-  }
-
+  Affected affected = AffectedBefore(state, touched, event.getPayload().which());
   commands::Evolve(&state, event);
   c->max_effective_at = std::max(c->max_effective_at, event.getEffectiveAt());
   c->last_position = event.getPosition();
+  WidenAfter(state, &affected);
 
-  // Every user of a subscription whose terms or violations changed may see another answer
-  // (and so may the users of its add-ons); under deny_excess, so may every user of an
-  // over-assigned one (the seat order moved).
-  std::set<std::string> whole;
-  for (const auto& id : subs) {
-    auto it = state.subscriptions.find(id);
-    auto b = before.find(id);
-    if (it == state.subscriptions.end() || b == before.end()) {
-      whole.insert(id);
-      continue;
-    }
-    const Subscription& sub = it->second;
-    const size_t assigned = state.AssignedCount(sub);
-    const bool changed =
-        b->second.header != Header(sub) || b->second.violations != state.Violations(sub);
-    const bool excess = sub.overage == commands::Overage::DENY_EXCESS &&
-                        (assigned > sub.seats || b->second.assigned > sub.seats);
-    if (changed || excess) whole.insert(id);
-  }
-  for (const auto& id : add_ons_of(whole)) whole.insert(id);
-  for (const auto& id : whole) {
-    if (auto it = state.subscriptions.find(id); it != state.subscriptions.end()) {
-      const std::set<std::string> assigned = state.AssignedUsers(it->second);
-      users.insert(assigned.begin(), assigned.end());
-    }
-  }
-
-  rocksdb::WriteBatch& batch = *context.batch;
-  for (const auto& u : touched.users) {
-    const commands::Member* m = state.FindMember(u);
-    if (m != nullptr) {
-      batch.Put(families_[kMembers], keys::RowKey(tenant, u), EncodeMember(*m));
-    } else {
-      batch.Delete(families_[kMembers], keys::RowKey(tenant, u));
-    }
-  }
-  for (const auto& g : touched.groups) {
-    auto it = state.groups.find(g);
-    if (it != state.groups.end()) {
-      batch.Put(families_[kGroups], keys::RowKey(tenant, g), EncodeGroup(it->second));
-    } else {
-      batch.Delete(families_[kGroups], keys::RowKey(tenant, g));
-    }
-  }
-  for (const auto& id : subs) {
-    auto it = state.subscriptions.find(id);
-    if (it == state.subscriptions.end()) continue;  // subscriptions are never deleted
-    const Subscription& sub = it->second;
-    batch.Put(families_[kSubscriptions], keys::RowKey(tenant, id),
-              EncodeSubscriptionHeader(state, sub));
-    auto child = [&](char kind, const std::string& child_id, bool present,
-                     const std::string& value) {
-      const std::string key = keys::SubscriptionChildKey(tenant, id, kind, child_id);
-      if (present) {
-        batch.Put(families_[kSubscriptions], key, value);
-      } else {
-        batch.Delete(families_[kSubscriptions], key);
-      }
-    };
-    for (const auto& u : users) {
-      child('d', u, sub.direct.count(u) > 0, "");
-      auto since = sub.seat_since.find(u);
-      std::string version;
-      if (since != sub.seat_since.end()) keys::PutBE64(&version, since->second);
-      child('h', u, since != sub.seat_since.end(), version);
-    }
-    for (const auto& g : touched.groups) child('g', g, sub.groups.count(g) > 0, "");
-  }
-  for (const auto& u : users) {
-    if (state.FindMember(u) != nullptr) {
-      batch.Put(families_[kEntitlements], keys::RowKey(tenant, u),
-                EncodeEntitlements(ComputeEntitlements(state, u)));
-    } else {
-      batch.Delete(families_[kEntitlements], keys::RowKey(tenant, u));
-    }
-  }
-  batch.Put(families_[kEntitlements], tenant,
-            EncodeTenantMarker(TenantMarker{state.exists, state.version, state.at}));
-
-  const std::string type(ledger::EventTypeName(kind));
-  const uint64_t position = event.getPosition();
-  for (const auto& u : touched.users) {
-    batch.Put(families_[kIndex], keys::IndexKey(tenant, 'u', u, position), type);
-  }
-  for (const auto& g : touched.groups) {
-    batch.Put(families_[kIndex], keys::IndexKey(tenant, 'g', g, position), type);
-  }
-  for (const auto& id : touched.subscriptions) {
-    batch.Put(families_[kIndex], keys::IndexKey(tenant, 's', id, position), type);
-  }
-  if (event.getEffectiveAt() < event.getRecordedAt()) {
-    batch.Put(families_[kIndex], keys::IndexKey(tenant, 'b', "", position), type);
-  }
-
+  const RowWriter rows{*context.batch, tables_, tenant};
+  rows.PutEntities(state, touched, affected);
+  rows.PutIndex(event, touched);
   if (++c->since_snapshot >= options_.snapshot_every) {
-    batch.Put(families_[kSnapshots], keys::SnapshotKey(tenant, c->max_effective_at, state.version),
-              EncodeSnapshot(state, c->max_effective_at));
+    context.batch->Put(tables_[kSnapshots],
+                       keys::SnapshotKey(tenant, c->max_effective_at, state.version),
+                       EncodeSnapshot(state, c->max_effective_at));
     c->since_snapshot = 0;
     cached_bytes_ -= c->bytes;
     c->bytes = EstimateBytes(state);

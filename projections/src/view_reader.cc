@@ -29,25 +29,20 @@ commands::Micros ViewReader::Now() const {
 
 Status ViewReader::Get(ViewProjector::Family family, const std::string& key, std::string* value,
                        bool* found) const {
-  rocksdb::ReadOptions ro;
+  ledger::RowReadOptions ro;
   ro.verify_checksums = false;
-  rocksdb::PinnableSlice pinned;
-  rocksdb::Status s = views_->db()->Get(ro, views_->family(family), key, &pinned);
+  Status s = views_->rows().Get(views_->table(family), key, value, ro);
   *found = s.ok();
-  if (s.ok()) {
-    value->assign(pinned.data(), pinned.size());
-    return Status::OK();
-  }
   if (s.IsNotFound()) return Status::OK();
-  return Status::IOError(s.ToString());
+  return s;
 }
 
 Status ViewReader::StateAt(const std::string& tenant, std::optional<Micros> at,
                            commands::TenantState* state) const {
   if (!views_->current()) return commands::LoadTenant(*store_, tenant, at, state);
   return LoadFromSnapshot(
-      views_->db(), views_->family(ViewProjector::kSnapshots), views_->stream_reader(), tenant, at,
-      UINT64_MAX, state, nullptr, views_->family(ViewProjector::kIndex),
+      views_->rows(), views_->table(ViewProjector::kSnapshots), views_->stream_reader(), tenant, at,
+      UINT64_MAX, state, nullptr, views_->table(ViewProjector::kIndex),
       [this](uint64_t position) { return store_->ReadLog(position, position); });
 }
 
@@ -59,13 +54,13 @@ Status ViewReader::EntityPositions(const std::string& tenant, char kind, const s
   }
   if (views_->current()) {
     const std::string prefix = keys::IndexPrefix(tenant, kind, id);
-    std::unique_ptr<rocksdb::Iterator> it(
-        views_->db()->NewIterator(rocksdb::ReadOptions(), views_->family(ViewProjector::kIndex)));
+    std::unique_ptr<ledger::RowIterator> it =
+        views_->rows().NewIterator(views_->table(ViewProjector::kIndex));
     for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
       if (it->key().size() != prefix.size() + 8) continue;
       positions->push_back(keys::GetBE64(it->key().data() + prefix.size()));
     }
-    return it->status().ok() ? Status::OK() : Status::IOError(it->status().ToString());
+    return it->status();
   }
   auto c = store_->ReadStream(tenant);
   for (; c->Valid(); c->Next()) {

@@ -1,7 +1,6 @@
 #include "projections/views_check.h"
 
 #include <fmt/format.h>
-#include <rocksdb/db.h>
 
 #include <algorithm>
 #include <map>
@@ -17,8 +16,8 @@ namespace projections {
 namespace {
 
 // Verification reads everything once: keep it out of the block cache.
-rocksdb::ReadOptions ScanOptions() {
-  rocksdb::ReadOptions ro;
+ledger::RowReadOptions ScanOptions() {
+  ledger::RowReadOptions ro;
   ro.fill_cache = false;
   return ro;
 }
@@ -27,10 +26,10 @@ using Rows = std::map<std::string, std::string>;
 
 Rows ReadRows(const ViewProjector& views, ViewProjector::Family family, const std::string& prefix) {
   Rows rows;
-  std::unique_ptr<rocksdb::Iterator> it(
-      views.db()->NewIterator(ScanOptions(), views.family(family)));
+  std::unique_ptr<ledger::RowIterator> it =
+      views.rows().NewIterator(views.table(family), ScanOptions());
   for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
-    rows.emplace(it->key().ToString(), it->value().ToString());
+    rows.emplace(it->key(), it->value());
   }
   return rows;
 }
@@ -88,8 +87,8 @@ std::string RowsMismatch(const ViewProjector& views, const commands::TenantState
     // The tenant's marker row (key: the tenant id itself) says how far the rows go.
     std::string value;
     TenantMarker marker;
-    const rocksdb::Status s =
-        views.db()->Get(ScanOptions(), views.family(F::kEntitlements), tenant, &value);
+    const ledger::Status s =
+        views.rows().Get(views.table(F::kEntitlements), tenant, &value, ScanOptions());
     if (!s.ok() || !DecodeTenantMarker(value, &marker)) {
       problem = "the tenant marker row is missing or unreadable";
     } else if (marker.exists != state.exists || marker.version != state.version ||
@@ -136,10 +135,10 @@ std::string IndexMismatch(const ViewProjector& views, const std::string& tenant,
   };
   auto want = expected.begin();
   // Streamed: a tenant's index can be as long as its history. Both sides are in key order.
-  std::unique_ptr<rocksdb::Iterator> it(
-      views.db()->NewIterator(ScanOptions(), views.family(ViewProjector::kIndex)));
+  std::unique_ptr<ledger::RowIterator> it =
+      views.rows().NewIterator(views.table(ViewProjector::kIndex), ScanOptions());
   for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
-    const std::string_view key(it->key().data(), it->key().size());
+    const std::string_view key = it->key();
     if (want != expected.end() && want->first < key) {
       *bad_position = position_of(want->first);
       return fmt::format("no index entry for position {} ({})", *bad_position, want->second);
@@ -148,7 +147,7 @@ std::string IndexMismatch(const ViewProjector& views, const std::string& tenant,
       *bad_position = position_of(key);
       return fmt::format("index entry at position {} does not match the log", *bad_position);
     }
-    if (want->second != std::string_view(it->value().data(), it->value().size())) {
+    if (want->second != it->value()) {
       *bad_position = position_of(key);
       return fmt::format("index entry at position {} names the wrong event type", *bad_position);
     }

@@ -2,7 +2,6 @@
 
 #include <fmt/format.h>
 #include <kj/exception.h>
-#include <rocksdb/db.h>
 
 #include <algorithm>
 #include <charconv>
@@ -113,15 +112,15 @@ void CheckViews(const Shared& shared, TenantCheck* t) {
 void LoadSnapshots(const Shared& shared, TenantCheck* t) {
   if (shared.views == nullptr) return;
   const std::string prefix = keys::TenantPrefix(t->tenant);
-  std::unique_ptr<rocksdb::Iterator> it(shared.views->db()->NewIterator(
-      rocksdb::ReadOptions(), shared.views->family(projections::ViewProjector::kSnapshots)));
+  std::unique_ptr<ledger::RowIterator> it =
+      shared.views->rows().NewIterator(shared.views->table(projections::ViewProjector::kSnapshots));
   for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
     if (it->key().size() != prefix.size() + 16) {
       shared.problems->Add(0, t->tenant, "snapshots: malformed key");
       continue;
     }
     const uint64_t version = keys::GetBE64(it->key().data() + prefix.size() + 8);
-    t->snapshots[version] = {it->key().ToString(), it->value().ToString()};
+    t->snapshots[version] = {std::string(it->key()), std::string(it->value())};
   }
 }
 
@@ -222,25 +221,25 @@ Status SumStreamIndex(const ledger::Store& store, const std::optional<std::strin
 // sequential scan of the index (keys start with "tenant\0").
 Status SumEventIndex(const projections::ViewProjector& views,
                      const std::optional<std::string>& only, IndexSums* sums) {
-  rocksdb::ReadOptions ro;
+  ledger::RowReadOptions ro;
   ro.fill_cache = false;
-  ro.readahead_size = 2 << 20;
-  std::unique_ptr<rocksdb::Iterator> it(
-      views.db()->NewIterator(ro, views.family(projections::ViewProjector::kIndex)));
+  ro.readahead_bytes = 2 << 20;
+  std::unique_ptr<ledger::RowIterator> it =
+      views.rows().NewIterator(views.table(projections::ViewProjector::kIndex), ro);
   const std::string prefix = only ? keys::TenantPrefix(*only) : std::string();
   std::string current;
   std::pair<uint64_t, uint64_t>* entry = nullptr;
   for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
-    const std::string_view key(it->key().data(), it->key().size());
+    const std::string_view key = it->key();
     const std::string_view tenant = key.substr(0, key.find('\0'));
     if (entry == nullptr || tenant != current) {
       current.assign(tenant);
       entry = &(*sums)[current];
     }
-    entry->first += EntryHash(key, std::string_view(it->value().data(), it->value().size()));
+    entry->first += EntryHash(key, it->value());
     ++entry->second;
   }
-  return it->status().ok() ? Status::OK() : Status::IOError(it->status().ToString());
+  return it->status();
 }
 
 // Names the first entry where `tenant`'s event index and its events disagree.

@@ -11,6 +11,7 @@
 #include <thread>
 #include <vector>
 
+#include "commands/lease_table.h"
 #include "lease_routes.h"
 #include "listener.h"
 #include "replay/event_json.h"
@@ -261,11 +262,12 @@ class Session : public std::enable_shared_from_this<Session> {
     const Refusal r = server_->frontend->Fold(Token(), tenant, &state, &at);
     if (!r.ok()) return Refuse(r);
     std::map<std::string, ledger::Micros> expiries;
-    const ledger::Status s = server_->frontend->store().ForEachLease(
-        tenant, [&](std::string_view, std::string_view lease, ledger::Micros expires_at) {
-          expiries.emplace(std::string(lease), expires_at);
-          return true;
-        });
+    const ledger::Status s = commands::LeaseTable(server_->frontend->store())
+                                 .ForEach(tenant, [&](std::string_view, std::string_view lease,
+                                                      ledger::Micros expires_at) {
+                                   expiries.emplace(std::string(lease), expires_at);
+                                   return true;
+                                 });
     if (!s.ok()) return Send(503, Error("unavailable", s.ToString()));
     SendText(200, LeasesJson(tenant, state, expiries), "application/json");
   }

@@ -23,6 +23,7 @@
 
 #include "commands/access.h"
 #include "commands/csv_import.h"
+#include "commands/lease_table.h"
 #include "commands/service.h"
 #include "ledger/store.h"
 #include "ledgerctl_remote.h"
@@ -328,6 +329,7 @@ int main(int argc, char** argv) {
   options.read_only = verb == "check";
   auto views = std::make_shared<projections::ViewProjector>();
   options.projectors.push_back(views);
+  commands::AddSideTables(&options);
   std::unique_ptr<ledger::Store> store;
   ledger::Status s = ledger::Store::Open(options, data, &store);
   if (!s.ok()) {

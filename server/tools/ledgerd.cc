@@ -25,6 +25,7 @@
 #include <thread>
 
 #include "commands/lease_sweeper.h"
+#include "commands/lease_table.h"
 #include "commands/service.h"
 #include "ledger/store.h"
 #include "projections/view_reader.h"
@@ -158,6 +159,7 @@ int main(int argc, char** argv) {
   auto views = std::make_shared<projections::ViewProjector>();
   ledger::StoreOptions store_options;
   store_options.projectors = {views};
+  commands::AddSideTables(&store_options);
   store_options.max_open_tables = max_open_tables;
   if (clock == "manual") store_options.clock_mode_if_new = ledger::ClockMode::kManual;
   std::unique_ptr<ledger::Store> store;

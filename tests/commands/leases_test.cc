@@ -3,6 +3,7 @@
 // access check (fold and views) and the lease table a restart relies on.
 #include <catch2/catch.hpp>
 
+#include "commands/lease_table.h"
 #include "support/ledger_fixture.h"
 
 using json = nlohmann::json;
@@ -66,12 +67,12 @@ json Result(LedgerFixture& l, json command) {
 
 size_t LeaseTableSize(LedgerFixture& l) {
   size_t n = 0;
-  REQUIRE(l.store()
-              .ForEachLease("acme",
-                            [&n](std::string_view, std::string_view, ledger::Micros) {
-                              ++n;
-                              return true;
-                            })
+  REQUIRE(commands::LeaseTable(l.store())
+              .ForEach("acme",
+                       [&n](std::string_view, std::string_view, ledger::Micros) {
+                         ++n;
+                         return true;
+                       })
               .ok());
   return n;
 }

@@ -26,15 +26,15 @@ class CountingProjector final : public Projector {
   std::string name() const override { return "counting"; }
   uint32_t version() const override { return version_; }
   std::vector<std::string> families() const override { return {"counting_rows"}; }
-  void Attach(rocksdb::DB* db, const std::vector<rocksdb::ColumnFamilyHandle*>& families,
-              bool current, StreamReader) override {
-    db_ = db;
-    family_ = families.empty() ? nullptr : families[0];
+  void Attach(const RowReader* rows, const std::vector<TableId>& tables, bool current,
+              StreamReader) override {
+    rows_ = rows;
+    table_ = tables.empty() ? TableId() : tables[0];
     current_ = current;
   }
   Status Project(schema::Event::Reader e, const ProjectContext& c) override {
     ++projected;
-    c.batch->Put(family_, std::to_string(1000000 + e.getPosition()),
+    c.batch->Put(table_, std::to_string(1000000 + e.getPosition()),
                  std::to_string(version_) + ":" + std::string(e.getTenant()));
     return Status::OK();
   }
@@ -43,9 +43,9 @@ class CountingProjector final : public Projector {
   // Every row: position → value.
   std::map<uint64_t, std::string> Rows() const {
     std::map<uint64_t, std::string> rows;
-    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), family_));
-    for (it->SeekToFirst(); it->Valid(); it->Next()) {
-      rows[std::stoull(it->key().ToString()) - 1000000] = it->value().ToString();
+    std::unique_ptr<RowIterator> it = rows_->NewIterator(table_);
+    for (it->Seek(""); it->Valid(); it->Next()) {
+      rows[std::stoull(std::string(it->key())) - 1000000] = std::string(it->value());
     }
     return rows;
   }
@@ -55,8 +55,8 @@ class CountingProjector final : public Projector {
 
  private:
   uint32_t version_;
-  rocksdb::DB* db_ = nullptr;
-  rocksdb::ColumnFamilyHandle* family_ = nullptr;
+  const RowReader* rows_ = nullptr;
+  TableId table_;
 };
 
 struct Ledger {

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "commands/access.h"
+#include "commands/lease_table.h"
 #include "commands/service.h"
 #include "ledger/store.h"
 #include "projections/view_reader.h"
@@ -38,6 +39,7 @@ class LedgerFixture {
     options.env = env_.get();
     options.clock_mode_if_new = ClockMode::kManual;
     options.projectors = {views_};
+    commands::AddSideTables(&options);
     options.rebuild_projections = rebuild;
     Status s = Store::Open(options, "/ledger", &store_);
     REQUIRE(s.ToString() == "OK");

@@ -26,10 +26,9 @@ using Rows = std::map<std::string, std::string>;
 inline Rows ReadRows(const projections::ViewProjector& views,
                      projections::ViewProjector::Family family, const std::string& prefix = "") {
   Rows rows;
-  std::unique_ptr<rocksdb::Iterator> it(
-      views.db()->NewIterator(rocksdb::ReadOptions(), views.family(family)));
+  std::unique_ptr<ledger::RowIterator> it = views.rows().NewIterator(views.table(family));
   for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
-    rows.emplace(it->key().ToString(), it->value().ToString());
+    rows.emplace(it->key(), it->value());
   }
   return rows;
 }

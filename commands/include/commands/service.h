@@ -18,6 +18,7 @@
 
 #include "commands/command.h"
 #include "commands/decide.h"
+#include "commands/lease_table.h"
 #include "commands/state.h"
 #include "ledger/store.h"
 
@@ -81,6 +82,7 @@ class CommandService {
   void NoteLeases(const std::string& stream, const TenantState& state);
 
   ledger::Store* const store_;
+  const LeaseTable leases_;
   // Builder-thread state.
   std::unordered_map<std::string, TenantState> tenants_;
   Catalog catalog_;

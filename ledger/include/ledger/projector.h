@@ -1,15 +1,13 @@
 // Projector: the hook through which projections (materialized views) are maintained in
-// the same synced WriteBatch as the events they are folded from.
+// the same synced batch as the events they are folded from.
 //
 // The store calls Project() for every event it appends, in position order, on its writer
 // thread, and writes the projector's checkpoint (name, version, last position) into the
 // same batch: a view is exactly-once by construction. At open the store compares each
 // projector's stored checkpoint with its code version and, when they differ, drops the
-// projector's column families and rebuilds them from the log.
+// projector's tables and rebuilds them from the log. Projectors see only ledger-owned
+// types (ledger/rows.h), never the storage engine's.
 #pragma once
-
-#include <rocksdb/db.h>
-#include <rocksdb/write_batch.h>
 
 #include <cstdint>
 #include <functional>
@@ -19,6 +17,7 @@
 #include <vector>
 
 #include "ledger/event.capnp.h"
+#include "ledger/rows.h"
 #include "ledger/status.h"
 
 namespace ledger {
@@ -32,10 +31,12 @@ using StreamReader = std::function<std::unique_ptr<EventCursor>(std::string_view
 
 // What a projector is told while it projects one event.
 struct ProjectContext {
-  rocksdb::WriteBatch* batch;  // the group's batch: put view rows here
-  uint64_t durable_position;   // every event at or below this is on disk
+  RowBatch* batch;            // the group's batch: put view rows here
+  uint64_t durable_position;  // every event at or below this is on disk
 };
 
+// Implementations are called on the store's writer thread only (Attach and Reset at open
+// or recovery, Project per event); their readers must synchronize on their own.
 class Projector {
  public:
   virtual ~Projector() = default;
@@ -44,13 +45,14 @@ class Projector {
   virtual std::string name() const = 0;
   // Version of the projection code; a change rebuilds the views at the next open.
   virtual uint32_t version() const = 0;
-  // The column families holding this projector's rows (created at open, dropped on rebuild).
+  // The tables holding this projector's rows (created at open, dropped on rebuild).
   virtual std::vector<std::string> families() const = 0;
-  // Gives the projector the database and its families, in the order of families().
-  // `current` is false when the stored rows do not match version() and cannot be rebuilt
-  // (a read-only open): readers must then not trust them.
-  virtual void Attach(rocksdb::DB* db, const std::vector<rocksdb::ColumnFamilyHandle*>& families,
-                      bool current, StreamReader read_stream) = 0;
+  // Gives the projector read access to the store's tables and the ids of its own, in the
+  // order of families() (empty when a read-only open found them missing). `current` is
+  // false when the stored rows do not match version() and cannot be rebuilt (a read-only
+  // open): readers must then not trust them. `rows` outlives the projector's use of it.
+  virtual void Attach(const RowReader* rows, const std::vector<TableId>& tables, bool current,
+                      StreamReader read_stream) = 0;
   // Projects one appended event (writer thread, position order). Not OK fails the group.
   virtual Status Project(schema::Event::Reader event, const ProjectContext& context) = 0;
   // Forgets every cached thing (after a failed write, or before a rebuild).

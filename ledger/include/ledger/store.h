@@ -26,6 +26,7 @@
 #include "ledger/clock.h"
 #include "ledger/event.h"
 #include "ledger/projector.h"
+#include "ledger/rows.h"
 #include "ledger/sha256.h"
 #include "ledger/status.h"
 #include "ledger/time.h"
@@ -61,15 +62,14 @@ struct Decision {
   std::vector<EventDraft> events;
   std::optional<Rejected> rejection;
   // A dry run: nothing is recorded for the command (no events, no idempotency record, no
-  // rejection); the prelude and the lease-table writes below still are.
+  // rejection); the prelude and the side-table rows below still are.
   bool discard = false;
-  // The live-lease table (R19: heartbeats are not events, but the latest expiry of each
-  // lease must survive a restart): lease id → expiry to set, and leases to drop. Written
-  // with the command's group unless the command is rejected.
-  std::vector<std::pair<std::string, Micros>> lease_puts;
-  std::vector<std::string> lease_deletes;
-  // Leases the prelude expired: dropped whatever becomes of the command.
-  std::vector<std::string> prelude_lease_deletes;
+  // Rows of side tables (StoreOptions::side_tables) written with the command's group
+  // unless the command is rejected — e.g. the live-lease table of R19, whose heartbeats
+  // are not events but whose latest expiry must survive a restart.
+  std::vector<RowWrite> rows;
+  // Side-table rows that go with the prelude: written whatever becomes of the command.
+  std::vector<RowWrite> prelude_rows;
 };
 
 // Decides a command's events inside the writer, in commit order, against the stream head
@@ -193,6 +193,9 @@ struct StoreOptions {
   std::string secondary_path;
   // Projections maintained in the same batch as the events (see ledger/projector.h).
   std::vector<std::shared_ptr<Projector>> projectors;
+  // Side tables the layers above keep beside the log (rows written by Decision::rows),
+  // created with the store when missing. A read-only open opens those that exist.
+  std::vector<std::string> side_tables;
   // Memory for point reads (view rows, heads): a row cache of recently read values in
   // front of a shared block cache, each this size. 0 = RocksDB's defaults.
   size_t read_cache_bytes = 64u << 20;
@@ -272,12 +275,11 @@ class Store {
   Status ForEachRejection(std::string_view tenant,
                           const std::function<bool(const RejectionRecord&)>& fn) const;
 
-  // Calls `fn(tenant, lease, expires_at)` for every lease in the live-lease table (R19) —
-  // of `tenant` only when not empty — until it returns false. Empty for ledgers without
-  // the table.
-  Status ForEachLease(std::string_view tenant,
-                      const std::function<bool(std::string_view tenant, std::string_view lease,
-                                               Micros expires_at)>& fn) const;
+  // The id of the side table or projection table `name` (any table the store opened).
+  // NotFound if it has none by that name (a read-only open of a ledger without it).
+  Status FindTable(std::string_view name, TableId* table) const;
+  // Reads side tables and projection tables; lives as long as the store.
+  const RowReader& rows() const;
 
   // Not OK once a write has failed (sticky until reopened; a full disk: until the next
   // append after space was freed).

@@ -19,17 +19,13 @@
 #include <string>
 #include <string_view>
 
+#include "ledger/coding.h"
+
 namespace projections::keys {
 
-inline void PutBE64(std::string* out, uint64_t v) {
-  for (int i = 7; i >= 0; --i) out->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
-}
-
-inline uint64_t GetBE64(const char* p) {
-  uint64_t v = 0;
-  for (int i = 0; i < 8; ++i) v = (v << 8) | static_cast<uint8_t>(p[i]);
-  return v;
-}
+// Big-endian fixed-width integers: the one coding of ledger/coding.h.
+inline void PutBE64(std::string* out, uint64_t v) { ledger::coding::PutFixed64(out, v); }
+inline uint64_t GetBE64(const char* p) { return ledger::coding::DecodeFixed64(p); }
 
 // "tenant\0" — the prefix of every row of a tenant.
 inline std::string TenantPrefix(std::string_view tenant) {
