@@ -12,7 +12,8 @@
 namespace replay {
 
 // A ledger opened for reading, as it stood when opened. Removes its secondary
-// instance's scratch directory on destruction.
+// instance's scratch directory on destruction. Thread-safe for reads (the store and the
+// views it holds are).
 class AuditLedger {
  public:
   ~AuditLedger();

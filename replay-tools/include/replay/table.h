@@ -7,7 +7,8 @@
 
 namespace replay {
 
-// Collects rows, then prints them with every column padded to its widest cell.
+// Collects rows, then prints them with every column padded to its widest cell. Not
+// thread-safe.
 class Table {
  public:
   explicit Table(std::vector<std::string> header) : header_(std::move(header)) {}

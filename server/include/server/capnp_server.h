@@ -25,6 +25,8 @@ struct CapnpOptions {
   std::string tls_key_file;
 };
 
+// The Cap'n Proto listener. Listen, then Run() on one thread; StopAccepting() and Stop()
+// from any thread.
 class CapnpServer {
  public:
   // REQUIRES: `frontend` outlives the server.

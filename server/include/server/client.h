@@ -36,7 +36,7 @@ struct RemoteError {
   std::string message;
 };
 
-// One received response frame and its root.
+// One received response frame and its root. Not thread-safe.
 class ResponseFrame {
  public:
   ResponseFrame(kj::Array<capnp::word> frame, const FrameLimits& limits);
@@ -67,6 +67,8 @@ struct LeaseAnswer {
   uint64_t version = 0, position = 0;
 };
 
+// One connection to ledgerd. Not thread-safe: one request at a time; use one client per
+// thread.
 class LedgerClient {
  public:
   // Connects (and completes the TLS handshake). IOError naming the address on failure.

@@ -50,6 +50,8 @@ struct CommandOutcome {
   int http_status = 200;
 };
 
+// What both protocols share: authorize, run, count. Thread-safe (called from every I/O
+// thread at once).
 class Frontend {
  public:
   // REQUIRES: everything outlives the frontend.

@@ -24,6 +24,8 @@ struct HttpOptions {
   size_t max_body_bytes = 1 << 20;  // larger bodies: 413
 };
 
+// The HTTP/1.1 listener. Listen, then Run() on one thread; StopAccepting() and Stop() from
+// any thread.
 class HttpServer {
  public:
   // REQUIRES: `frontend` outlives the server.

@@ -10,7 +10,8 @@
 
 namespace server {
 
-// A cumulative histogram of durations (Prometheus "le" buckets, in seconds).
+// A cumulative histogram of durations (Prometheus "le" buckets, in seconds). Thread-safe
+// (atomic counters).
 class LatencyHistogram {
  public:
   static constexpr std::array<double, 12> kBoundsSeconds = {

@@ -29,7 +29,7 @@ struct TokenGrant {
   }
 };
 
-// The parsed tokens file.
+// The parsed tokens file. Immutable once parsed: thread-safe.
 class TokenRegistry {
  public:
   // Parses the file's text; InvalidArgument naming the entry and field on any problem
