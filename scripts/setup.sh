@@ -15,6 +15,7 @@ PACKAGES=(
   libsimdjson-dev
   libcsv-dev
   clang libclang-rt-14-dev
+  postgresql-15 libpq-dev
 )
 
 missing=()

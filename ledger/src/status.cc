@@ -22,6 +22,12 @@ std::string Status::ToString() const {
     case Code::kUnavailable:
       name = "Unavailable";
       break;
+    case Code::kFenced:
+      name = "Fenced";
+      break;
+    case Code::kOutcomeUnknown:
+      name = "OutcomeUnknown";
+      break;
   }
   return std::string(name) + ": " + message_;
 }

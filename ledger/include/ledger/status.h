@@ -18,6 +18,8 @@ class [[nodiscard]] Status {
     kInvalidArgument,
     kIOError,
     kUnavailable,  // the store refuses writes after an earlier failure, or is closing
+    kFenced,          // another writer holds the log partition; this writer must reload
+    kOutcomeUnknown,  // a commit's answer was lost: it may or may not have committed
   };
 
   // An OK status.
@@ -31,6 +33,8 @@ class [[nodiscard]] Status {
   }
   static Status IOError(std::string_view msg) { return Status(Code::kIOError, msg); }
   static Status Unavailable(std::string_view msg) { return Status(Code::kUnavailable, msg); }
+  static Status Fenced(std::string_view msg) { return Status(Code::kFenced, msg); }
+  static Status OutcomeUnknown(std::string_view msg) { return Status(Code::kOutcomeUnknown, msg); }
 
   bool ok() const { return code_ == Code::kOk; }
   bool IsNotFound() const { return code_ == Code::kNotFound; }
@@ -38,6 +42,8 @@ class [[nodiscard]] Status {
   bool IsInvalidArgument() const { return code_ == Code::kInvalidArgument; }
   bool IsIOError() const { return code_ == Code::kIOError; }
   bool IsUnavailable() const { return code_ == Code::kUnavailable; }
+  bool IsFenced() const { return code_ == Code::kFenced; }
+  bool IsOutcomeUnknown() const { return code_ == Code::kOutcomeUnknown; }
 
   Code code() const { return code_; }
   const std::string& message() const { return message_; }

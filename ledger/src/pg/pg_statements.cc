@@ -1,0 +1,102 @@
+// The SQL of PgLog's prepared statements. Parameters and results are binary; every
+// parameter is cast so the server knows its type without OIDs from the client.
+#include "pg_log_impl.h"
+
+namespace ledger {
+namespace {
+
+#define LEDGER_PARTITION_COLUMNS                                                     \
+  "partition, owner, epoch, (extract(epoch FROM lease_until) * 1000000)::int8, " \
+  "last_position, last_rejection, ledger_time"
+
+}  // namespace
+
+const char* StmtName(Stmt s) {
+  switch (s) {
+    case Stmt::kAdvance: return "ledger_advance";
+    case Stmt::kInsertEvents: return "ledger_insert_events";
+    case Stmt::kInsertCommands: return "ledger_insert_commands";
+    case Stmt::kInsertRejections: return "ledger_insert_rejections";
+    case Stmt::kUpsertHeads: return "ledger_upsert_heads";
+    case Stmt::kUpsertSideRows: return "ledger_upsert_side_rows";
+    case Stmt::kDeleteSideRows: return "ledger_delete_side_rows";
+    case Stmt::kAcquire: return "ledger_acquire";
+    case Stmt::kRenew: return "ledger_renew";
+    case Stmt::kRelease: return "ledger_release";
+    case Stmt::kGetPartition: return "ledger_get_partition";
+    case Stmt::kReadEvents: return "ledger_read_events";
+    case Stmt::kLookupCommand: return "ledger_lookup_command";
+    case Stmt::kGetHead: return "ledger_get_head";
+    case Stmt::kHeadsOf: return "ledger_heads_of";
+    case Stmt::kRejectionsOf: return "ledger_rejections_of";
+    case Stmt::kGetSideRow: return "ledger_get_side_row";
+  }
+  return "";
+}
+
+const char* StmtSql(Stmt s) {
+  switch (s) {
+    case Stmt::kAdvance:
+      return "SELECT ledger_advance($1::int4, $2::int8, $3::int8, $4::int8, $5::int8, $6::int8, "
+             "$7::int8)";
+    case Stmt::kInsertEvents:
+      return "INSERT INTO ledger_events (partition, position, tenant, version, event) "
+             "SELECT $1::int4, * FROM unnest($2::int8[], $3::bytea[], $4::int8[], $5::bytea[])";
+    case Stmt::kInsertCommands:
+      return "INSERT INTO ledger_commands (tenant, command_id, partition, record) "
+             "SELECT t, c, $1::int4, r FROM unnest($2::bytea[], $3::bytea[], $4::bytea[]) "
+             "AS u(t, c, r)";
+    case Stmt::kInsertRejections:
+      return "INSERT INTO ledger_rejections (partition, sequence, tenant, record) "
+             "SELECT $1::int4, * FROM unnest($2::int8[], $3::bytea[], $4::bytea[])";
+    case Stmt::kUpsertHeads:
+      return "INSERT INTO ledger_heads (tenant, partition, version, position, hash) "
+             "SELECT t, $1::int4, v, p, h FROM unnest($2::bytea[], $3::int8[], $4::int8[], "
+             "$5::bytea[]) AS u(t, v, p, h) "
+             "ON CONFLICT (tenant) DO UPDATE SET version = excluded.version, "
+             "position = excluded.position, hash = excluded.hash";
+    case Stmt::kUpsertSideRows:
+      return "INSERT INTO ledger_side_rows (partition, table_name, key, value) "
+             "SELECT $1::int4, * FROM unnest($2::text[], $3::bytea[], $4::bytea[]) "
+             "ON CONFLICT (partition, table_name, key) DO UPDATE SET value = excluded.value";
+    case Stmt::kDeleteSideRows:
+      return "DELETE FROM ledger_side_rows WHERE partition = $1::int4 AND (table_name, key) IN "
+             "(SELECT * FROM unnest($2::text[], $3::bytea[]))";
+    case Stmt::kAcquire:
+      return "UPDATE ledger_partitions SET owner = $2::text, epoch = epoch + 1, "
+             "lease_until = now() + $3::int8 * interval '1 millisecond' "
+             "WHERE partition = $1::int4 AND (owner = $2::text OR owner = '' "
+             "OR lease_until <= now()) RETURNING " LEDGER_PARTITION_COLUMNS;
+    case Stmt::kRenew:
+      return "UPDATE ledger_partitions SET lease_until = now() + $4::int8 * interval "
+             "'1 millisecond' WHERE partition = $1::int4 AND owner = $2::text AND "
+             "epoch = $3::int8 RETURNING " LEDGER_PARTITION_COLUMNS;
+    case Stmt::kRelease:
+      return "UPDATE ledger_partitions SET lease_until = 'epoch' WHERE partition = $1::int4 "
+             "AND owner = $2::text AND epoch = $3::int8";
+    case Stmt::kGetPartition:
+      return "SELECT " LEDGER_PARTITION_COLUMNS
+             " FROM ledger_partitions WHERE partition = $1::int4";
+    case Stmt::kReadEvents:
+      return "SELECT position, tenant, version, event FROM ledger_events "
+             "WHERE partition = $1::int4 AND position BETWEEN $2::int8 AND $3::int8 "
+             "ORDER BY position LIMIT $4::int8";
+    case Stmt::kLookupCommand:
+      return "SELECT record FROM ledger_commands WHERE tenant = $1::bytea AND "
+             "command_id = $2::bytea";
+    case Stmt::kGetHead:
+      return "SELECT version, position, hash FROM ledger_heads WHERE tenant = $1::bytea";
+    case Stmt::kHeadsOf:
+      return "SELECT tenant, version, position, hash FROM ledger_heads "
+             "WHERE partition = $1::int4 AND tenant > $2::bytea ORDER BY tenant LIMIT $3::int8";
+    case Stmt::kRejectionsOf:
+      return "SELECT sequence, record FROM ledger_rejections WHERE tenant = $1::bytea "
+             "AND sequence > $2::int8 ORDER BY sequence LIMIT $3::int8";
+    case Stmt::kGetSideRow:
+      return "SELECT value FROM ledger_side_rows WHERE partition = $1::int4 AND "
+             "table_name = $2::text AND key = $3::bytea";
+  }
+  return "";
+}
+
+}  // namespace ledger
