@@ -17,7 +17,7 @@ CREATE TABLE ledger_partitions (
   partition      integer PRIMARY KEY,
   owner          text        NOT NULL DEFAULT '',           -- node name; '' = never leased
   epoch          bigint      NOT NULL DEFAULT 0,            -- +1 on every acquisition
-  lease_until    timestamptz NOT NULL DEFAULT '-infinity',  -- the database's clock
+  lease_until    timestamptz NOT NULL DEFAULT 'epoch',  -- the database's clock
   last_position  bigint      NOT NULL DEFAULT 0,
   last_rejection bigint      NOT NULL DEFAULT 0,
   ledger_time    bigint      NOT NULL DEFAULT 0             -- micros, latest group's time
