@@ -2,14 +2,12 @@
 // parameter is cast so the server knows its type without OIDs from the client.
 #include "pg_log_impl.h"
 
-namespace ledger {
-namespace {
-
+// The partition row as ReadPartitionRow reads it (lease_until in micros).
 #define LEDGER_PARTITION_COLUMNS                                                     \
   "partition, owner, epoch, (extract(epoch FROM lease_until) * 1000000)::int8, " \
   "last_position, last_rejection, ledger_time"
 
-}  // namespace
+namespace ledger {
 
 const char* StmtName(Stmt s) {
   switch (s) {
