@@ -443,13 +443,14 @@ TEST_CASE("read-only and secondary opens: repeated reads give the same answers",
 TEST_CASE("a secondary opened while the writer flushes sees whole batches", "[store][read]") {
   // Secondary instances (ledger-replay) and read-only ones (ledgerctl check) alike.
   const bool secondary = GENERATE(true, false);
-  // A small memtable budget makes the writer flush and retire WAL files every few
-  // milliseconds, the moment when a secondary could see one family's part of a batch (from
-  // a table) without another's (in a WAL deleted while it opened). A reader gets a whole
+  // A small memtable budget makes the writer flush and retire WAL files often, the moment
+  // when a secondary could see one family's part of a batch (from a table) without
+  // another's (in a WAL deleted while it opened). A reader gets a whole
   // view, or, when the log changed under every attempt, a clear "try again"; never half.
   TempDir dir;
   StoreOptions options;
   options.memtable_budget_bytes = 24 << 20;
+  constexpr int kMaxAppends = 6000;
   std::unique_ptr<Store> writer;
   REQUIRE(Store::Open(options, dir / "ledger", &writer).ok());
   std::atomic<bool> stop{false};
@@ -463,7 +464,11 @@ TEST_CASE("a secondary opened while the writer flushes sees whole batches", "[st
       thread.join();
     }
   } load{&stop, std::thread([&] {
-           for (int i = 0; !stop; ++i) {
+           // A bounded load: 6000 commands of 20 events (~40 MB), so the ledger stays small
+           // whatever the speed of the build (sanitizers); with a 24 MiB memtable budget
+           // (and so ~24 MiB of live WAL, what every open replays at most) it still flushes
+           // and retires WAL files while the readers open.
+           for (int i = 0; !stop && i < kMaxAppends; ++i) {
              AppendResult r;
              const std::string tenant = "t" + std::to_string(i % 4);
              if (!writer->Append(InviteRequest(tenant, "c" + std::to_string(i), 20), &r).ok()) {
