@@ -107,6 +107,12 @@ class Store::Impl {
   std::atomic<uint64_t> stat_recoveries{0};  // writes resumed after a full disk
   std::array<std::atomic<uint64_t>, StoreStats::kSizeBuckets> stat_group_sizes{};
 
+  // Held by the syncer for each group's write and its publication; a backup holds it to
+  // list the files to copy between two groups (backup.cc).
+  std::mutex group_write_mu;
+  // Serializes backups (backup.cc).
+  std::mutex backup_mu;
+
  private:
   friend class GroupBuilder;
 

@@ -186,6 +186,7 @@ void Store::Impl::CompleterLoop() {
 }
 
 Status Store::Impl::WriteGroup(PreparedGroup* group) {
+  std::lock_guard<std::mutex> between_groups(group_write_mu);
   const auto start = std::chrono::steady_clock::now();
   rocksdb::WriteOptions wo;
   wo.sync = true;

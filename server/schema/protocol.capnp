@@ -29,6 +29,7 @@ struct Request {
     readEvents @5 :ReadEventsRequest;
     health @6 :Void;
     lease @7 :LeaseRequest;         # floating seats (R19) without JSON
+    backup @8 :Void;                # a backup into ledgerd's --backup-dir (admin tokens)
   }
 }
 
@@ -79,6 +80,7 @@ struct Response {
     error @5 :Error;                # the request as a whole was refused
     health @6 :Health;
     lease @7 :LeaseResult;
+    backup @8 :Text;                # the backup taken, as the JSON of POST /v1/admin/backup
   }
 }
 

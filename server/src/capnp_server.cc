@@ -217,6 +217,8 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
         return ReadEvents(req, token);
       case DecodedRequest::Kind::kLease:
         return Lease(req, token);
+      case DecodedRequest::Kind::kBackup:
+        return Backup(id, token);
       case DecodedRequest::Kind::kHealth: {
         capnp::MallocMessageBuilder mb(32);
         auto resp = mb.initRoot<wire::Response>();
@@ -324,6 +326,27 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
             --self->in_flight_;
           });
         });
+  }
+
+  // A backup into ledgerd's --backup-dir: its JSON once taken, or an error response.
+  void Backup(uint64_t id, std::optional<std::string_view> token) {
+    if (!Admit(id)) return;
+    auto self = this->shared_from_this();
+    server_->frontend->Backup(token, "", [self, id](CommandOutcome outcome) {
+      net::post(self->stream_.get_executor(), [self, id, outcome = std::move(outcome)] {
+        if (outcome.http_status == 200) {
+          capnp::MallocMessageBuilder mb;
+          auto resp = mb.initRoot<wire::Response>();
+          resp.setId(id);
+          resp.setBackup(outcome.json);
+          self->Write(ToFrame(mb));
+        } else {
+          const auto j = nlohmann::json::parse(outcome.json, nullptr, false);
+          self->Write(ErrorFrame(id, j.value("code", "unavailable"), j.value("message", "")));
+        }
+        --self->in_flight_;
+      });
+    });
   }
 
   // Counts a request in flight, or answers "unavailable" when the connection has too many.

@@ -280,6 +280,15 @@ ledger::Status LedgerClient::ReadEvents(uint64_t from, const std::string& tenant
   return ledger::Status::OK();
 }
 
+ledger::Status LedgerClient::Backup(std::string* json) {
+  std::unique_ptr<ResponseFrame> resp;
+  ledger::Status s = Call([](wire::Request::Builder req) { req.setBackup(); }, &resp);
+  if (!s.ok()) return s;
+  if (!resp->get().isBackup()) return ledger::Status::Corruption("backup: answered with no backup");
+  *json = resp->get().getBackup().cStr();
+  return ledger::Status::OK();
+}
+
 ledger::Status LedgerClient::Health(uint64_t* position) {
   std::unique_ptr<ResponseFrame> resp;
   ledger::Status s = Call([](wire::Request::Builder req) { req.setHealth(); }, &resp);

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <mutex>
+#include <nlohmann/json.hpp>
 
 #include "commands/command.h"
 #include "ledger/time.h"
@@ -153,6 +154,47 @@ Refusal Frontend::State(std::optional<std::string_view> token, const std::string
   const Refusal r = Fold(token, tenant, &state, &at);
   if (r.ok()) *json = replay::DumpJson(replay::StateJson(state, at));
   return r;
+}
+
+void Frontend::Backup(std::optional<std::string_view> token, std::string_view body_json,
+                      std::function<void(CommandOutcome)> done) {
+  auto refuse = [&](int http_status, const std::string& code, const std::string& message) {
+    const nlohmann::json j = {{"status", "rejected"}, {"code", code}, {"message", message}};
+    done({j.dump(), http_status});
+  };
+  const AuthDecision auth = AuthorizeAdmin(*tokens_, token);
+  if (!auth.ok()) {
+    const Refusal r = Count(auth);
+    return refuse(r.http_status, r.code, r.message);
+  }
+  if (body_json.find_first_not_of(" \t\r\n") != std::string_view::npos) {
+    const nlohmann::json body = nlohmann::json::parse(body_json, nullptr, false);
+    if (!body.is_object()) return refuse(400, "bad_request", "body: a JSON object (or nothing)");
+    for (const auto& [key, value] : body.items()) {
+      if (key == "dest") {
+        return refuse(400, "bad_request",
+                      "dest: ledgerd writes backups into its --backup-dir only (a client "
+                      "may not choose paths on the server)");
+      }
+      return refuse(400, "bad_request", "unknown field '" + key + "'");
+    }
+  }
+  BackupRunner* runner = engine_.backups;
+  if (runner == nullptr || runner->default_dir().empty()) {
+    return refuse(503, "unavailable", "backups are off: start ledgerd with --backup-dir DIR");
+  }
+  const std::string dir = runner->default_dir();
+  const bool started =
+      runner->Start(dir, [done, dir](const ledger::Status& s, const ledger::BackupInfo& info) {
+        if (s.ok()) return done({BackupJson(info, dir), 200});
+        const nlohmann::json j = {{"status", "rejected"},
+                                  {"code", "unavailable"},
+                                  {"message", "backup failed: " + s.ToString()}};
+        done({j.dump(), 503});
+      });
+  if (!started) {
+    refuse(409, "conflict", "a backup is running (or ledgerd is stopping); ask again later");
+  }
 }
 
 Refusal Frontend::AuthorizeEvents(std::optional<std::string_view> token,

@@ -173,6 +173,10 @@ class Session : public std::enable_shared_from_this<Session> {
       if (method != http::verb::post) return Send(405, Error("bad_request", "method: use POST"));
       return Commands();
     }
+    if (path == "/v1/admin/backup") {
+      if (method != http::verb::post) return Send(405, Error("bad_request", "method: use POST"));
+      return AdminBackup();
+    }
     if (path == "/v1/events") {
       if (method != http::verb::get) return Send(405, Error("bad_request", "method: use GET"));
       return Events(query);
@@ -321,6 +325,17 @@ class Session : public std::enable_shared_from_this<Session> {
       }
       server_->frontend->SubmitCommand(Token(), c.dump(), std::move(done_one));
     }
+  }
+
+  // POST /v1/admin/backup: a backup into ledgerd's --backup-dir (admin tokens only),
+  // answered once it is taken.
+  void AdminBackup() {
+    auto self = shared_from_this();
+    server_->frontend->Backup(Token(), request_.body(), [self](CommandOutcome outcome) {
+      net::post(self->stream_.get_executor(), [self, outcome = std::move(outcome)]() mutable {
+        self->SendText(outcome.http_status, std::move(outcome.json), "application/json");
+      });
+    });
   }
 
   // GET /v1/events?from=N[&tenant=T][&follow=0]: the log from position N as JSON lines

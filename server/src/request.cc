@@ -58,6 +58,9 @@ ledger::Status DecodeRequest(kj::ArrayPtr<const capnp::word> frame, const FrameL
       case wire::Request::HEALTH:
         out->kind = DecodedRequest::Kind::kHealth;
         break;
+      case wire::Request::BACKUP:
+        out->kind = DecodedRequest::Kind::kBackup;
+        break;
       case wire::Request::LEASE: {
         out->kind = DecodedRequest::Kind::kLease;
         const auto l = req.getLease();

@@ -147,6 +147,18 @@ AuthDecision AuthorizeAllTenants(const TokenRegistry& tokens,
   return {};
 }
 
+AuthDecision AuthorizeAdmin(const TokenRegistry& tokens, std::optional<std::string_view> token) {
+  if (!token) return {401, "unauthorized", "no token: send Authorization: Bearer <token>"};
+  const TokenGrant* grant = tokens.Find(*token);
+  if (grant == nullptr) return {401, "unauthorized", "unknown token"};
+  if (!grant->all_tenants || !grant->system) {
+    return {403, "forbidden",
+            "token '" + grant->name +
+                "' may not run backups (that needs \"tenants\": [\"*\"] and \"system\": true)"};
+  }
+  return {};
+}
+
 DevelopmentToken NewDevelopmentToken(const std::string& name) {
   unsigned char bytes[32];
   if (RAND_bytes(bytes, sizeof bytes) != 1) std::abort();  // no entropy: nothing is safe

@@ -4,9 +4,15 @@
 //   ledgerctl --data DIR check --tenant T --user U --product P [--at TIME]
 //   ledgerctl --data DIR import-members --tenant T --actor A FILE.csv
 //             [--subscription S] [--group G] [--commit] [--at TIME] [--id ID]
+//   ledgerctl --data DIR backup DEST     a backup of DIR into backup directory DEST
+//             (incremental); while a ledgerd runs on DIR, that ledgerd takes it (asked on
+//             its admin socket DIR/ledgerd.sock)
+//   ledgerctl backup --list DEST          the backups in DEST
+//   ledgerctl restore BACKUP --data NEWDIR [--backup-id N]   (default: the latest)
 //   ledgerctl --server HOST:PORT [--token T] [--tls [--tls-ca F]] VERB ...
 //             the same verbs over the network (ledgerd's Cap'n Proto protocol); the token
-//             may also come from the LEDGER_TOKEN environment variable
+//             may also come from the LEDGER_TOKEN environment variable; `backup` (no
+//             DEST) writes into ledgerd's --backup-dir
 //
 // Exit codes: 0 done (even when commands were rejected: the results say so), 1 the
 // ledger failed, 2 bad usage or unreadable input.
@@ -15,6 +21,7 @@
 #include <boost/program_options.hpp>
 #include <condition_variable>
 #include <deque>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <mutex>
@@ -25,10 +32,13 @@
 #include "commands/csv_import.h"
 #include "commands/lease_table.h"
 #include "commands/service.h"
+#include "ledger/backup.h"
 #include "ledger/store.h"
 #include "ledgerctl_remote.h"
 #include "projections/view_reader.h"
 #include "projections/views.h"
+#include "server/admin_socket.h"
+#include "server/backups.h"
 #include "server/client.h"
 
 namespace po = boost::program_options;
@@ -51,6 +61,9 @@ int Usage(const std::string& message) {
              "       ledgerctl --data DIR heartbeat|checkin --tenant T --actor A --lease L "
              "[--at TIME]\n"
              "       (checkout, heartbeat, checkin exit 1 when rejected)\n"
+             "       ledgerctl --data DIR backup DEST\n"
+             "       ledgerctl backup --list DEST\n"
+             "       ledgerctl restore BACKUP --data NEWDIR [--backup-id N]\n"
              "       ledgerctl --server HOST:PORT [--token T] [--tls [--tls-ca FILE]] VERB ...\n");
   return kUsage;
 }
@@ -189,6 +202,86 @@ std::string LeaseCommandJson(const std::string& verb, const po::variables_map& v
   return j.dump();
 }
 
+// Prints the backups of `backup_dir`, one JSON object per line, oldest first.
+int ListBackupsVerb(const std::string& backup_dir) {
+  std::vector<ledger::BackupInfo> backups;
+  const ledger::Status s = ledger::ListBackups(backup_dir, &backups);
+  if (s.IsNotFound()) return Usage(s.message());
+  if (!s.ok()) {
+    fmt::print(stderr, "ledgerctl: {}\n", s.ToString());
+    return kFailed;
+  }
+  const std::string dir = std::filesystem::absolute(backup_dir).lexically_normal();
+  for (const auto& b : backups) std::cout << server::BackupJson(b, dir) << '\n';
+  return kOk;
+}
+
+// A backup of the ledger in `data` into `dest`: by the ledgerd that runs on `data` if
+// there is one (its admin socket), else by opening the ledger here.
+int BackupVerb(const std::string& data, const std::string& dest_arg) {
+  std::error_code ec;
+  const std::string dest = std::filesystem::absolute(dest_arg, ec).lexically_normal();
+  if (ec) return Usage("backup: bad DEST '" + dest_arg + "'");
+  std::string answer;
+  const std::string request = nlohmann::json{{"backup", dest}}.dump();
+  ledger::Status s = server::AdminRequest(data, request, &answer);
+  if (s.ok()) {
+    const nlohmann::json j = nlohmann::json::parse(answer, nullptr, false);
+    if (j.is_object() && j.value("status", "") == "rejected") {
+      fmt::print(stderr, "ledgerctl: ledgerd refused the backup: {}\n", j.value("message", answer));
+      return j.value("code", "") == "bad_request" ? kUsage : kFailed;
+    }
+    std::cout << answer << '\n';
+    return kOk;
+  }
+  if (!s.IsNotFound()) {
+    fmt::print(stderr, "ledgerctl: {}\n", s.ToString());
+    return kFailed;
+  }
+  // No ledgerd: open the ledger here, without creating one.
+  if (!std::filesystem::exists(std::filesystem::path(data) / "CURRENT", ec)) {
+    return Usage("backup: no ledger in " + data);
+  }
+  ledger::StoreOptions options;
+  options.projectors.push_back(std::make_shared<projections::ViewProjector>());
+  std::unique_ptr<ledger::Store> store;
+  s = ledger::Store::Open(options, data, &store);
+  if (!s.ok()) {
+    fmt::print(stderr,
+               "ledgerctl: cannot open the ledger in {}: {} (another process holds it and does "
+               "not answer on {})\n",
+               data, s.ToString(), server::AdminSocketPath(data));
+    return kFailed;
+  }
+  ledger::BackupInfo info;
+  s = store->Backup(dest, &info);
+  if (s.IsInvalidArgument()) return Usage(s.message());
+  if (!s.ok()) {
+    fmt::print(stderr, "ledgerctl: backup failed: {}\n", s.ToString());
+    return kFailed;
+  }
+  std::cout << server::BackupJson(info, dest) << '\n';
+  return kOk;
+}
+
+// Restores a backup of `backup_dir` (`id`, or the latest) into the new ledger `data`.
+int RestoreVerb(const std::string& backup_dir, std::optional<uint32_t> id,
+                const std::string& data) {
+  ledger::BackupInfo restored;
+  const ledger::Status s = ledger::RestoreBackup(backup_dir, id, data, &restored);
+  if (s.IsInvalidArgument() || s.IsNotFound()) return Usage(s.message());
+  if (!s.ok()) {
+    fmt::print(stderr, "ledgerctl: restore failed: {}\n", s.ToString());
+    return kFailed;
+  }
+  const std::string dir = std::filesystem::absolute(backup_dir).lexically_normal();
+  nlohmann::json j = nlohmann::json::parse(server::BackupJson(restored, dir));
+  j.erase("seconds");
+  j["data"] = data;
+  std::cout << j.dump() << '\n';
+  return kOk;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -236,7 +329,8 @@ int main(int argc, char** argv) {
       "product", po::value<std::string>())("at", po::value<std::string>())(
       "actor", po::value<std::string>())("subscription", po::value<std::string>())(
       "group", po::value<std::string>())("id", po::value<std::string>())("commit", "")(
-      "device", po::value<std::string>())("lease", po::value<std::string>())(
+      "device", po::value<std::string>())("lease", po::value<std::string>())("list", "")(
+      "backup-id", po::value<uint32_t>())("data", po::value<std::string>())(
       "file", po::value<std::vector<std::string>>());
   po::positional_options_description positional;
   positional.add("file", -1);
@@ -269,10 +363,38 @@ int main(int argc, char** argv) {
     missing = need({"tenant", "subscription", "user", "device"});
   } else if (verb == "heartbeat" || verb == "checkin") {
     missing = need({"tenant", "actor", "lease"});
+  } else if (verb == "backup") {
+    if (vm.count("server")) {
+      if (!args.empty() || vv.count("list")) {
+        missing = "backup over --server takes no DEST: ledgerd writes into its --backup-dir";
+      }
+    } else if (args.size() != 1) {
+      missing = "backup takes one DEST (a backup directory)";
+    }
+  } else if (verb == "restore") {
+    if (args.size() != 1) missing = "restore takes one BACKUP (a backup directory)";
+    if (missing.empty() && !vv.count("data") && !vm.count("data")) {
+      missing = "restore needs --data NEWDIR (a new, empty directory)";
+    }
+    if (missing.empty() && vm.count("server")) {
+      missing = "restore works on directories, not --server";
+    }
   } else {
     return Usage("unknown verb '" + verb + "'");
   }
   if (!missing.empty()) return Usage(missing);
+  if (vv.count("data")) {
+    if (verb != "restore") return Usage("--data goes before the verb");
+    data = vv["data"].as<std::string>();
+  }
+  if (verb == "restore") {
+    std::optional<uint32_t> id;
+    if (vv.count("backup-id")) id = vv["backup-id"].as<uint32_t>();
+    return RestoreVerb(args[0], id, data);
+  }
+  if (verb == "backup" && !vm.count("server")) {
+    return vv.count("list") ? ListBackupsVerb(args[0]) : BackupVerb(data, args[0]);
+  }
 
   std::vector<std::string> lines;
   std::string import_json;
@@ -321,6 +443,7 @@ int main(int argc, char** argv) {
                                     vv["user"].as<std::string>(), vv["product"].as<std::string>(),
                                     at);
     }
+    if (verb == "backup") return ledgerctl::RemoteBackup(remote);
     return ledgerctl::RemoteCommand(remote, import_json, /*fail_if_rejected=*/lease_verb);
   }
 

@@ -103,4 +103,15 @@ int RemoteCheck(const server::ClientOptions& options, const std::string& tenant,
   return 0;
 }
 
+int RemoteBackup(const server::ClientOptions& options) {
+  std::unique_ptr<server::LedgerClient> client;
+  ledger::Status s = server::LedgerClient::Connect(options, &client);
+  if (!s.ok()) return Failed("--server", s);
+  std::string json;
+  s = client->Backup(&json);
+  if (!s.ok()) return Failed("backup", s);
+  std::cout << json << std::endl;
+  return 0;
+}
+
 }  // namespace ledgerctl

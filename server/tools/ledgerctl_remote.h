@@ -18,6 +18,9 @@ int RemoteSubmit(const server::ClientOptions& options, const std::vector<std::st
 int RemoteCommand(const server::ClientOptions& options, const std::string& command_json,
                   bool fail_if_rejected = false);
 
+// A backup into the server's --backup-dir; prints its JSON. 0 when taken, 1 otherwise.
+int RemoteBackup(const server::ClientOptions& options);
+
 // The access check; prints the decision as JSON.
 int RemoteCheck(const server::ClientOptions& options, const std::string& tenant,
                 const std::string& user, const std::string& product, const std::string& at);

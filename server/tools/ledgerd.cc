@@ -3,7 +3,7 @@
 //   ledgerd [--data DIR] [--listen HOST:PORT] [--http HOST:PORT] --tokens FILE
 //           [--tls-cert F --tls-key F] [--create-dev-token] [--clock manual]
 //           [--ready-file F] [--max-in-flight N] [--max-connections N] [--idle-timeout S]
-//           [--io-threads N] [--max-open-tables N]
+//           [--io-threads N] [--max-open-tables N] [--backup-dir DIR]
 //
 // Defaults: data ./var/ledger, Cap'n Proto on 127.0.0.1:7700 (TLS with --tls-cert and
 // --tls-key), HTTP on 127.0.0.1:7701; port 0 picks a free port, and --ready-file gets the
@@ -14,6 +14,9 @@
 // stop and error on stderr; tokens are never logged. Descriptors are bounded: two listeners'
 // connections plus --max-open-tables table files plus a few (WAL, LOG, MANIFEST); the soft
 // RLIMIT_NOFILE is raised to fit when the hard limit allows, and a warning names the shortfall.
+// Backups: POST /v1/admin/backup (admin tokens) writes one into --backup-dir; the admin
+// socket DIR/ledgerd.sock (admin_socket.h) lets `ledgerctl --data DIR backup DEST` ask for
+// one into any directory. SIGTERM lets a running backup finish.
 #include <fmt/format.h>
 #include <signal.h>
 #include <sys/resource.h>
@@ -30,6 +33,8 @@
 #include "ledger/store.h"
 #include "projections/view_reader.h"
 #include "projections/views.h"
+#include "server/admin_socket.h"
+#include "server/backups.h"
 #include "server/capnp_server.h"
 #include "server/frontend.h"
 #include "server/http_server.h"
@@ -53,13 +58,27 @@ bool SplitHostPort(const std::string& text, std::string* host, uint16_t* port) {
   return true;
 }
 
+// True when `inner` is `outer` or a directory below it.
+bool Within(const std::string& inner, const std::string& outer) {
+  std::error_code ec;
+  const auto a = std::filesystem::weakly_canonical(std::filesystem::absolute(inner), ec);
+  const auto b = std::filesystem::weakly_canonical(std::filesystem::absolute(outer), ec);
+  auto ai = a.begin();
+  for (auto bi = b.begin(); bi != b.end(); ++bi, ++ai) {
+    if (bi->empty()) continue;  // a trailing separator
+    if (ai == a.end() || *ai != *bi) return false;
+  }
+  return true;
+}
+
 int Usage(const std::string& message) {
   fmt::print(stderr, "ledgerd: {}\n", message);
   fmt::print(stderr,
              "usage: ledgerd [--data DIR] [--listen HOST:PORT] [--http HOST:PORT] --tokens FILE\n"
              "               [--tls-cert F --tls-key F] [--create-dev-token] [--clock manual]\n"
              "               [--ready-file F] [--max-in-flight N] [--max-connections N]\n"
-             "               [--idle-timeout SECONDS] [--io-threads N] [--max-open-tables N]\n");
+             "               [--idle-timeout SECONDS] [--io-threads N] [--max-open-tables N]\n"
+             "               [--backup-dir DIR]\n");
   return 2;
 }
 
@@ -83,7 +102,7 @@ void ReserveDescriptors(rlim_t needed) {
 
 int main(int argc, char** argv) {
   std::string data = "var/ledger", listen = "127.0.0.1:7700", http = "127.0.0.1:7701";
-  std::string tokens_file, clock, ready_file, tls_cert, tls_key;
+  std::string tokens_file, clock, ready_file, tls_cert, tls_key, backup_dir;
   server::CapnpOptions capnp_options;
   server::HttpOptions http_options;
   size_t max_connections = 1024;
@@ -103,6 +122,8 @@ int main(int argc, char** argv) {
       "io-threads", po::value(&io_threads), "I/O threads per listener (default 2)")(
       "max-open-tables", po::value(&max_open_tables),
       "table files kept open, least recently used closed past it (default 512; -1: all)")(
+      "backup-dir", po::value(&backup_dir),
+      "where POST /v1/admin/backup writes backups (incremental; default: none, refused)")(
       "tokens", po::value(&tokens_file), "tokens file")(
       "create-dev-token", "create a development token if the tokens file does not exist")(
       "clock", po::value(&clock), "manual: commands carry their time (new ledgers only)")(
@@ -132,6 +153,10 @@ int main(int argc, char** argv) {
   if (io_threads < 1 || io_threads > 64) return Usage("--io-threads must be 1 to 64");
   if (max_open_tables != -1 && max_open_tables < 32) {
     return Usage("--max-open-tables must be at least 32, or -1 for all");
+  }
+  if (!backup_dir.empty() && Within(backup_dir, data)) {
+    return Usage(
+        "--backup-dir must be outside --data (a backup must survive losing the data disk)");
   }
   if (max_open_tables != -1) ReserveDescriptors(2 * max_connections + max_open_tables + 64);
 
@@ -173,8 +198,18 @@ int main(int argc, char** argv) {
   // Writes lease expiries (R19) for tenants no command reaches (system clock only).
   auto sweeper =
       std::make_unique<commands::LeaseSweeper>(service.get(), store.get(), std::chrono::seconds(1));
+  if (!backup_dir.empty()) backup_dir = std::filesystem::absolute(backup_dir).lexically_normal();
+  auto backups = std::make_unique<server::BackupRunner>(store.get(), backup_dir);
+  std::unique_ptr<server::AdminSocket> admin_socket;
+  s = server::AdminSocket::Listen(data, backups.get(), &admin_socket);
+  if (!s.ok()) {
+    fmt::print(stderr,
+               "ledgerd: warning: {} (ledgerctl --data {} backup will not reach this server)\n",
+               s.ToString(), data);
+  }
   server::ServerMetrics metrics;
-  server::Frontend frontend({store.get(), service.get(), reader.get()}, &tokens, &metrics);
+  server::Frontend frontend({store.get(), service.get(), reader.get(), backups.get()}, &tokens,
+                            &metrics);
   server::ConnectionLimits limits;
   limits.max_connections = max_connections;
   limits.idle_timeout_seconds = idle_timeout;
@@ -205,6 +240,8 @@ int main(int argc, char** argv) {
   fmt::print(stderr, "ledgerd: {} received, draining\n", sig == SIGTERM ? "SIGTERM" : "SIGINT");
   capnp_server.StopAccepting();
   http_server.StopAccepting();
+  admin_socket.reset();
+  backups->Close();     // a running backup finishes and is answered
   capnp_server.Stop();  // waits for in-flight commands of both front ends
   http_server.Stop();
   capnp_io.join();

@@ -37,6 +37,8 @@ class Env;
 
 namespace ledger {
 
+struct BackupInfo;  // ledger/backup.h
+
 // The head of one tenant's stream: its last version and hash (zeros when empty).
 struct StreamHead {
   uint64_t version = 0;
@@ -287,6 +289,14 @@ class Store {
 
   // Writer counters since open.
   StoreStats Stats() const;
+
+  // Takes a backup of the ledger into the backup directory `backup_dir` (created if
+  // missing; see ledger/backup.h) while appends go on, and describes it in `info` (may be
+  // null). The backup holds whole groups: it is cut between two group writes. The
+  // memtables are flushed first, so the backup is mostly table files, which later backups
+  // into the same directory share. One backup at a time per store (others wait).
+  // REQUIRES: not read_only(); `backup_dir` outside the ledger's directory.
+  Status Backup(const std::string& backup_dir, BackupInfo* info);
 
   class Impl;
 

@@ -95,6 +95,8 @@ class LedgerClient {
   ledger::Status ReadEvents(uint64_t from, const std::string& tenant, uint32_t limit,
                             std::vector<std::string>* events, uint64_t* next, uint64_t* last);
   ledger::Status Health(uint64_t* position);
+  // A backup into the server's --backup-dir (an admin token): the JSON describing it.
+  ledger::Status Backup(std::string* json);
   // A checkout, heartbeat or checkin. OK with *answer (accepted, duplicate or rejected)
   // once the command is durable or refused; InvalidArgument for an unknown `type`.
   ledger::Status Lease(const LeaseCall& call, LeaseAnswer* answer);

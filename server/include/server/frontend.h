@@ -12,6 +12,7 @@
 #include "commands/service.h"
 #include "ledger/store.h"
 #include "projections/view_reader.h"
+#include "server/backups.h"
 #include "server/metrics.h"
 #include "server/tokens.h"
 
@@ -30,6 +31,8 @@ struct Engine {
   ledger::Store* store = nullptr;
   commands::CommandService* service = nullptr;
   const projections::ViewReader* reader = nullptr;
+  // Takes backups (POST /v1/admin/backup); nullptr: refused as unavailable.
+  BackupRunner* backups = nullptr;
 };
 
 // A request's answer when it is not a success: the HTTP status it maps to (Cap'n Proto
@@ -88,6 +91,14 @@ class Frontend {
       uint64_t from, const std::string& tenant, size_t max,
       const std::function<void(std::string_view, ledger::schema::Event::Reader)>& fn,
       uint64_t* next) const;
+
+  // Takes a backup into the server's --backup-dir. Refused unless `token` has admin
+  // rights (AuthorizeAdmin), `body_json` is empty or `{}`, a backup directory is
+  // configured and no backup is running. `done` gets the answer: the backup's JSON
+  // (BackupJson) with 200, or a rejection object with 400, 401, 403, 409 or 503 — on the
+  // backup's thread, or at once when refused.
+  void Backup(std::optional<std::string_view> token, std::string_view body_json,
+              std::function<void(CommandOutcome)> done);
 
   const ledger::Store& store() const { return *engine_.store; }
   ServerMetrics& metrics() { return *metrics_; }

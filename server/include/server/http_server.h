@@ -3,6 +3,7 @@
 //   GET  /v1/tenants/{t}/check?user=&product=[&at=]
 //   GET  /v1/tenants/{t}/state
 //   GET  /v1/events?from=N[&tenant=T][&follow=0]   JSON lines, then a live tail
+//   POST /v1/admin/backup                   a backup into --backup-dir (admin tokens)
 //   GET  /healthz, GET /metrics             (no token needed)
 // Every request but /healthz and /metrics carries "Authorization: Bearer <token>".
 // Command responses are sent only once the command is durable (group commit).

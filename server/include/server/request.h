@@ -16,7 +16,7 @@
 namespace server {
 
 struct DecodedRequest {
-  enum class Kind { kSubmit, kCheck, kState, kReadEvents, kHealth, kLease, kUnknown };
+  enum class Kind { kSubmit, kCheck, kState, kReadEvents, kHealth, kLease, kBackup, kUnknown };
 
   uint64_t id = 0;
   std::optional<std::string> token;

@@ -70,6 +70,12 @@ AuthDecision Authorize(const TokenRegistry& tokens, std::optional<std::string_vi
 AuthDecision AuthorizeAllTenants(const TokenRegistry& tokens,
                                  std::optional<std::string_view> token);
 
+// May the holder of `token` run administrative operations on the whole ledger (backups)?
+// That takes the admin rights of DESIGN 6.3, which the tokens file spells as a grant for
+// every tenant ("*") with "system": true: a backup holds every tenant's data. 401 or 403
+// otherwise.
+AuthDecision AuthorizeAdmin(const TokenRegistry& tokens, std::optional<std::string_view> token);
+
 // A new random token (64 hex characters) and its tokens-file entry with all tenants and
 // system rights, for development setups.
 struct DevelopmentToken {
