@@ -4,7 +4,7 @@
 #include <nlohmann/json.hpp>
 #include <vector>
 
-#include "commands/decide.h"
+#include "commands/as_of.h"
 #include "commands/evolve.h"
 
 namespace commands {

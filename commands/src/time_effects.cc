@@ -3,7 +3,6 @@
 #include <algorithm>
 
 #include "commands/decide.h"
-#include "commands/evolve.h"
 #include "drafts.h"
 
 namespace commands {
@@ -85,23 +84,6 @@ std::vector<ledger::EventDraft> DueEffects(const TenantState& state, Micros t, b
   out.reserve(due.size());
   for (auto& d : due) out.push_back(std::move(d.event));
   return out;
-}
-
-bool ApplyDueEffects(const TenantState& state, Micros t, TenantState* out) {
-  // Readers do not know the heartbeats: a lease lasts until its end is written.
-  std::vector<ledger::EventDraft> effects = DueEffects(state, t, /*expire_leases=*/false);
-  if (effects.empty()) return false;
-  *out = state;
-  for (size_t i = 0; i < effects.size(); ++i) {
-    auto e = effects[i].root();
-    e.setTenant(state.tenant);
-    e.setVersion(state.version + i + 1);
-    e.setPosition(state.position);
-    e.setRecordedAt(std::max(t, state.at));
-    e.setEffectiveAt(effects[i].effective_at);
-    Evolve(out, effects[i].reader());
-  }
-  return true;
 }
 
 }  // namespace commands

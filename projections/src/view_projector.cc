@@ -5,6 +5,7 @@
 #include <map>
 #include <set>
 
+#include "commands/as_of.h"
 #include "commands/evolve.h"
 #include "ledger/store.h"
 #include "projections/entitlements.h"
@@ -264,20 +265,22 @@ Status LoadFromSnapshot(
   }
   uint64_t last_read = state->position;
   if (state->version < upto) {
+    // The events known by `at`; later ones were recorded after it, and only backdated ones
+    // among those can still apply (below).
+    const commands::AsOf known{.at = at, .known_at = at};
     auto c = read_stream(tenant, state->version + 1, upto);
     for (; c->Valid(); c->Next()) {
       const auto e = c->event().event();
-      // Later events were recorded after `at`: only backdated ones can still apply (below).
-      if (at && e.getRecordedAt() > *at) break;
+      const commands::Counts counts = commands::FoldAsOf(known, e, state);
+      if (counts == commands::Counts::kStop) break;
       last_read = e.getPosition();
-      if (at && e.getEffectiveAt() > *at) continue;
-      commands::Evolve(state, e);
-      max_eff = std::max(max_eff, e.getEffectiveAt());
+      if (counts == commands::Counts::kFold) max_eff = std::max(max_eff, e.getEffectiveAt());
     }
     if (!c->status().ok()) return c->status();
   }
   if (at && index.valid() && read_log) {
     // Backdated corrections recorded after `at` but effective by then, in log order.
+    const commands::AsOf backdated{.at = at, .version = upto};
     const std::string prefix_b = keys::IndexPrefix(tenant, 'b', "");
     std::unique_ptr<ledger::RowIterator> b = rows.NewIterator(index);
     for (b->Seek(prefix_b + std::string(8, '\0')); b->Valid() && b->key().starts_with(prefix_b);
@@ -288,8 +291,7 @@ Status LoadFromSnapshot(
       if (!c->Valid())
         return c->status().ok() ? Status::Corruption("backdated event missing") : c->status();
       const auto e = c->event().event();
-      if (e.getEffectiveAt() > *at || e.getVersion() > upto) continue;
-      commands::Evolve(state, e);
+      if (commands::FoldAsOf(backdated, e, state) != commands::Counts::kFold) continue;
       max_eff = std::max(max_eff, e.getEffectiveAt());
     }
   }

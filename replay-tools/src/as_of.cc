@@ -2,8 +2,7 @@
 
 #include <algorithm>
 
-#include "commands/decide.h"
-#include "commands/evolve.h"
+#include "commands/as_of.h"
 
 namespace replay {
 
@@ -27,33 +26,24 @@ ledger::Status FoldAsOf(const ledger::Store& store, const projections::ViewReade
   if (!s.ok()) return s;
   if (head.version == 0) return ledger::Status::NotFound("unknown tenant " + tenant);
 
-  *state = commands::TenantState();
   ledger::Micros at = 0;
-  if (as_of.at && !as_of.position && !as_of.known_at) {
+  const bool everything = !as_of.at && !as_of.known_at && !as_of.position && !as_of.version;
+  if (as_of.at && !as_of.known_at && !as_of.position && !as_of.version) {
     // Business time only: the views' snapshots answer it (or a fold when they are stale).
     s = reader.StateAt(tenant, *as_of.at, state);
     if (!s.ok()) return s;
     at = *as_of.at;
   } else {
     // Fold the whole stream with the filters: exact and independent of the views.
-    state->tenant = tenant;
-    ledger::Micros last_recorded = 0;
-    auto c = store.ReadStream(tenant);
-    for (; c->Valid(); c->Next()) {
-      const auto e = c->event().event();
-      if (as_of.position && e.getPosition() > *as_of.position) break;
-      if (as_of.known_at && e.getRecordedAt() > *as_of.known_at) break;
-      last_recorded = e.getRecordedAt();
-      if (as_of.at && e.getEffectiveAt() > *as_of.at) continue;
-      commands::Evolve(state, e);
-    }
-    if (!c->status().ok()) return c->status();
+    s = commands::LoadTenantAsOf(store, tenant, as_of, state);
+    if (!s.ok()) return s;
     if (as_of.at) {
       at = *as_of.at;
     } else if (as_of.known_at) {
       at = *as_of.known_at;
     } else {
-      at = last_recorded;
+      // No business-time bound skipped an event: the last one folded is the last one read.
+      at = state->at;
       if (as_of.position) {
         // The ledger's time right after that position (the tenant may not have written it).
         auto p = store.ReadLog(*as_of.position, *as_of.position);
@@ -61,8 +51,9 @@ ledger::Status FoldAsOf(const ledger::Store& store, const projections::ViewReade
       }
     }
   }
-  if (!as_of.at && !as_of.position && !as_of.known_at) at = reader.Now();
-  // Time rules at `at` (R15): what fell due by then applies, written or not.
+  if (everything) at = reader.Now();
+  // Time rules at `at` (R15): what fell due by then applies, written or not. The state
+  // still reports the last event written (version, position).
   commands::TenantState due;
   if (commands::ApplyDueEffects(*state, at, &due)) {
     due.version = state->version;

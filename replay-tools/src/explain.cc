@@ -5,6 +5,7 @@
 #include <deque>
 
 #include "commands/access.h"
+#include "commands/as_of.h"
 #include "commands/evolve.h"
 #include "projections/touched.h"
 #include "replay/summary.h"
@@ -90,6 +91,13 @@ bool Relevant(const commands::TenantState& state, ledger::schema::Event::Reader 
          std::string(e.getPayload().getSubscriptionPurchased().getProduct()) == product;
 }
 
+// `state` as a check at `t` sees it: with the time rules at `t` applied (R15), in *scratch
+// when any fell due.
+const commands::TenantState& AtTime(const commands::TenantState& state, ledger::Micros t,
+                                    commands::TenantState* scratch) {
+  return commands::ApplyDueEffects(state, t, scratch) ? *scratch : state;
+}
+
 }  // namespace
 
 ledger::Status Explain(const ledger::Store& store, const projections::ViewReader& reader,
@@ -101,10 +109,13 @@ ledger::Status Explain(const ledger::Store& store, const projections::ViewReader
   current.reason = "unknown_tenant";
   std::deque<json> because;
   size_t omitted = 0;
+  const commands::AsOf point{.at = at};
+  commands::TenantState scratch;
   auto c = store.ReadStream(query.tenant);
   for (; c->Valid(); c->Next()) {
     const auto e = c->event().event();
-    if (e.getEffectiveAt() > at) continue;  // not yet true at `at` (backdated ones may be)
+    // Not yet true at `at` (backdated ones may be).
+    if (commands::CountsAsOf(point, e) != commands::Counts::kFold) continue;
     const bool relevant = Relevant(state, e, query.user, query.product);
     commands::Evolve(&state, e);
     if (!relevant) continue;
@@ -113,12 +124,13 @@ ledger::Status Explain(const ledger::Store& store, const projections::ViewReader
         commands::CheckAccess(state, query.user, query.product, std::min(then, at));
     if (Same(d, current)) continue;
     current = d;
+    const commands::TenantState& seen = AtTime(state, std::min(then, at), &scratch);
     because.push_back({{"position", e.getPosition()},
                        {"type", std::string(ledger::EventTypeName(e.getPayload().which()))},
                        {"recorded_at", ledger::FormatRfc3339(e.getRecordedAt())},
                        {"effective_at", ledger::FormatRfc3339(e.getEffectiveAt())},
                        {"actor", std::string(e.getActor())},
-                       {"summary", Summary(e) + " → " + Consequence(state, query.user, d, then)},
+                       {"summary", Summary(e) + " → " + Consequence(seen, query.user, d, then)},
                        {"decision", DecisionJson(d)}});
     if (because.size() > kMaxBecause) {
       because.pop_front();
@@ -126,9 +138,11 @@ ledger::Status Explain(const ledger::Store& store, const projections::ViewReader
     }
   }
   if (!c->status().ok()) return c->status();
-  // The answer at `at`: time rules may have changed it since the last event.
+  // The answer at `at`: time rules may have changed it since the last event. It is told
+  // with the state the check saw (a seat decrease that fell due, say).
   const commands::AccessDecision final_decision =
       commands::CheckAccess(state, query.user, query.product, at);
+  const commands::TenantState& seen = AtTime(state, at, &scratch);
   if (!Same(final_decision, current)) {
     because.push_back({{"position", nullptr},
                        {"type", "time_rule"},
@@ -136,7 +150,7 @@ ledger::Status Explain(const ledger::Store& store, const projections::ViewReader
                        {"effective_at", ledger::FormatRfc3339(at)},
                        {"actor", "system"},
                        {"summary", "by " + ledger::FormatRfc3339(at) + " → " +
-                                       Consequence(state, query.user, final_decision, at)},
+                                       Consequence(seen, query.user, final_decision, at)},
                        {"decision", DecisionJson(final_decision)}});
   }
   json j = DecisionJson(final_decision);

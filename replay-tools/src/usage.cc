@@ -8,6 +8,8 @@
 #include <set>
 #include <vector>
 
+#include "commands/as_of.h"
+#include "commands/evolve.h"
 #include "ledger/time.h"
 #include "replay/table.h"
 
@@ -27,7 +29,7 @@ struct Change {
   int64_t seats = -1;    // new seat count, or -1
 };
 
-// Adds the changes `event` makes to `sub`; `held` tracks the leases granted so far.
+// Adds the change `event` makes to `sub`, if any; `held` tracks the leases granted so far.
 void Collect(ledger::schema::Event::Reader e, const std::string& sub, std::set<std::string>* held,
              std::vector<Change>* changes, bool* seen) {
   const auto p = e.getPayload();
@@ -37,26 +39,31 @@ void Collect(ledger::schema::Event::Reader e, const std::string& sub, std::set<s
       if (p.getSubscriptionPurchased().getSubscription() != sub) return;
       *seen = true;
       c.seats = p.getSubscriptionPurchased().getSeats();
-      break;
+      changes->push_back(c);
+      return;
     case Payload::SEATS_INCREASED:
       if (p.getSeatsIncreased().getSubscription() != sub) return;
       c.seats = p.getSeatsIncreased().getTo();
-      break;
+      changes->push_back(c);
+      return;
     case Payload::SEATS_DECREASED:
       if (p.getSeatsDecreased().getSubscription() != sub) return;
       c.seats = p.getSeatsDecreased().getTo();
-      break;
+      changes->push_back(c);
+      return;
     case Payload::TRIAL_CONVERTED:
       if (p.getTrialConverted().getSubscription() != sub || p.getTrialConverted().getSeats() == 0) {
         return;
       }
       c.seats = p.getTrialConverted().getSeats();
-      break;
+      changes->push_back(c);
+      return;
     case Payload::LEASE_GRANTED:
       if (p.getLeaseGranted().getSubscription() != sub) return;
       if (!held->insert(p.getLeaseGranted().getLease()).second) return;
       c.delta = 1;
-      break;
+      changes->push_back(c);
+      return;
     case Payload::LEASE_RELEASED:
     case Payload::LEASE_EXPIRED: {
       const bool released = p.which() == Payload::LEASE_RELEASED;
@@ -66,12 +73,41 @@ void Collect(ledger::schema::Event::Reader e, const std::string& sub, std::set<s
           released ? p.getLeaseReleased().getLease() : p.getLeaseExpired().getLease();
       if (s != sub || held->erase(lease) == 0) return;
       c.delta = -1;
-      break;
-    }
-    default:
+      changes->push_back(c);
       return;
+    }
+    case Payload::UNKNOWN:
+    case Payload::TENANT_CREATED:
+    case Payload::PRODUCT_DEFINED:
+    case Payload::MEMBER_INVITED:
+    case Payload::INVITATION_RESENT:
+    case Payload::INVITATION_ACCEPTED:
+    case Payload::MEMBER_REMOVED:
+    case Payload::ROLE_CHANGED:
+    case Payload::OWNERSHIP_TRANSFERRED:
+    case Payload::GROUP_CREATED:
+    case Payload::GROUP_RENAMED:
+    case Payload::GROUP_DELETED:
+    case Payload::GROUP_MEMBER_ADDED:
+    case Payload::GROUP_MEMBER_REMOVED:
+    case Payload::SEAT_ASSIGNED:
+    case Payload::SEAT_REVOKED:
+    case Payload::GROUP_ASSIGNED:
+    case Payload::GROUP_UNASSIGNED:
+    case Payload::SEAT_DECREASE_SCHEDULED:
+    case Payload::SCHEDULED_CHANGE_CANCELLED:
+    case Payload::EDITION_UPGRADED:
+    case Payload::EDITION_DOWNGRADE_SCHEDULED:
+    case Payload::EDITION_DOWNGRADED:
+    case Payload::RENEWAL_CANCELLED:
+    case Payload::RENEWAL_RESUMED:
+    case Payload::SUBSCRIPTION_RENEWED:
+    case Payload::SUBSCRIPTION_EXPIRED:
+    case Payload::TRIAL_EXPIRED:
+    case Payload::PURCHASE_ORDER_SET:
+      return;  // changes neither the leases nor the number of seats
   }
-  changes->push_back(c);
+  // A variant of a newer schema: nothing this build can count.
 }
 
 std::string Date(Micros day_start) { return ledger::FormatRfc3339(day_start).substr(0, 10); }
@@ -82,14 +118,23 @@ ledger::Status Usage(const ledger::Store& store, const UsageQuery& q, nlohmann::
   std::vector<Change> changes;
   std::set<std::string> held;
   bool seen = false;
+  commands::TenantState state;  // everything recorded, for the time rules below
   auto cursor = store.ReadStream(q.tenant);
   for (; cursor->Valid(); cursor->Next()) {
-    Collect(cursor->event().event(), q.subscription, &held, &changes, &seen);
+    const auto e = cursor->event().event();
+    Collect(e, q.subscription, &held, &changes, &seen);
+    commands::Evolve(&state, e);
   }
   if (!cursor->status().ok()) return cursor->status();
   if (!seen) {
     return ledger::Status::NotFound(
         fmt::format("subscription '{}' of tenant '{}' not found", q.subscription, q.tenant));
+  }
+  // Time rules (R15): a scheduled seat decrease that fell due by the end of the window
+  // counts from then, written by the clock or not, as the access check counts it.
+  commands::TenantState due;
+  for (const auto& effect : commands::StepDueEffects(state, q.to, /*expire_leases=*/false, &due)) {
+    Collect(effect.reader(), q.subscription, &held, &changes, &seen);
   }
   std::stable_sort(changes.begin(), changes.end(), [](const Change& a, const Change& b) {
     return a.at != b.at ? a.at < b.at : a.version < b.version;

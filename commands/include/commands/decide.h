@@ -51,14 +51,9 @@ Decided Decide(const TenantState& state, const Catalog& catalog, const Command& 
 // The time-driven effects (R15) due at or before `t`: trial ends, renewals (with the
 // scheduled decrease and downgrade applied as their own events), expiries and, with
 // `expire_leases`, lease expiries (R19; `state` must then know the latest heartbeats), in
-// time order, each effective at the moment it fell due. Empty when nothing is due.
+// time order, each effective at the moment it fell due. Empty when nothing is due. To
+// stamp and fold them, use StepDueEffects or ApplyDueEffects (commands/as_of.h).
 std::vector<ledger::EventDraft> DueEffects(const TenantState& state, Micros t,
                                            bool expire_leases = true);
-
-// Folds the effects due by `t` into a copy of `state` (*out), as if the clock had written
-// them — all but lease expiries, which readers cannot foresee (heartbeats are not events):
-// a lease counts until its lease_expired or lease_released is written. Returns false,
-// leaving *out alone, when nothing is due.
-bool ApplyDueEffects(const TenantState& state, Micros t, TenantState* out);
 
 }  // namespace commands

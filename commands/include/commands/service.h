@@ -91,10 +91,11 @@ class CommandService {
   std::map<std::string, Micros> lease_due_;  // guarded by lease_mu_
 };
 
-// Folds `tenant`'s stream from the store: every event effective at or before `upto`
-// (all when nullopt). Also folds the catalog into *catalog when non-null.
+// Folds `tenant`'s stream from the store into a fresh *state: every event effective at or
+// before `upto` (all when nullopt), i.e. LoadTenantAsOf with AsOf{.at = upto}.
 ledger::Status LoadTenant(const ledger::Store& store, const std::string& tenant,
                           std::optional<Micros> upto, TenantState* state);
+// Folds the product catalog's stream from the store into a fresh *catalog.
 ledger::Status LoadCatalog(const ledger::Store& store, Catalog* catalog);
 
 }  // namespace commands

@@ -5,18 +5,16 @@
 #include <optional>
 #include <string>
 
+#include "commands/as_of.h"
 #include "commands/state.h"
 #include "ledger/store.h"
 #include "projections/view_reader.h"
 
 namespace replay {
 
-// Which past to reconstruct. Empty: everything recorded, at "now".
-struct AsOf {
-  std::optional<ledger::Micros> at;        // events effective at or before; time rules at it
-  std::optional<uint64_t> position;        // events at or before this global position
-  std::optional<ledger::Micros> known_at;  // events recorded at or before
-};
+// Which past to reconstruct (the point commands::CountsAsOf filters by). Empty:
+// everything recorded, at "now"; with `at`, the time rules apply at it.
+using AsOf = commands::AsOf;
 
 // `tenant` folded from the events `as_of` selects, in stream order, with the time rules
 // (R15) applied at *at_out: `at`, else the recorded time of `position`'s event (or of

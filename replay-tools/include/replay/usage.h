@@ -19,7 +19,9 @@ struct UsageQuery {
 };
 
 // Computes the report from the tenant's events (by effective time: a lease's expiry
-// counts from when it fell due, even if written later) into *out:
+// counts from when it fell due, even if written later), with the time rules (R15) at `to`
+// applied (a scheduled seat decrease counts from when it fell due, even if not written
+// yet) into *out:
 // {"tenant","subscription","from","to","peak","average","days_at_capacity",
 //  "days":[{"date","peak","average","seats","at_capacity"}]}.
 // NotFound if the subscription never existed in the tenant.
