@@ -513,4 +513,12 @@ bool ParseCommand(std::string_view text, Command* c, BadRequest* err) {
   return true;
 }
 
+bool TakesFlatReader(std::string_view text) {
+  Command c;
+  BadRequest bad;
+  bool flat = false;
+  internal::ParseFlatCommand(text, &c, &bad, &flat);
+  return flat;
+}
+
 }  // namespace commands

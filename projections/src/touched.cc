@@ -120,8 +120,9 @@ Touched TouchedBy(ledger::schema::Event::Reader event) {
     case P::LEASE_EXPIRED:
       sub(p.getLeaseExpired().getSubscription());
       break;
-    default:
-      break;  // unknown kinds and the catalog touch no tenant entity
+    case P::PRODUCT_DEFINED:  // the catalog stream: no tenant entity
+    case P::UNKNOWN:
+      break;
   }
   return t;
 }

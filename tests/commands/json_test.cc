@@ -6,7 +6,6 @@
 #include <utility>
 #include <vector>
 
-#include "command_members.h"  // the flat reader (white-box)
 #include "commands/command.h"
 #include "support/ledger_fixture.h"
 
@@ -173,13 +172,7 @@ std::pair<std::string, std::string> BothParses(const std::string& json) {
 }
 
 // True if ParseCommand reads `json` with the flat reader (no nlohmann document).
-bool TakesFlatPath(const std::string& json) {
-  Command c;
-  BadRequest bad;
-  bool flat = false;
-  commands::internal::ParseFlatCommand(json, &c, &bad, &flat);
-  return flat;
-}
+bool TakesFlatPath(const std::string& json) { return commands::TakesFlatReader(json); }
 
 }  // namespace
 

@@ -4,6 +4,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <random>
 
 namespace ledger::testing {
 namespace {
@@ -191,13 +192,36 @@ void FaultInjectionFs::OnTruncate(const std::string& fname, uint64_t size) {
   state.synced = std::min(state.synced, size);
 }
 
-rocksdb::Status FaultInjectionFs::DropUnsyncedData() {
+rocksdb::Status FaultInjectionFs::DropUnsyncedData(uint64_t torn_seed) {
   std::lock_guard<std::mutex> lock(mu_);
-  for (const auto& [name, state] : files_) {
+  std::mt19937_64 rng(torn_seed);
+  for (auto& [name, state] : files_) {
     if (state.synced >= state.written) continue;
-    if (::truncate(name.c_str(), static_cast<off_t>(state.synced)) != 0 && errno != ENOENT) {
-      return rocksdb::Status::IOError(name + ": " + std::strerror(errno));
+    if (torn_seed != 0) {
+      // A third of the files lose the whole tail, a third keep it, the rest part of it.
+      const uint64_t unsynced = state.written - state.synced;
+      switch (rng() % 3) {
+        case 0:
+          break;
+        case 1:
+          state.synced = state.written;
+          break;
+        default:
+          state.synced += rng() % (unsynced + 1);
+          break;
+      }
     }
+    // Through the wrapped file system (an in-memory one has no files on disk); the
+    // default (POSIX) one does not implement Truncate, so that one is done directly.
+    IOStatus s = target()->Truncate(name, state.synced, IOOptions(), nullptr);
+    if (s.IsNotSupported()) {
+      if (::truncate(name.c_str(), static_cast<off_t>(state.synced)) == 0 || errno == ENOENT) {
+        s = IOStatus::OK();
+      } else {
+        s = IOStatus::IOError(name + ": " + std::strerror(errno));
+      }
+    }
+    if (!s.ok() && !s.IsPathNotFound() && !s.IsNotFound()) return s;
   }
   for (auto& [name, state] : files_) state.written = state.synced;
   return rocksdb::Status::OK();

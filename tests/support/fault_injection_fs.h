@@ -39,9 +39,12 @@ class FaultInjectionFs final : public rocksdb::FileSystemWrapper {
   // While false (the machine is "off"), writes and syncs fail and reach nothing durable.
   void SetActive(bool active);
 
-  // Truncates every file written through this FS to its last synced size. Call after the
-  // database is closed (or abandoned) with SetActive(false), then reopen.
-  rocksdb::Status DropUnsyncedData();
+  // Truncates every file written through this FS to its last synced size (on disk, or in
+  // the wrapped in-memory file system). Call after the database is closed (or abandoned)
+  // with SetActive(false), then reopen. With `torn_seed` not 0, each file keeps instead a
+  // pseudo-random part of its unsynced tail (none of it, all of it, or a part: about a
+  // third each), as a power loss in the middle of writing may leave it.
+  rocksdb::Status DropUnsyncedData(uint64_t torn_seed = 0);
 
   // How many syncs succeeded so far.
   uint64_t sync_count() const;

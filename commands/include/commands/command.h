@@ -75,6 +75,11 @@ bool ParseCommand(std::string_view json, Command* command, BadRequest* error);
 // without one): the reference the fast path is tested against. Leaves the id as given.
 bool ParseCommandDocument(std::string_view json, Command* command, BadRequest* error);
 
+// True if ParseCommand reads `json` with its flat reader, without a JSON document (what
+// keeps everyday commands cheap), whether or not the command is valid. For the tests and
+// benchmarks that must notice when the fast path stops being taken.
+bool TakesFlatReader(std::string_view json);
+
 // Every command type this build accepts, in DESIGN order.
 const std::vector<std::string>& CommandTypes();
 
