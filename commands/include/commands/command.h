@@ -67,8 +67,9 @@ struct BadRequest {
   std::string ToString() const;
 };
 
-// Parses and validates one command object. On failure returns false and fills *error
-// (and *partial with whatever envelope fields could be read, for the rejection log).
+// Parses and validates one command object. On failure returns false and fills *error;
+// *command then keeps the fields read before the problem was found (the rejection log
+// takes its tenant, id, type and actor from them).
 bool ParseCommand(std::string_view json, Command* command, BadRequest* error);
 
 // ParseCommand through a whole nlohmann document only (ParseCommand reads flat objects
