@@ -50,11 +50,14 @@ struct LogEntry {
   std::string type;
   std::string actor;
 };
-// Every event of the log, in order (REQUIREs that reading succeeds).
-std::vector<LogEntry> ReadLog(const ledger::Store& store);
-// The events of one tenant's stream at versions [from, to], in order.
+// Every event of the log, in order. Without `error` it REQUIREs that reading succeeds;
+// threads other than the test's pass `error` (Catch2 asserts only on the test's thread)
+// and get "" or the failure there.
+std::vector<LogEntry> ReadLog(const ledger::Store& store, std::string* error = nullptr);
+// The events of one tenant's stream at versions [from, to], in order (`error` as ReadLog).
 std::vector<LogEntry> ReadStream(const ledger::Store& store, const std::string& tenant,
-                                 uint64_t from = 1, uint64_t to = UINT64_MAX);
+                                 uint64_t from = 1, uint64_t to = UINT64_MAX,
+                                 std::string* error = nullptr);
 
 // The number of events a command appends, from its id's suffix "-x<events>" (the suite
 // names its multi-event commands so), or -1 for other ids.

@@ -340,7 +340,9 @@ TEST_CASE("readers never see part of a command while writers append multi-event 
       // Whole-log scans: every command seen is whole.
       threads.emplace_back([&] {
         do {
-          const std::string half = HalfCommand(ReadLog(b->store()));
+          std::string error;
+          const std::string half = HalfCommand(ReadLog(b->store(), &error));
+          if (!error.empty()) problem("log scan failed: " + error);
           if (!half.empty()) problem("log scan: " + half);
           ++log_scans;
         } while (done_writers < kWriters);
@@ -353,7 +355,9 @@ TEST_CASE("readers never see part of a command while writers append multi-event 
           const std::string tenant = clients[rng() % kWriters].tenant();
           ledger::StreamHead head;
           if (!b->store().GetHead(tenant, &head).ok()) problem("GetHead failed");
-          const auto stream = ReadStream(b->store(), tenant, 1, head.version);
+          std::string error;
+          const auto stream = ReadStream(b->store(), tenant, 1, head.version, &error);
+          if (!error.empty()) problem("stream read failed: " + error);
           if (stream.size() != head.version) {
             problem(tenant + ": head at v" + std::to_string(head.version) + ", " +
                     std::to_string(stream.size()) + " events readable up to it");
