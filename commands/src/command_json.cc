@@ -194,151 +194,53 @@ bool IsPrintableText(const std::string& s) {
   return true;
 }
 
-// Reads and checks the value of `name` (of kind `kind`) into `c`.
-bool ReadField(const std::string& name, Kind kind, const FieldValue& v, Command* c,
-               BadRequest* err) {
-  std::string s;
-  uint64_t n = 0;
+constexpr const char* kIdRule = "must be 1-128 characters of A-Z a-z 0-9 . _ @ + -";
+
+// What is wrong with `s` as the value of a string field of `kind` ("" when nothing is).
+std::string StringProblem(Kind kind, const std::string& s) {
   switch (kind) {
     case Kind::kId:
     case Kind::kActor:
-      if (!ReadString(v, name, &s, err)) return false;
-      if (!IsValidId(s)) {
-        return Fail(err, name, "must be 1-128 characters of A-Z a-z 0-9 . _ @ + -");
-      }
-      break;
+      return IsValidId(s) ? "" : kIdRule;
     case Kind::kEmail:
-      if (!ReadString(v, name, &s, err)) return false;
-      if (!IsValidEmail(s)) return Fail(err, name, "is not a valid e-mail address");
-      break;
+      return IsValidEmail(s) ? "" : "is not a valid e-mail address";
     case Kind::kName:
     case Kind::kReason:
     case Kind::kPurchaseOrder: {
-      if (!ReadString(v, name, &s, err)) return false;
       const size_t max = kind == Kind::kReason ? 1000 : kind == Kind::kName ? 200 : 128;
-      if (s.empty() || s.size() > max || !IsPrintableText(s)) {
-        return Fail(err, name, fmt::format("must be 1-{} printable characters", max));
-      }
-      break;
+      const bool ok = !s.empty() && s.size() <= max && IsPrintableText(s);
+      return ok ? "" : fmt::format("must be 1-{} printable characters", max);
     }
     case Kind::kRole:
-      if (!ReadString(v, name, &s, err)) return false;
-      if (s != "owner" && s != "admin" && s != "user_manager" && s != "member") {
-        return Fail(err, name, "must be one of owner, admin, user_manager, member");
-      }
-      break;
+      return s == "owner" || s == "admin" || s == "user_manager" || s == "member"
+                 ? ""
+                 : "must be one of owner, admin, user_manager, member";
     case Kind::kSeatModel:
-      if (!ReadString(v, name, &s, err)) return false;
-      if (s != "named" && s != "concurrent") return Fail(err, name, "must be named or concurrent");
-      break;
+      return s == "named" || s == "concurrent" ? "" : "must be named or concurrent";
     case Kind::kOverage:
-      if (!ReadString(v, name, &s, err)) return false;
-      if (s != "lock_all" && s != "deny_excess" && s != "allow") {
-        return Fail(err, name, "must be one of lock_all, deny_excess, allow");
-      }
-      break;
+      return s == "lock_all" || s == "deny_excess" || s == "allow"
+                 ? ""
+                 : "must be one of lock_all, deny_excess, allow";
     case Kind::kChange:
-      if (!ReadString(v, name, &s, err)) return false;
-      if (s != "seat_decrease" && s != "edition_downgrade") {
-        return Fail(err, name, "must be seat_decrease or edition_downgrade");
-      }
-      break;
-    case Kind::kTime: {
-      if (!ReadString(v, name, &s, err)) return false;
-      auto t = ledger::ParseRfc3339(s);
-      if (!t) return Fail(err, name, "must be an RFC 3339 time such as 2026-01-05T09:00:00Z");
-      if (name == "at") c->at = t;
-      if (name == "effective_at") c->effective_at = t;
-      if (name == "period_start") c->period_start = t;
-      if (name == "period_end") c->period_end = t;
-      return true;
-    }
+      return s == "seat_decrease" || s == "edition_downgrade"
+                 ? ""
+                 : "must be seat_decrease or edition_downgrade";
+    case Kind::kTime:
     case Kind::kSeats:
     case Kind::kMaxGroups:
     case Kind::kTrialDays:
-    case Kind::kLeaseTtl: {
-      const uint64_t hi = kind == Kind::kSeats       ? 1'000'000
-                          : kind == Kind::kMaxGroups ? 100'000
-                          : kind == Kind::kTrialDays ? 365
-                                                     : 86'400;
-      const uint64_t lo = kind == Kind::kLeaseTtl ? 60 : 1;
-      if (!ReadUint(v, name, lo, hi, &n, err)) return false;
-      const auto u = static_cast<uint32_t>(n);
-      if (kind == Kind::kSeats) c->seats = u;
-      if (kind == Kind::kMaxGroups) c->max_groups = u;
-      if (kind == Kind::kTrialDays) c->trial_days = u;
-      if (kind == Kind::kLeaseTtl) c->lease_ttl_seconds = u;
-      return true;
-    }
+    case Kind::kLeaseTtl:
     case Kind::kVersion:
-      if (!ReadUint(v, name, 0, UINT64_MAX, &n, err)) return false;
-      c->expected_version = n;
-      return true;
-    case Kind::kBool: {
-      const bool is_bool =
-          v.node != nullptr ? v.node->is_boolean() : v.scalar == FieldValue::Scalar::kBool;
-      if (!is_bool) return Fail(err, name, "must be true or false");
-      const bool b = v.node != nullptr ? v.node->get<bool>() : v.flag;
-      if (name == "auto_renew") c->auto_renew = b;
-      if (name == "commit") c->commit = b;
-      return true;
-    }
-    case Kind::kIdList: {
-      if (v.node == nullptr || !v.node->is_array() || v.node->empty()) {
-        return Fail(err, name, "must be a non-empty list");
-      }
-      const json& list_json = *v.node;
-      std::vector<std::string> list;
-      for (size_t i = 0; i < list_json.size(); ++i) {
-        const std::string f = fmt::format("{}[{}]", name, i);
-        std::string item;
-        if (!ReadString(list_json[i], f, &item, err)) return false;
-        if (!IsValidId(item))
-          return Fail(err, f, "must be 1-128 characters of A-Z a-z 0-9 . _ @ + -");
-        for (const auto& seen : list) {
-          if (seen == item) return Fail(err, f, "'" + item + "' appears twice");
-        }
-        list.push_back(item);
-      }
-      c->editions = std::move(list);
-      return true;
-    }
-    case Kind::kRows: {
-      if (v.node == nullptr || !v.node->is_array() || v.node->empty()) {
-        return Fail(err, name, "must be a non-empty list of rows");
-      }
-      const json& rows = *v.node;
-      if (rows.size() > 100'000) return Fail(err, name, "more than 100000 rows");
-      for (size_t i = 0; i < rows.size(); ++i) {
-        const std::string f = fmt::format("rows[{}]", i);
-        if (!rows[i].is_object()) return Fail(err, f, "must be an object");
-        ImportRow row;
-        for (const auto& [key, value] : rows[i].items()) {
-          // The CSV line a row came from, and the CSV reader's finding (ledgerctl sends
-          // both so a remote import reports lines as a local one does).
-          if (key == "line") {
-            if (!value.is_number_unsigned() || value.get<uint64_t>() < 1 ||
-                value.get<uint64_t>() > 10'000'000) {
-              return Fail(err, f + ".line", "must be a line number (1 or more)");
-            }
-            row.line = static_cast<int>(value.get<uint64_t>());
-            continue;
-          }
-          std::string* target = key == "email"     ? &row.email
-                                : key == "problem" ? &row.problem
-                                : key == "user"    ? &row.user
-                                : key == "name"    ? &row.name
-                                : key == "role"    ? &row.role
-                                                   : nullptr;
-          if (target == nullptr) return Fail(err, f + "." + key, "unknown field");
-          if (!value.is_null() && !ReadString(value, f + "." + key, target, err)) return false;
-        }
-        c->rows.push_back(std::move(row));
-      }
-      return true;
-    }
+    case Kind::kBool:
+    case Kind::kIdList:
+    case Kind::kRows:
+      break;  // not string fields
   }
-  // String-valued fields.
+  return "is not a text field";
+}
+
+// Stores the string field `name` into the Command member of that name.
+void AssignString(const std::string& name, std::string value, Command* c) {
   static const std::unordered_map<std::string_view, std::string Command::*> kTargets = {
       {"tenant", &Command::tenant},
       {"actor", &Command::actor},
@@ -363,8 +265,158 @@ bool ReadField(const std::string& name, Kind kind, const FieldValue& v, Command*
       {"lease", &Command::lease},
   };
   auto target = kTargets.find(name);
-  if (target != kTargets.end()) c->*(target->second) = std::move(s);
+  if (target != kTargets.end()) c->*(target->second) = std::move(value);
+}
+
+bool ReadStringField(const std::string& name, Kind kind, const FieldValue& v, Command* c,
+                     BadRequest* err) {
+  std::string s;
+  if (!ReadString(v, name, &s, err)) return false;
+  const std::string problem = StringProblem(kind, s);
+  if (!problem.empty()) return Fail(err, name, problem);
+  AssignString(name, std::move(s), c);
   return true;
+}
+
+bool ReadTimeField(const std::string& name, const FieldValue& v, Command* c, BadRequest* err) {
+  std::string s;
+  if (!ReadString(v, name, &s, err)) return false;
+  auto t = ledger::ParseRfc3339(s);
+  if (!t) return Fail(err, name, "must be an RFC 3339 time such as 2026-01-05T09:00:00Z");
+  if (name == "at") c->at = t;
+  if (name == "effective_at") c->effective_at = t;
+  if (name == "period_start") c->period_start = t;
+  if (name == "period_end") c->period_end = t;
+  return true;
+}
+
+// Seats, max_groups, trial_days and lease_ttl_seconds: bounded counts.
+bool ReadCountField(const std::string& name, Kind kind, const FieldValue& v, Command* c,
+                    BadRequest* err) {
+  const uint64_t hi = kind == Kind::kSeats       ? 1'000'000
+                      : kind == Kind::kMaxGroups ? 100'000
+                      : kind == Kind::kTrialDays ? 365
+                                                 : 86'400;
+  const uint64_t lo = kind == Kind::kLeaseTtl ? 60 : 1;
+  uint64_t n = 0;
+  if (!ReadUint(v, name, lo, hi, &n, err)) return false;
+  const auto u = static_cast<uint32_t>(n);
+  if (kind == Kind::kSeats) c->seats = u;
+  if (kind == Kind::kMaxGroups) c->max_groups = u;
+  if (kind == Kind::kTrialDays) c->trial_days = u;
+  if (kind == Kind::kLeaseTtl) c->lease_ttl_seconds = u;
+  return true;
+}
+
+bool ReadBoolField(const std::string& name, const FieldValue& v, Command* c, BadRequest* err) {
+  const bool is_bool =
+      v.node != nullptr ? v.node->is_boolean() : v.scalar == FieldValue::Scalar::kBool;
+  if (!is_bool) return Fail(err, name, "must be true or false");
+  const bool b = v.node != nullptr ? v.node->get<bool>() : v.flag;
+  if (name == "auto_renew") c->auto_renew = b;
+  if (name == "commit") c->commit = b;
+  return true;
+}
+
+// A non-empty list of distinct ids (the editions of define_product).
+bool ReadIdListField(const std::string& name, const FieldValue& v, Command* c,
+                     BadRequest* err) {
+  if (v.node == nullptr || !v.node->is_array() || v.node->empty()) {
+    return Fail(err, name, "must be a non-empty list");
+  }
+  const json& list_json = *v.node;
+  std::vector<std::string> list;
+  for (size_t i = 0; i < list_json.size(); ++i) {
+    const std::string f = fmt::format("{}[{}]", name, i);
+    std::string item;
+    if (!ReadString(list_json[i], f, &item, err)) return false;
+    if (!IsValidId(item)) return Fail(err, f, kIdRule);
+    for (const auto& seen : list) {
+      if (seen == item) return Fail(err, f, "'" + item + "' appears twice");
+    }
+    list.push_back(item);
+  }
+  c->editions = std::move(list);
+  return true;
+}
+
+// One row of import_members; `f` names it ("rows[3]").
+bool ReadImportRow(const json& value_json, const std::string& f, ImportRow* row,
+                   BadRequest* err) {
+  if (!value_json.is_object()) return Fail(err, f, "must be an object");
+  for (const auto& [key, value] : value_json.items()) {
+    // The CSV line a row came from, and the CSV reader's finding (ledgerctl sends
+    // both so a remote import reports lines as a local one does).
+    if (key == "line") {
+      if (!value.is_number_unsigned() || value.get<uint64_t>() < 1 ||
+          value.get<uint64_t>() > 10'000'000) {
+        return Fail(err, f + ".line", "must be a line number (1 or more)");
+      }
+      row->line = static_cast<int>(value.get<uint64_t>());
+      continue;
+    }
+    std::string* target = key == "email"     ? &row->email
+                          : key == "problem" ? &row->problem
+                          : key == "user"    ? &row->user
+                          : key == "name"    ? &row->name
+                          : key == "role"    ? &row->role
+                                             : nullptr;
+    if (target == nullptr) return Fail(err, f + "." + key, "unknown field");
+    if (!value.is_null() && !ReadString(value, f + "." + key, target, err)) return false;
+  }
+  return true;
+}
+
+bool ReadRowsField(const std::string& name, const FieldValue& v, Command* c, BadRequest* err) {
+  if (v.node == nullptr || !v.node->is_array() || v.node->empty()) {
+    return Fail(err, name, "must be a non-empty list of rows");
+  }
+  const json& rows = *v.node;
+  if (rows.size() > 100'000) return Fail(err, name, "more than 100000 rows");
+  for (size_t i = 0; i < rows.size(); ++i) {
+    ImportRow row;
+    if (!ReadImportRow(rows[i], fmt::format("rows[{}]", i), &row, err)) return false;
+    c->rows.push_back(std::move(row));
+  }
+  return true;
+}
+
+// Reads and checks the value of `name` (of kind `kind`) into `c`.
+bool ReadField(const std::string& name, Kind kind, const FieldValue& v, Command* c,
+               BadRequest* err) {
+  switch (kind) {
+    case Kind::kId:
+    case Kind::kActor:
+    case Kind::kEmail:
+    case Kind::kName:
+    case Kind::kReason:
+    case Kind::kPurchaseOrder:
+    case Kind::kRole:
+    case Kind::kSeatModel:
+    case Kind::kOverage:
+    case Kind::kChange:
+      return ReadStringField(name, kind, v, c, err);
+    case Kind::kTime:
+      return ReadTimeField(name, v, c, err);
+    case Kind::kSeats:
+    case Kind::kMaxGroups:
+    case Kind::kTrialDays:
+    case Kind::kLeaseTtl:
+      return ReadCountField(name, kind, v, c, err);
+    case Kind::kVersion: {
+      uint64_t n = 0;
+      if (!ReadUint(v, name, 0, UINT64_MAX, &n, err)) return false;
+      c->expected_version = n;
+      return true;
+    }
+    case Kind::kBool:
+      return ReadBoolField(name, v, c, err);
+    case Kind::kIdList:
+      return ReadIdListField(name, v, c, err);
+    case Kind::kRows:
+      return ReadRowsField(name, v, c, err);
+  }
+  return Fail(err, name, "has an unknown kind");
 }
 
 std::string GeneratedId() {

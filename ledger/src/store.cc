@@ -222,10 +222,10 @@ rocksdb::Status OpenReadOnly(const rocksdb::DBOptions& db_options, const std::st
   return ChangedUnderEveryAttempt();
 }
 
-}  // namespace
-
-Status Store::Impl::Open(const StoreOptions& opts, const std::string& path) {
-  options = opts;
+// The instance-wide options of a store opened with `opts` at `path`; `*block_cache` is
+// the cache its families share (null without one).
+rocksdb::DBOptions DbOptions(const StoreOptions& opts, const std::string& path,
+                             std::shared_ptr<rocksdb::Cache>* block_cache) {
   rocksdb::DBOptions db_options;
   db_options.create_if_missing = !opts.read_only;
   db_options.create_missing_column_families = !opts.read_only;
@@ -246,14 +246,14 @@ Status Store::Impl::Open(const StoreOptions& opts, const std::string& path) {
   // Writers keep RocksDB's LOG with a logger that survives a full disk (info_log.h); only
   // on the real file system (tests with their own Env keep RocksDB's).
   if (!opts.read_only && opts.env == nullptr) db_options.info_log = NewInfoLog(path);
-  std::shared_ptr<rocksdb::Cache> block_cache;
+  block_cache->reset();
   if (opts.read_cache_bytes > 0) {
     // No row cache on read-only and secondary instances: RocksDB 7.8 answers the second
     // Get of a key NotFound there once the first one filled the row cache (reproduced with
     // plain RocksDB; tests/ledger/store_test.cc "read-only: repeated reads"). Writers are
     // not affected.
     if (!opts.read_only) db_options.row_cache = rocksdb::NewLRUCache(opts.read_cache_bytes);
-    block_cache = rocksdb::NewLRUCache(opts.read_cache_bytes);
+    *block_cache = rocksdb::NewLRUCache(opts.read_cache_bytes);
   }
   // Every family's memtables together stay within the budget: past it, RocksDB flushes
   // the largest. Without it each family may hold its own write buffers.
@@ -261,12 +261,26 @@ Status Store::Impl::Open(const StoreOptions& opts, const std::string& path) {
     db_options.write_buffer_manager =
         std::make_shared<rocksdb::WriteBufferManager>(opts.memtable_budget_bytes);
   }
+  return db_options;
+}
 
+// The families an open asks for, in the order their handles come back: the core ones,
+// then the optional ones, then each opened projector's, then any other existing family.
+struct FamilyPlan {
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  std::vector<rocksdb::ColumnFamilyDescriptor> optional_families;
+  std::vector<bool> projector_opened;  // per StoreOptions::projectors
+};
+
+FamilyPlan PlanFamilies(const StoreOptions& opts, const rocksdb::DBOptions& db_options,
+                        const std::string& path,
+                        const std::shared_ptr<rocksdb::Cache>& block_cache) {
+  FamilyPlan plan;
   rocksdb::ColumnFamilyOptions events_cf = ScanOptions(block_cache);
   events_cf.write_buffer_size = 64 << 20;
   // Replays read the whole log: LZ4 decompresses several times faster than Snappy.
   events_cf.compression = rocksdb::kLZ4Compression;
-  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors = {
+  plan.descriptors = {
       {rocksdb::kDefaultColumnFamilyName, ScanOptions(block_cache)},
       {kCfEvents, events_cf},
       {kCfStreams, PointLookupOptions(block_cache)},
@@ -274,7 +288,6 @@ Status Store::Impl::Open(const StoreOptions& opts, const std::string& path) {
       {kCfHeads, PointLookupOptions(block_cache)},
       {kCfRejections, ScanOptions(block_cache)},
   };
-
   // A read-only open can only open families that exist; a projector missing some is stale.
   std::vector<std::string> existing;
   rocksdb::DB::ListColumnFamilies(db_options, path, &existing).PermitUncheckedError();
@@ -284,45 +297,74 @@ Status Store::Impl::Open(const StoreOptions& opts, const std::string& path) {
   // Families later than the first ledgers (checkpoints) and the side tables of the layers
   // above (the lease table of R19): a read-only open of a ledger without them goes
   // without them.
-  std::vector<rocksdb::ColumnFamilyDescriptor> optional_families;
   if (!opts.read_only || exists(kCfCheckpoints)) {
-    optional_families.push_back({kCfCheckpoints, PointLookupOptions(block_cache)});
+    plan.optional_families.push_back({kCfCheckpoints, PointLookupOptions(block_cache)});
   }
   for (const auto& name : opts.side_tables) {
     if (!opts.read_only || exists(name)) {
-      optional_families.push_back({name, PointLookupOptions(block_cache)});
+      plan.optional_families.push_back({name, PointLookupOptions(block_cache)});
     }
   }
-  descriptors.insert(descriptors.end(), optional_families.begin(), optional_families.end());
-  std::vector<bool> projector_opened;
+  plan.descriptors.insert(plan.descriptors.end(), plan.optional_families.begin(),
+                          plan.optional_families.end());
   for (const auto& p : opts.projectors) {
     bool all = true;
     for (const auto& f : p->families()) all = all && exists(f);
-    projector_opened.push_back(!opts.read_only || all);
-    if (!projector_opened.back()) continue;
-    for (const auto& f : p->families()) descriptors.push_back({f, ProjectionOptions(block_cache)});
+    plan.projector_opened.push_back(!opts.read_only || all);
+    if (!plan.projector_opened.back()) continue;
+    for (const auto& f : p->families()) {
+      plan.descriptors.push_back({f, ProjectionOptions(block_cache)});
+    }
   }
   // RocksDB opens a database for writing only with all its families: families of
   // projections this process does not run are opened too, and left alone.
   if (!opts.read_only) {
     for (const auto& name : existing) {
       bool listed = false;
-      for (const auto& d : descriptors) listed = listed || d.name == name;
-      if (!listed) descriptors.push_back({name, ProjectionOptions(block_cache)});
+      for (const auto& d : plan.descriptors) listed = listed || d.name == name;
+      if (!listed) plan.descriptors.push_back({name, ProjectionOptions(block_cache)});
     }
   }
+  return plan;
+}
 
-  rocksdb::DB* raw = nullptr;
-  rocksdb::Status s;
+// Opens the instance `opts` asks for: a writer, a secondary or a read-only one.
+rocksdb::Status OpenInstance(const StoreOptions& opts, const rocksdb::DBOptions& db_options,
+                             const std::string& path,
+                             const std::vector<rocksdb::ColumnFamilyDescriptor>& descriptors,
+                             std::vector<rocksdb::ColumnFamilyHandle*>* handles,
+                             rocksdb::DB** raw) {
   if (opts.read_only && !opts.secondary_path.empty()) {
-    s = OpenSecondary(db_options, path, opts.secondary_path, descriptors, &handles, &raw);
-  } else if (opts.read_only) {
-    s = OpenReadOnly(db_options, path, descriptors, &handles, &raw);
-  } else {
-    s = rocksdb::DB::Open(db_options, path, descriptors, &handles, &raw);
+    return OpenSecondary(db_options, path, opts.secondary_path, descriptors, handles, raw);
   }
+  if (opts.read_only) return OpenReadOnly(db_options, path, descriptors, handles, raw);
+  return rocksdb::DB::Open(db_options, path, descriptors, handles, raw);
+}
+
+}  // namespace
+
+Status Store::Impl::Open(const StoreOptions& opts, const std::string& path) {
+  options = opts;
+  std::shared_ptr<rocksdb::Cache> block_cache;
+  const rocksdb::DBOptions db_options = DbOptions(opts, path, &block_cache);
+  const FamilyPlan plan = PlanFamilies(opts, db_options, path, block_cache);
+  rocksdb::DB* raw = nullptr;
+  const rocksdb::Status s = OpenInstance(opts, db_options, path, plan.descriptors, &handles, &raw);
   if (!s.ok()) return FromRocks(s);
   db.reset(raw);
+  BindHandles(plan.optional_families, plan.projector_opened);
+  rows = std::make_unique<RocksRowReader>(db.get(), &handles);
+  Status m = LoadMeta();
+  if (!m.ok()) return m;
+  Status p = OpenProjections();
+  if (!p.ok()) return p;
+  if (!options.read_only) StartThreads();
+  return Status::OK();
+}
+
+void Store::Impl::BindHandles(
+    const std::vector<rocksdb::ColumnFamilyDescriptor>& optional_families,
+    const std::vector<bool>& projector_opened) {
   meta = handles[0];
   events = handles[1];
   streams = handles[2];
@@ -334,22 +376,15 @@ Status Store::Impl::Open(const StoreOptions& opts, const std::string& path) {
     if (f.name == kCfCheckpoints) checkpoints = handles[next];
     ++next;
   }
-  for (size_t i = 0; i < opts.projectors.size(); ++i) {
+  for (size_t i = 0; i < options.projectors.size(); ++i) {
     std::vector<TableId> tables;
     if (projector_opened[i]) {
-      for (size_t f = 0; f < opts.projectors[i]->families().size(); ++f) {
+      for (size_t f = 0; f < options.projectors[i]->families().size(); ++f) {
         tables.push_back(TableId{static_cast<uint32_t>(next++)});
       }
     }
     projector_tables.push_back(std::move(tables));
   }
-  rows = std::make_unique<RocksRowReader>(db.get(), &handles);
-  Status m = LoadMeta();
-  if (!m.ok()) return m;
-  Status p = OpenProjections();
-  if (!p.ok()) return p;
-  if (!options.read_only) StartThreads();
-  return Status::OK();
 }
 
 void Store::Impl::StartThreads() {

@@ -116,6 +116,10 @@ class Store::Impl {
  private:
   friend class GroupBuilder;
 
+  // Keeps the opened families' handles: the core ones, then (in the open's order) the
+  // optional families and the families of each projector that was opened.
+  void BindHandles(const std::vector<rocksdb::ColumnFamilyDescriptor>& optional_families,
+                   const std::vector<bool>& projector_opened);
   Status LoadMeta();
   void StartThreads();
   // Attaches the projectors, catching their rows up with the log (or rebuilding them).

@@ -77,177 +77,135 @@ std::string LeaseGranted(Payload::Reader p) {
                      ledger::FormatRfc3339(l.getExpiresAt()));
 }
 
-// Events about the catalog, the tenant, its members and their roles.
-std::string MemberWhat(Payload::Reader p) {
-  switch (p.which()) {
-    case Payload::TENANT_CREATED: {
-      const auto t = p.getTenantCreated();
-      return fmt::format("tenant created with owner {} ({})", Str(t.getOwner()),
-                         Str(t.getOwnerEmail()));
-    }
-    case Payload::PRODUCT_DEFINED: {
-      const auto d = p.getProductDefined();
-      std::vector<std::string_view> editions;
-      for (auto e : d.getEditions()) editions.push_back(Str(e));
-      return fmt::format("product {} defined with editions {}", Str(d.getProduct()),
-                         fmt::join(editions, " < "));
-    }
-    case Payload::MEMBER_INVITED:
-      return Invited(p);
-    case Payload::INVITATION_RESENT:
-      return fmt::format("invitation of {} resent", Str(p.getInvitationResent().getUser()));
-    case Payload::INVITATION_ACCEPTED:
-      return fmt::format("invitation of {} accepted", Str(p.getInvitationAccepted().getUser()));
-    case Payload::MEMBER_REMOVED:
-      return fmt::format("member {} removed", Str(p.getMemberRemoved().getUser()));
-    case Payload::ROLE_CHANGED: {
-      const auto r = p.getRoleChanged();
-      return fmt::format("role of {} changed {} → {}", Str(r.getUser()), RoleName(r.getFrom()),
-                         RoleName(r.getTo()));
-    }
-    case Payload::OWNERSHIP_TRANSFERRED: {
-      const auto o = p.getOwnershipTransferred();
-      return fmt::format("ownership transferred {} → {} ({} is now {})", Str(o.getFrom()),
-                         Str(o.getTo()), Str(o.getFrom()), RoleName(o.getPreviousOwnerRole()));
-    }
-    default:
-      return kUnknown;
-  }
+std::string TenantCreated(Payload::Reader p) {
+  const auto t = p.getTenantCreated();
+  return fmt::format("tenant created with owner {} ({})", Str(t.getOwner()),
+                     Str(t.getOwnerEmail()));
 }
 
-// Events about groups and their place on subscriptions.
-std::string GroupWhat(Payload::Reader p) {
-  switch (p.which()) {
-    case Payload::GROUP_CREATED: {
-      const auto g = p.getGroupCreated();
-      return fmt::format("group {} created (\"{}\")", Str(g.getGroup()), Str(g.getName()));
-    }
-    case Payload::GROUP_RENAMED: {
-      const auto g = p.getGroupRenamed();
-      return fmt::format("group {} renamed to \"{}\"", Str(g.getGroup()), Str(g.getName()));
-    }
-    case Payload::GROUP_DELETED:
-      return fmt::format("group {} deleted", Str(p.getGroupDeleted().getGroup()));
-    case Payload::GROUP_MEMBER_ADDED: {
-      const auto g = p.getGroupMemberAdded();
-      return fmt::format("{} added to group {}", Str(g.getUser()), Str(g.getGroup()));
-    }
-    case Payload::GROUP_MEMBER_REMOVED: {
-      const auto g = p.getGroupMemberRemoved();
-      return fmt::format("{} removed from group {}", Str(g.getUser()), Str(g.getGroup()));
-    }
-    case Payload::GROUP_ASSIGNED: {
-      const auto g = p.getGroupAssigned();
-      return fmt::format("group {} assigned to {}", Str(g.getGroup()), Str(g.getSubscription()));
-    }
-    case Payload::GROUP_UNASSIGNED: {
-      const auto g = p.getGroupUnassigned();
-      return fmt::format("group {} unassigned from {}", Str(g.getGroup()),
-                         Str(g.getSubscription()));
-    }
-    default:
-      return kUnknown;
-  }
+std::string ProductDefined(Payload::Reader p) {
+  const auto d = p.getProductDefined();
+  std::vector<std::string_view> editions;
+  for (auto e : d.getEditions()) editions.push_back(Str(e));
+  return fmt::format("product {} defined with editions {}", Str(d.getProduct()),
+                     fmt::join(editions, " < "));
 }
 
-// Events about seats and their number.
-std::string SeatWhat(Payload::Reader p) {
-  switch (p.which()) {
-    case Payload::SEAT_ASSIGNED: {
-      const auto s = p.getSeatAssigned();
-      return fmt::format("seat of {} assigned to {}", Str(s.getSubscription()), Str(s.getUser()));
-    }
-    case Payload::SEAT_REVOKED: {
-      const auto s = p.getSeatRevoked();
-      return fmt::format("seat of {} revoked from {}", Str(s.getSubscription()), Str(s.getUser()));
-    }
-    case Payload::SEATS_INCREASED: {
-      const auto s = p.getSeatsIncreased();
-      return fmt::format("seats of {} increased {} → {}", Str(s.getSubscription()), s.getFrom(),
-                         s.getTo());
-    }
-    case Payload::SEAT_DECREASE_SCHEDULED: {
-      const auto s = p.getSeatDecreaseScheduled();
-      return fmt::format("seats of {} to decrease to {} on {}", Str(s.getSubscription()),
-                         s.getSeats(), Day(s.getEffectiveAt()));
-    }
-    case Payload::SEATS_DECREASED: {
-      const auto s = p.getSeatsDecreased();
-      return fmt::format("seats of {} decreased {} → {}", Str(s.getSubscription()), s.getFrom(),
-                         s.getTo());
-    }
-    case Payload::SCHEDULED_CHANGE_CANCELLED: {
-      const auto s = p.getScheduledChangeCancelled();
-      return fmt::format("scheduled {} of {} cancelled", Words(Str(s.getChange())),
-                         Str(s.getSubscription()));
-    }
-    default:
-      return kUnknown;
-  }
+std::string RoleChanged(Payload::Reader p) {
+  const auto r = p.getRoleChanged();
+  return fmt::format("role of {} changed {} → {}", Str(r.getUser()), RoleName(r.getFrom()),
+                     RoleName(r.getTo()));
 }
 
-// Events about a subscription's edition, period and billing.
-std::string SubscriptionWhat(Payload::Reader p) {
-  switch (p.which()) {
-    case Payload::SUBSCRIPTION_PURCHASED:
-      return Purchased(p);
-    case Payload::EDITION_UPGRADED: {
-      const auto e = p.getEditionUpgraded();
-      return fmt::format("edition of {} upgraded {} → {}", Str(e.getSubscription()),
-                         Str(e.getFrom()), Str(e.getTo()));
-    }
-    case Payload::EDITION_DOWNGRADE_SCHEDULED: {
-      const auto e = p.getEditionDowngradeScheduled();
-      return fmt::format("edition of {} to downgrade to {} on {}", Str(e.getSubscription()),
-                         Str(e.getEdition()), Day(e.getEffectiveAt()));
-    }
-    case Payload::EDITION_DOWNGRADED: {
-      const auto e = p.getEditionDowngraded();
-      return fmt::format("edition of {} downgraded {} → {}", Str(e.getSubscription()),
-                         Str(e.getFrom()), Str(e.getTo()));
-    }
-    case Payload::RENEWAL_CANCELLED:
-      return fmt::format("renewal of {} cancelled", Str(p.getRenewalCancelled().getSubscription()));
-    case Payload::RENEWAL_RESUMED:
-      return fmt::format("renewal of {} resumed", Str(p.getRenewalResumed().getSubscription()));
-    case Payload::SUBSCRIPTION_RENEWED: {
-      const auto r = p.getSubscriptionRenewed();
-      return fmt::format("subscription {} renewed until {}", Str(r.getSubscription()),
-                         Day(r.getPeriodEnd()));
-    }
-    case Payload::SUBSCRIPTION_EXPIRED:
-      return fmt::format("subscription {} expired",
-                         Str(p.getSubscriptionExpired().getSubscription()));
-    case Payload::TRIAL_CONVERTED:
-      return Converted(p);
-    case Payload::TRIAL_EXPIRED:
-      return fmt::format("trial of {} expired", Str(p.getTrialExpired().getSubscription()));
-    case Payload::PURCHASE_ORDER_SET: {
-      const auto o = p.getPurchaseOrderSet();
-      return fmt::format("purchase order of {} set to {}", Str(o.getSubscription()),
-                         Str(o.getPurchaseOrder()));
-    }
-    default:
-      return kUnknown;
-  }
+std::string OwnershipTransferred(Payload::Reader p) {
+  const auto o = p.getOwnershipTransferred();
+  return fmt::format("ownership transferred {} → {} ({} is now {})", Str(o.getFrom()),
+                     Str(o.getTo()), Str(o.getFrom()), RoleName(o.getPreviousOwnerRole()));
 }
 
-// Events about concurrent-seat leases (R19).
-std::string LeaseWhat(Payload::Reader p) {
-  switch (p.which()) {
-    case Payload::LEASE_GRANTED:
-      return LeaseGranted(p);
-    case Payload::LEASE_RELEASED: {
-      const auto l = p.getLeaseReleased();
-      return fmt::format("lease {} of {} released", Str(l.getLease()), Str(l.getSubscription()));
-    }
-    case Payload::LEASE_EXPIRED: {
-      const auto l = p.getLeaseExpired();
-      return fmt::format("lease {} of {} expired", Str(l.getLease()), Str(l.getSubscription()));
-    }
-    default:
-      return kUnknown;
-  }
+std::string GroupCreated(Payload::Reader p) {
+  const auto g = p.getGroupCreated();
+  return fmt::format("group {} created (\"{}\")", Str(g.getGroup()), Str(g.getName()));
+}
+
+std::string GroupRenamed(Payload::Reader p) {
+  const auto g = p.getGroupRenamed();
+  return fmt::format("group {} renamed to \"{}\"", Str(g.getGroup()), Str(g.getName()));
+}
+
+std::string GroupMemberAdded(Payload::Reader p) {
+  const auto g = p.getGroupMemberAdded();
+  return fmt::format("{} added to group {}", Str(g.getUser()), Str(g.getGroup()));
+}
+
+std::string GroupMemberRemoved(Payload::Reader p) {
+  const auto g = p.getGroupMemberRemoved();
+  return fmt::format("{} removed from group {}", Str(g.getUser()), Str(g.getGroup()));
+}
+
+std::string GroupAssigned(Payload::Reader p) {
+  const auto g = p.getGroupAssigned();
+  return fmt::format("group {} assigned to {}", Str(g.getGroup()), Str(g.getSubscription()));
+}
+
+std::string GroupUnassigned(Payload::Reader p) {
+  const auto g = p.getGroupUnassigned();
+  return fmt::format("group {} unassigned from {}", Str(g.getGroup()),
+                     Str(g.getSubscription()));
+}
+
+std::string SeatAssigned(Payload::Reader p) {
+  const auto s = p.getSeatAssigned();
+  return fmt::format("seat of {} assigned to {}", Str(s.getSubscription()), Str(s.getUser()));
+}
+
+std::string SeatRevoked(Payload::Reader p) {
+  const auto s = p.getSeatRevoked();
+  return fmt::format("seat of {} revoked from {}", Str(s.getSubscription()), Str(s.getUser()));
+}
+
+std::string SeatsIncreased(Payload::Reader p) {
+  const auto s = p.getSeatsIncreased();
+  return fmt::format("seats of {} increased {} → {}", Str(s.getSubscription()), s.getFrom(),
+                     s.getTo());
+}
+
+std::string SeatDecreaseScheduled(Payload::Reader p) {
+  const auto s = p.getSeatDecreaseScheduled();
+  return fmt::format("seats of {} to decrease to {} on {}", Str(s.getSubscription()),
+                     s.getSeats(), Day(s.getEffectiveAt()));
+}
+
+std::string SeatsDecreased(Payload::Reader p) {
+  const auto s = p.getSeatsDecreased();
+  return fmt::format("seats of {} decreased {} → {}", Str(s.getSubscription()), s.getFrom(),
+                     s.getTo());
+}
+
+std::string ScheduledChangeCancelled(Payload::Reader p) {
+  const auto s = p.getScheduledChangeCancelled();
+  return fmt::format("scheduled {} of {} cancelled", Words(Str(s.getChange())),
+                     Str(s.getSubscription()));
+}
+
+std::string EditionUpgraded(Payload::Reader p) {
+  const auto e = p.getEditionUpgraded();
+  return fmt::format("edition of {} upgraded {} → {}", Str(e.getSubscription()),
+                     Str(e.getFrom()), Str(e.getTo()));
+}
+
+std::string EditionDowngradeScheduled(Payload::Reader p) {
+  const auto e = p.getEditionDowngradeScheduled();
+  return fmt::format("edition of {} to downgrade to {} on {}", Str(e.getSubscription()),
+                     Str(e.getEdition()), Day(e.getEffectiveAt()));
+}
+
+std::string EditionDowngraded(Payload::Reader p) {
+  const auto e = p.getEditionDowngraded();
+  return fmt::format("edition of {} downgraded {} → {}", Str(e.getSubscription()),
+                     Str(e.getFrom()), Str(e.getTo()));
+}
+
+std::string SubscriptionRenewed(Payload::Reader p) {
+  const auto r = p.getSubscriptionRenewed();
+  return fmt::format("subscription {} renewed until {}", Str(r.getSubscription()),
+                     Day(r.getPeriodEnd()));
+}
+
+std::string PurchaseOrderSet(Payload::Reader p) {
+  const auto o = p.getPurchaseOrderSet();
+  return fmt::format("purchase order of {} set to {}", Str(o.getSubscription()),
+                     Str(o.getPurchaseOrder()));
+}
+
+std::string LeaseReleased(Payload::Reader p) {
+  const auto l = p.getLeaseReleased();
+  return fmt::format("lease {} of {} released", Str(l.getLease()), Str(l.getSubscription()));
+}
+
+std::string LeaseExpired(Payload::Reader p) {
+  const auto l = p.getLeaseExpired();
+  return fmt::format("lease {} of {} expired", Str(l.getLease()), Str(l.getSubscription()));
 }
 
 // What happened, without who did it. No `default`: the compiler (-Wswitch) insists that
@@ -256,45 +214,76 @@ std::string LeaseWhat(Payload::Reader p) {
 std::string What(Payload::Reader p) {
   switch (p.which()) {
     case Payload::TENANT_CREATED:
+      return TenantCreated(p);
     case Payload::PRODUCT_DEFINED:
+      return ProductDefined(p);
     case Payload::MEMBER_INVITED:
+      return Invited(p);
     case Payload::INVITATION_RESENT:
+      return fmt::format("invitation of {} resent", Str(p.getInvitationResent().getUser()));
     case Payload::INVITATION_ACCEPTED:
+      return fmt::format("invitation of {} accepted", Str(p.getInvitationAccepted().getUser()));
     case Payload::MEMBER_REMOVED:
+      return fmt::format("member {} removed", Str(p.getMemberRemoved().getUser()));
     case Payload::ROLE_CHANGED:
+      return RoleChanged(p);
     case Payload::OWNERSHIP_TRANSFERRED:
-      return MemberWhat(p);
+      return OwnershipTransferred(p);
     case Payload::GROUP_CREATED:
+      return GroupCreated(p);
     case Payload::GROUP_RENAMED:
+      return GroupRenamed(p);
     case Payload::GROUP_DELETED:
+      return fmt::format("group {} deleted", Str(p.getGroupDeleted().getGroup()));
     case Payload::GROUP_MEMBER_ADDED:
+      return GroupMemberAdded(p);
     case Payload::GROUP_MEMBER_REMOVED:
+      return GroupMemberRemoved(p);
     case Payload::GROUP_ASSIGNED:
+      return GroupAssigned(p);
     case Payload::GROUP_UNASSIGNED:
-      return GroupWhat(p);
+      return GroupUnassigned(p);
     case Payload::SEAT_ASSIGNED:
+      return SeatAssigned(p);
     case Payload::SEAT_REVOKED:
+      return SeatRevoked(p);
     case Payload::SEATS_INCREASED:
+      return SeatsIncreased(p);
     case Payload::SEAT_DECREASE_SCHEDULED:
+      return SeatDecreaseScheduled(p);
     case Payload::SEATS_DECREASED:
+      return SeatsDecreased(p);
     case Payload::SCHEDULED_CHANGE_CANCELLED:
-      return SeatWhat(p);
+      return ScheduledChangeCancelled(p);
     case Payload::SUBSCRIPTION_PURCHASED:
+      return Purchased(p);
     case Payload::EDITION_UPGRADED:
+      return EditionUpgraded(p);
     case Payload::EDITION_DOWNGRADE_SCHEDULED:
+      return EditionDowngradeScheduled(p);
     case Payload::EDITION_DOWNGRADED:
+      return EditionDowngraded(p);
     case Payload::RENEWAL_CANCELLED:
+      return fmt::format("renewal of {} cancelled", Str(p.getRenewalCancelled().getSubscription()));
     case Payload::RENEWAL_RESUMED:
+      return fmt::format("renewal of {} resumed", Str(p.getRenewalResumed().getSubscription()));
     case Payload::SUBSCRIPTION_RENEWED:
+      return SubscriptionRenewed(p);
     case Payload::SUBSCRIPTION_EXPIRED:
+      return fmt::format("subscription {} expired",
+                         Str(p.getSubscriptionExpired().getSubscription()));
     case Payload::TRIAL_CONVERTED:
+      return Converted(p);
     case Payload::TRIAL_EXPIRED:
+      return fmt::format("trial of {} expired", Str(p.getTrialExpired().getSubscription()));
     case Payload::PURCHASE_ORDER_SET:
-      return SubscriptionWhat(p);
+      return PurchaseOrderSet(p);
     case Payload::LEASE_GRANTED:
+      return LeaseGranted(p);
     case Payload::LEASE_RELEASED:
+      return LeaseReleased(p);
     case Payload::LEASE_EXPIRED:
-      return LeaseWhat(p);
+      return LeaseExpired(p);
     case Payload::UNKNOWN:
       break;
   }
