@@ -36,14 +36,19 @@ CREATE TABLE ledger_events (
 );
 
 -- Idempotency forever (R16): the primary key refuses a second record for an id.
--- record: the RocksDB store's command value (ledger/src/records.h).
+-- record: the RocksDB store's command value (ledger/src/records.h). after_position: the
+-- partition's last position before the command's group, so a node copying the log reads
+-- the records of the groups it lacks (ledger_commands_since).
 CREATE TABLE ledger_commands (
-  tenant     bytea   NOT NULL,
-  command_id bytea   NOT NULL,
-  partition  integer NOT NULL,
-  record     bytea   NOT NULL,
+  tenant         bytea   NOT NULL,
+  command_id     bytea   NOT NULL,
+  partition      integer NOT NULL,
+  after_position bigint  NOT NULL,
+  record         bytea   NOT NULL,
   PRIMARY KEY (tenant, command_id)
 );
+CREATE INDEX ledger_commands_since ON ledger_commands
+  (partition, after_position, tenant, command_id);
 
 -- The rejection log (R3), ordered by a gap-free sequence per partition.
 -- record: schema::Rejection as the RocksDB store keeps it.

@@ -26,6 +26,7 @@ bool GroupBuilder::KnownTables(const std::vector<RowWrite>& rows) const {
 GroupBuilder::GroupBuilder(Store::Impl* impl, PreparedGroup* out)
     : impl_(*impl),
       out_(*out),
+      upstream_(impl->options.upstream != nullptr),
       rows_(&out->batch, &impl->handles),
       position_(impl->build_position_),
       first_position_(impl->build_position_),
@@ -38,6 +39,20 @@ void GroupBuilder::LogRejection(RejectionRecord record) {
   record.sequence = ++rejection_seq_;
   out_.batch.Put(impl_.rejections, keys::RejectionKey(record.tenant, record.sequence),
                  records::EncodeRejection(record));
+  if (upstream_) out_.log.rejections.push_back(std::move(record));
+}
+
+void GroupBuilder::ApplyRow(const RowWrite& w) {
+  rows_.Apply(w);
+  if (upstream_) {
+    out_.log.rows.push_back(
+        LogSideRow{impl_.handles[w.table.index]->GetName(), w.key, w.value});
+  }
+}
+
+void GroupBuilder::RecordUpstream(const std::string& tenant, const std::string& command_id,
+                                  const Digest& hash, const AppendResult& result) {
+  if (upstream_) out_.log.commands.push_back(LogCommand{tenant, command_id, hash, result});
 }
 
 Status GroupBuilder::Add(const std::vector<QueuedWrite*>& writes) {
@@ -145,6 +160,7 @@ Status GroupBuilder::AddPrelude(AppendRequest& req, Decision& decision, Micros n
   if (!es.ok()) return es;
   const Digest prelude_hash = Sha256(decision.prelude_command_id);
   out_.batch.Put(impl_.commands, prelude_key, records::EncodeCommand(prelude_hash, prelude_result));
+  RecordUpstream(req.tenant, decision.prelude_command_id, prelude_hash, prelude_result);
   prelude_results_.push_back(std::make_unique<AppendResult>(std::move(prelude_result)));
   pending_commands_.emplace(prelude_key, Pending{prelude_hash, prelude_results_.back().get()});
   return Status::OK();
@@ -196,11 +212,11 @@ Status GroupBuilder::AddRequest(AppendRequest& req, AppendResult& result) {
       return Reject(req, result, "internal_error",
                     "a decision wrote to a table the store does not have");
     }
-    for (const RowWrite& w : decision.prelude_rows) rows_.Apply(w);
+    for (const RowWrite& w : decision.prelude_rows) ApplyRow(w);
     if (decision.rejection) {
       return Reject(req, result, decision.rejection->code, decision.rejection->message);
     }
-    for (const RowWrite& w : decision.rows) rows_.Apply(w);
+    for (const RowWrite& w : decision.rows) ApplyRow(w);
     if (decision.discard) {
       result.kind = AppendResult::Kind::kAccepted;
       result.version = head->version;
@@ -220,6 +236,7 @@ Status GroupBuilder::AddRequest(AppendRequest& req, AppendResult& result) {
   if (!es.ok()) return es;
   result.kind = AppendResult::Kind::kAccepted;
   out_.batch.Put(impl_.commands, command_key, records::EncodeCommand(req.request_hash, result));
+  RecordUpstream(req.tenant, req.command_id, req.request_hash, result);
   pending_commands_.emplace(std::move(command_key), Pending{req.request_hash, &result});
   return Status::OK();
 }
@@ -252,6 +269,7 @@ Status GroupBuilder::Encode(const std::string& tenant, const std::string& comman
     Digest hash{};
     const std::string bytes = EncodeCanonicalEvent(e, &hash);
     out_.batch.Put(impl_.events, keys::EventKey(position_), bytes);
+    if (upstream_) out_.log.events.push_back(LogEvent{position_, tenant, head.version, bytes});
     out_.batch.Put(impl_.streams, keys::StreamKey(tenant, head.version), keys::BE64(position_));
     head.hash = hash;
     head.position = position_;
@@ -282,6 +300,7 @@ void GroupBuilder::Finish() {
     auto cached = impl_.head_cache_.find(tenant);
     if (cached != impl_.head_cache_.end() && cached->second.version == head.version) continue;
     batch.Put(impl_.heads, tenant, records::EncodeHead(head));
+    if (upstream_) out_.log.heads.push_back(LogHead{tenant, head});
   }
   batch.Put(impl_.meta, keys::kMetaLedgerTime, keys::BE64(static_cast<uint64_t>(time_)));
   if (position_ != first_position_) {
@@ -310,6 +329,8 @@ void GroupBuilder::Finish() {
   out_.last_position = position_;
   out_.events = position_ - first_position_;
   out_.time = time_;
+  out_.after_position = first_position_;
+  out_.log.ledger_time = time_;
 }
 
 }  // namespace ledger

@@ -345,6 +345,9 @@ rocksdb::Status OpenInstance(const StoreOptions& opts, const rocksdb::DBOptions&
 
 Status Store::Impl::Open(const StoreOptions& opts, const std::string& path) {
   options = opts;
+  if (opts.upstream != nullptr && opts.read_only) {
+    return Status::InvalidArgument("a store on an upstream log is opened for writing");
+  }
   std::shared_ptr<rocksdb::Cache> block_cache;
   const rocksdb::DBOptions db_options = DbOptions(opts, path, &block_cache);
   const FamilyPlan plan = PlanFamilies(opts, db_options, path, block_cache);
@@ -356,6 +359,15 @@ Status Store::Impl::Open(const StoreOptions& opts, const std::string& path) {
   rows = std::make_unique<RocksRowReader>(db.get(), &handles);
   Status m = LoadMeta();
   if (!m.ok()) return m;
+  if (options.upstream != nullptr) {
+    // This node's copy of the log: take the right to write, then catch up with the log.
+    UpstreamState state;
+    Status u = options.upstream->Acquire(&state);
+    if (u.ok()) u = PullUpstream(state);
+    if (!u.ok()) return u;
+    build_position_ = last_position.load();
+    build_time_ = ledger_time.load();
+  }
   Status p = OpenProjections();
   if (!p.ok()) return p;
   if (!options.read_only) StartThreads();

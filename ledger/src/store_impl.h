@@ -25,7 +25,9 @@
 #include <vector>
 
 #include "ledger/clock.h"
+#include "ledger/log_group.h"
 #include "ledger/store.h"
+#include "ledger/upstream.h"
 #include "rocks_rows.h"
 #include "rocks_status.h"
 
@@ -51,6 +53,11 @@ struct PreparedGroup {
   Status status;          // not OK: fail every write of the group without writing
   bool empty = true;      // nothing to write (duplicates only)
   bool no_space = false;  // the write failed because the disk is full
+  // With an upstream log: what the group commits there, after which position, and
+  // whether that commit failed (the writer then reads the log again).
+  LogGroup log;
+  uint64_t after_position = 0;
+  bool upstream_failed = false;
 };
 
 // A command accepted by a group that is not yet durable, for idempotency checks of the
@@ -137,6 +144,19 @@ class Store::Impl {
   void TryRecover(std::unique_lock<std::mutex>& lock);
   // Forgets the builder's state beyond the last durable group (builder thread, syncer idle).
   Status ReloadWriterState();
+  // With an upstream log: takes the right to write again, applies what the log holds past
+  // the local files and catches the projections up (builder thread, syncer idle).
+  Status RecoverFromUpstream();
+  // Applies what the upstream log holds past the local files: command records, then
+  // rejections and side-table rows, then events with their stream index and heads
+  // (events last: the local last position says how far the copy goes).
+  Status PullUpstream(const UpstreamState& upstream);
+  Status PullCommands();
+  Status PullRejections();
+  Status PullSideRows();
+  Status PullEvents(const UpstreamState& upstream);
+  // Folds events past each projector's checkpoint into its rows (after a pull).
+  Status CatchUpProjections();
   // Writes a prepared group with one synced write and publishes it.
   Status WriteGroup(PreparedGroup* group);
   // Calls every callback of the group with `status` (OK: each its own result).
@@ -161,6 +181,7 @@ class Store::Impl {
   std::thread completer_;
   Status write_error_;                 // guarded by mu_; sticky, unless it is a full disk
   bool write_error_no_space_ = false;  // guarded by mu_
+  bool write_error_upstream_ = false;  // guarded by mu_: the upstream log refused a group
   std::chrono::steady_clock::time_point last_recovery_attempt_;  // builder only
   std::thread builder_;
   std::thread syncer_;

@@ -18,10 +18,25 @@ uint64_t MicrosSince(std::chrono::steady_clock::time_point start) {
                                    .count());
 }
 
-Status RefusedAfter(const Status& error, bool no_space) {
+Status RefusedAfter(const Status& error, bool no_space, bool upstream) {
+  if (upstream) {
+    return Status::Unavailable("the log refused an earlier group; writes resume once this "
+                               "node has read the log again: " + error.message());
+  }
   return Status::Unavailable(
       no_space ? "disk full: writes resume once space is freed: " + error.message()
                : "store refuses writes after an earlier failure (reopen it): " + error.message());
+}
+
+// What the callers of a group the upstream log did not take are told. Retrying with the
+// same id is always safe: a group that did commit answers `duplicate` then.
+Status UpstreamFailure(const Status& s) {
+  if (s.IsOutcomeUnknown()) {
+    return Status::Unavailable("the log did not answer whether the command committed; retry "
+                               "with the same id: " + s.message());
+  }
+  return Status::Unavailable("the log refused the command's group; retry with the same id: " +
+                             s.message());
 }
 
 // How long a store out of disk space waits between attempts to resume writing.
@@ -91,11 +106,12 @@ void Store::Impl::BuilderLoop() {
     if (queue_.empty()) break;  // stopping, and everything queued has been handed on
 
     // Before the group builder copies the writer state, which a recovery reloads.
-    if (!write_error_.ok() && write_error_no_space_) TryRecover(lock);
+    if (!write_error_.ok() && (write_error_no_space_ || write_error_upstream_)) TryRecover(lock);
     auto group = std::make_unique<PreparedGroup>();
     GroupBuilder builder(this, group.get());
-    group->status =
-        write_error_.ok() ? Status::OK() : RefusedAfter(write_error_, write_error_no_space_);
+    group->status = write_error_.ok() ? Status::OK()
+                                      : RefusedAfter(write_error_, write_error_no_space_,
+                                                     write_error_upstream_);
     const auto start = std::chrono::steady_clock::now();
     size_t bytes = 0;
     // Take what is queued; while the syncer is still busy with the previous group, keep
@@ -148,7 +164,7 @@ void Store::Impl::SyncerLoop() {
     std::unique_ptr<PreparedGroup> group = std::move(ready_);
     Status status = group->status;
     if (status.ok() && !write_error_.ok()) {
-      status = RefusedAfter(write_error_, write_error_no_space_);
+      status = RefusedAfter(write_error_, write_error_no_space_, write_error_upstream_);
     }
     builder_cv_.notify_one();  // ready_ is free again
     lock.unlock();
@@ -157,9 +173,10 @@ void Store::Impl::SyncerLoop() {
     group->status = status;
 
     lock.lock();
-    if (!status.ok() && write_error_.ok() && !status.IsUnavailable()) {
+    if (!status.ok() && write_error_.ok() && (!status.IsUnavailable() || group->upstream_failed)) {
       write_error_ = status;
       write_error_no_space_ = group->no_space;
+      write_error_upstream_ = group->upstream_failed;
     }
     if (ready_ == nullptr) syncer_busy_ = false;
     builder_cv_.notify_one();
@@ -188,6 +205,14 @@ void Store::Impl::CompleterLoop() {
 Status Store::Impl::WriteGroup(PreparedGroup* group) {
   std::lock_guard<std::mutex> between_groups(group_write_mu);
   const auto start = std::chrono::steady_clock::now();
+  if (options.upstream != nullptr) {
+    // Durable in the log first: nothing is visible here that the log may not hold.
+    const Status us = options.upstream->Commit(group->after_position, group->log);
+    if (!us.ok()) {
+      group->upstream_failed = true;
+      return UpstreamFailure(us);
+    }
+  }
   rocksdb::WriteOptions wo;
   wo.sync = true;
   rocksdb::Status ws = db->Write(wo, &group->batch);
@@ -222,15 +247,22 @@ void Store::Impl::TryRecover(std::unique_lock<std::mutex>& lock) {
   last_recovery_attempt_ = now;
   // Nothing may be in the syncer's hands while the writer state is reloaded.
   builder_cv_.wait(lock, [this] { return ready_ == nullptr && !syncer_busy_; });
+  const bool upstream = write_error_upstream_;
   lock.unlock();
-  // RocksDB flushes every memtable to new files and starts a new WAL (the failed write
-  // never reached a memtable); this needs free space, so it fails while the disk is full.
-  rocksdb::Status resumed = db->Resume();
-  Status s = resumed.ok() ? ReloadWriterState() : FromRocks(resumed);
+  Status s;
+  if (upstream) {
+    s = RecoverFromUpstream();
+  } else {
+    // RocksDB flushes every memtable to new files and starts a new WAL (the failed write
+    // never reached a memtable); this needs free space, so it fails while the disk is full.
+    rocksdb::Status resumed = db->Resume();
+    s = resumed.ok() ? ReloadWriterState() : FromRocks(resumed);
+  }
   lock.lock();
   if (s.ok()) {
     write_error_ = Status::OK();
     write_error_no_space_ = false;
+    write_error_upstream_ = false;
     stat_recoveries += 1;
   }
 }

@@ -1,6 +1,8 @@
-// The RocksDB backends: a ledger directory on disk, and one in an in-memory Env. Both sit
-// on the fault-injecting file system of tests/support, so that a power loss drops exactly
-// what was not synced. This file is the only one of the suite that names RocksDB.
+// The backends: a RocksDB ledger directory on disk, one in an in-memory Env, and the log
+// on PostgreSQL 15 (DESIGN section 7) with the node's RocksDB copy on disk. All sit on the
+// fault-injecting file system of tests/support, so that a power loss drops exactly what
+// was not synced locally (PostgreSQL keeps what it committed). This file is the only one
+// of the suite that names RocksDB or PostgreSQL.
 #include "conformance/backend.h"
 
 #include <rocksdb/env.h>
@@ -11,6 +13,8 @@
 #include <utility>
 
 #include "commands/lease_table.h"
+#include "ledger/pg_upstream.h"
+#include "pg/pg_cluster.h"
 #include "projections/views.h"
 #include "support/fault_injection_fs.h"
 #include "support/temp_dir.h"
@@ -18,6 +22,19 @@
 
 namespace conformance {
 namespace {
+
+// Opens a store's upstream log afresh (the PostgreSQL backend), or is empty.
+using UpstreamFactory = std::function<ledger::Status(std::shared_ptr<ledger::UpstreamLog>*)>;
+
+// One throwaway PostgreSQL 15 for the test process, started on first use; each backend
+// gets a database of its own.
+std::string FreshPostgresDatabase() {
+  static ledger::testing::PgCluster cluster;
+  static int databases = 0;
+  const std::string name = "conformance_" + std::to_string(++databases);
+  ledger::testing::PgSession(cluster.conninfo()).Query("CREATE DATABASE " + name);
+  return cluster.conninfo(name);
+}
 
 class RocksDbBackend final : public Backend {
  public:
@@ -34,9 +51,19 @@ class RocksDbBackend final : public Backend {
     }
     env_ = rocksdb::NewCompositeEnv(fs_);
   }
+  // On disk, as this node's copy of the PostgreSQL log at `conninfo`.
+  explicit RocksDbBackend(const std::string& conninfo) : RocksDbBackend(/*in_memory=*/false) {
+    upstream_ = [conninfo](std::shared_ptr<ledger::UpstreamLog>* out) {
+      ledger::PgUpstreamOptions options;
+      options.node = "conformance";
+      return ledger::OpenPgUpstream(conninfo, options, out);
+    };
+  }
   ~RocksDbBackend() override { Close(); }
 
-  std::string name() const override { return in_memory_ ? "rocksdb-memenv" : "rocksdb-disk"; }
+  std::string name() const override {
+    return upstream_ ? "postgres" : in_memory_ ? "rocksdb-memenv" : "rocksdb-disk";
+  }
 
   ledger::Status Open(bool rebuild_views) override {
     if (powered_off_) {
@@ -60,6 +87,10 @@ class RocksDbBackend final : public Backend {
     commands::AddSideTables(&options);
     options.rebuild_projections = rebuild_views;
     options.progress = [](const std::string&) {};
+    if (upstream_) {
+      ledger::Status u = upstream_(&options.upstream);
+      if (!u.ok()) return u;
+    }
     ledger::Status s = ledger::Store::Open(options, path_, &store_);
     if (!s.ok()) return s;
     service_ = std::make_unique<commands::CommandService>(store_.get());
@@ -99,6 +130,7 @@ class RocksDbBackend final : public Backend {
   std::shared_ptr<ledger::testing::FaultInjectionFs> fs_;
   std::unique_ptr<rocksdb::Env> env_;
   std::string path_;
+  UpstreamFactory upstream_;  // set: the PostgreSQL backend
   std::atomic<bool> powered_off_{false};
   // The open ledger.
   std::shared_ptr<projections::ViewProjector> views_;
@@ -113,6 +145,7 @@ const std::vector<BackendFactory>& Backends() {
   static const std::vector<BackendFactory> backends = {
       {"rocksdb-disk", [] { return std::make_unique<RocksDbBackend>(/*in_memory=*/false); }},
       {"rocksdb-memenv", [] { return std::make_unique<RocksDbBackend>(/*in_memory=*/true); }},
+      {"postgres", [] { return std::make_unique<RocksDbBackend>(FreshPostgresDatabase()); }},
   };
   return backends;
 }

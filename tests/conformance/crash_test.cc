@@ -113,7 +113,6 @@ void CheckWholeAndResume(Backend& b, Workload& w) {
     const bool durable =
         b.store().LookupCommand(client.tenant(), client.Id(in_flight), &lookup).ok();
     CHECK(durable == (present == in_flight + 1));
-    fprintf(stderr, "DIAG %s in_flight=%d durable=%d\n", client.tenant().c_str(), in_flight, durable);
 
     const CommandResult again = Run(b, client.Command(in_flight));
     INFO("sent again: " << again.ToJson());

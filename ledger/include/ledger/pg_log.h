@@ -20,6 +20,7 @@
 #include <string_view>
 #include <vector>
 
+#include "ledger/log_group.h"
 #include "ledger/sha256.h"
 #include "ledger/status.h"
 #include "ledger/store.h"
@@ -55,50 +56,12 @@ struct PgPartition {
   Micros ledger_time = 0;     // the latest committed group's ledger time
 };
 
-// One event of a group: canonical bytes as EncodeCanonicalEvent returns them.
-struct PgEvent {
-  uint64_t position = 0;
-  std::string tenant;
-  uint64_t version = 0;
-  std::string bytes;
-};
-
-// One command's idempotency record: what a retry with the same id is answered forever.
-struct PgCommandRecord {
-  std::string tenant;
-  std::string command_id;
-  Digest request_hash{};
-  AppendResult result;
-};
-
-// A side-table row written with the group (RowWrite by table name): a put, or a delete
-// when `value` is unset. Of several writes to one key in a group, the last wins.
-struct PgSideRow {
-  std::string table;
-  std::string key;
-  std::optional<std::string> value;
-};
-
-// A tenant's stream head after the group.
-struct PgHead {
-  std::string tenant;
-  StreamHead head;
-};
-
-// Everything one group writes, as the writer built it. Every tenant in it must hash to
-// the partition it is committed to. Value type: thread-compatible.
-struct PgGroup {
-  // Positions expected_last_position + 1, + 2, ... in order (gap-free).
-  std::vector<PgEvent> events;
-  std::vector<PgCommandRecord> commands;
-  // Sequences last_rejection + 1, + 2, ... of the partition, in order.
-  std::vector<RejectionRecord> rejections;
-  std::vector<PgSideRow> rows;
-  // The head of every tenant the group moved (of several for one tenant, the last wins).
-  std::vector<PgHead> heads;
-  // The group's ledger time (the partition keeps the latest).
-  Micros ledger_time = 0;
-};
+// A group's parts, as the store's writer builds them (ledger/log_group.h).
+using PgEvent = LogEvent;
+using PgCommandRecord = LogCommand;
+using PgSideRow = LogSideRow;
+using PgHead = LogHead;
+using PgGroup = LogGroup;
 
 // A stored event as ReadPartition reports it; views are valid only during the callback.
 struct PgEventView {
@@ -171,6 +134,20 @@ class PgLog {
   // Sequences are per partition.
   Status ForEachRejection(std::string_view tenant,
                           const std::function<bool(const RejectionRecord&)>& fn);
+  // Calls `fn` with the record of every command of `partition` whose group was committed
+  // on top of position `after_position` or later, in commit order, until it returns false
+  // (a node copying the log: the records of the groups it lacks).
+  Status ReadCommandsSince(uint32_t partition, uint64_t after_position,
+                           const std::function<bool(const LogCommand&)>& fn);
+  // Calls `fn` with the rejections of `partition` after sequence `after`, in order, until
+  // it returns false.
+  Status ReadRejectionsSince(uint32_t partition, uint64_t after,
+                             const std::function<bool(const RejectionRecord&)>& fn);
+  // Calls `fn(table, key, value)` for every side-table row of `partition`, until it
+  // returns false.
+  Status ForEachSideRow(
+      uint32_t partition,
+      const std::function<bool(std::string_view, std::string_view, std::string_view)>& fn);
   // Reads a side-table row of `partition`. NotFound if absent.
   Status GetSideRow(uint32_t partition, std::string_view table, std::string_view key,
                     std::string* value);

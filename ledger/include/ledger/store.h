@@ -37,7 +37,8 @@ class Env;
 
 namespace ledger {
 
-struct BackupInfo;  // ledger/backup.h
+struct BackupInfo;   // ledger/backup.h
+class UpstreamLog;   // ledger/upstream.h
 
 // The head of one tenant's stream: its last version and hash (zeros when empty).
 struct StreamHead {
@@ -211,6 +212,11 @@ struct StoreOptions {
   bool rebuild_projections = false;
   // Where long rebuilds report progress; nullptr = stderr.
   std::function<void(const std::string&)> progress;
+  // The durable log this store materializes (DESIGN section 7: the log on PostgreSQL),
+  // or nullptr for the embedded store, whose RocksDB is the log. With one, the open
+  // takes the right to write and catches the local files up with the log, and every
+  // group is committed there before it is written here.
+  std::shared_ptr<UpstreamLog> upstream;
 };
 
 class Store {

@@ -72,8 +72,10 @@ Status Validate(uint32_t partition, uint32_t partitions, uint64_t expected, cons
   return Status::OK();
 }
 
-// The group's statements after the fence, each with the partition as $1.
-void AddTables(uint32_t partition, const PgGroup& g, std::vector<Statement>* out) {
+// The group's statements after the fence, each with the partition as $1 (the command
+// records also with the partition's position before the group).
+void AddTables(uint32_t partition, uint64_t expected, const PgGroup& g,
+               std::vector<Statement>* out) {
   auto start = [&](Stmt st) -> pg::Params& {
     out->push_back(Statement{st, {}});
     out->back().params.Int4(partition);
@@ -99,6 +101,7 @@ void AddTables(uint32_t partition, const PgGroup& g, std::vector<Statement>* out
     }
     pg::Params& p = start(Stmt::kInsertCommands);
     for (const auto* a : {&tenant, &id, &record}) p.Array(*a);
+    p.Int8(expected);
   }
   if (!g.rejections.empty()) {
     pg::ArrayParam seq(pg::kInt8), tenant(pg::kBytea), record(pg::kBytea);
@@ -172,7 +175,7 @@ Status PgLog::CommitGroup(uint32_t partition, uint64_t epoch, uint64_t expected_
   fence.Int8(group.rejections.empty() ? 0 : group.rejections.front().sequence);
   fence.Int8(group.rejections.empty() ? 0 : group.rejections.back().sequence);
   fence.Int8(static_cast<uint64_t>(group.ledger_time));
-  AddTables(partition, group, &statements);
+  AddTables(partition, expected_last_position, group, &statements);
 
   s = impl_->Ready();
   if (!s.ok()) return s;

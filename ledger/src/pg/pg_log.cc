@@ -414,4 +414,88 @@ Status PgLog::GetSideRow(uint32_t partition, std::string_view table, std::string
   return Status::OK();
 }
 
+Status PgLog::ReadCommandsSince(uint32_t partition, uint64_t after_position,
+                               const std::function<bool(const LogCommand&)>& fn) {
+  Status s = impl_->CheckPartition(partition);
+  if (!s.ok()) return s;
+  // Keyset pages over (after_position, tenant, command_id). Tenants are never empty, so
+  // every record at `after_position` sorts after (after_position, '', '').
+  uint64_t at = after_position;
+  std::string tenant, id;
+  for (;;) {
+    pg::Params p;
+    p.Int4(partition);
+    p.Int8(at);
+    p.Bytes(tenant);
+    p.Bytes(id);
+    p.Int8(kPageRows);
+    pg::Result r;
+    s = impl_->Run(Stmt::kCommandsSince, p, &r, "postgres: read command records");
+    if (!s.ok()) return s;
+    const int n = PQntuples(r.get());
+    for (int i = 0; i < n; ++i) {
+      at = pg::FieldInt8(r.get(), i, 0);
+      tenant = std::string(pg::Field(r.get(), i, 1));
+      id = std::string(pg::Field(r.get(), i, 2));
+      LogCommand c;
+      s = records::DecodeCommand(pg::Field(r.get(), i, 3), &c.request_hash, &c.result);
+      if (!s.ok()) return s;
+      c.tenant = tenant;
+      c.command_id = id;
+      c.result.command_id = id;
+      if (!fn(c)) return Status::OK();
+    }
+    if (static_cast<uint64_t>(n) < kPageRows) return Status::OK();
+  }
+}
+
+Status PgLog::ReadRejectionsSince(uint32_t partition, uint64_t after,
+                                  const std::function<bool(const RejectionRecord&)>& fn) {
+  Status s = impl_->CheckPartition(partition);
+  if (!s.ok()) return s;
+  for (;;) {
+    pg::Params p;
+    p.Int4(partition);
+    p.Int8(after);
+    p.Int8(kPageRows);
+    pg::Result r;
+    s = impl_->Run(Stmt::kRejectionsSince, p, &r, "postgres: read rejections");
+    if (!s.ok()) return s;
+    const int n = PQntuples(r.get());
+    for (int i = 0; i < n; ++i) {
+      RejectionRecord record;
+      s = records::DecodeRejection(pg::Field(r.get(), i, 1), &record);
+      if (!s.ok()) return s;
+      after = record.sequence = pg::FieldInt8(r.get(), i, 0);
+      if (!fn(record)) return Status::OK();
+    }
+    if (static_cast<uint64_t>(n) < kPageRows) return Status::OK();
+  }
+}
+
+Status PgLog::ForEachSideRow(
+    uint32_t partition,
+    const std::function<bool(std::string_view, std::string_view, std::string_view)>& fn) {
+  Status s = impl_->CheckPartition(partition);
+  if (!s.ok()) return s;
+  std::string table, key;
+  for (;;) {
+    pg::Params p;
+    p.Int4(partition);
+    p.Bytes(table);
+    p.Bytes(key);
+    p.Int8(kPageRows);
+    pg::Result r;
+    s = impl_->Run(Stmt::kSideRowsOf, p, &r, "postgres: read side rows");
+    if (!s.ok()) return s;
+    const int n = PQntuples(r.get());
+    for (int i = 0; i < n; ++i) {
+      table = std::string(pg::Field(r.get(), i, 0));
+      key = std::string(pg::Field(r.get(), i, 1));
+      if (!fn(table, key, pg::Field(r.get(), i, 2))) return Status::OK();
+    }
+    if (static_cast<uint64_t>(n) < kPageRows) return Status::OK();
+  }
+}
+
 }  // namespace ledger

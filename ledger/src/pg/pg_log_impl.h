@@ -31,8 +31,11 @@ enum class Stmt {
   kHeadsOf,
   kRejectionsOf,
   kGetSideRow,
+  kCommandsSince,
+  kRejectionsSince,
+  kSideRowsOf,
 };
-inline constexpr int kStmtCount = static_cast<int>(Stmt::kGetSideRow) + 1;
+inline constexpr int kStmtCount = static_cast<int>(Stmt::kSideRowsOf) + 1;
 
 // The statement's prepared name and SQL.
 const char* StmtName(Stmt s);

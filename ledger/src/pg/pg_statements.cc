@@ -28,6 +28,9 @@ const char* StmtName(Stmt s) {
     case Stmt::kHeadsOf: return "ledger_heads_of";
     case Stmt::kRejectionsOf: return "ledger_rejections_of";
     case Stmt::kGetSideRow: return "ledger_get_side_row";
+    case Stmt::kCommandsSince: return "ledger_commands_since";
+    case Stmt::kRejectionsSince: return "ledger_rejections_since";
+    case Stmt::kSideRowsOf: return "ledger_side_rows_of";
   }
   return "";
 }
@@ -41,9 +44,9 @@ const char* StmtSql(Stmt s) {
       return "INSERT INTO ledger_events (partition, position, tenant, version, event) "
              "SELECT $1::int4, * FROM unnest($2::int8[], $3::bytea[], $4::int8[], $5::bytea[])";
     case Stmt::kInsertCommands:
-      return "INSERT INTO ledger_commands (tenant, command_id, partition, record) "
-             "SELECT t, c, $1::int4, r FROM unnest($2::bytea[], $3::bytea[], $4::bytea[]) "
-             "AS u(t, c, r)";
+      return "INSERT INTO ledger_commands (tenant, command_id, partition, after_position, record) "
+             "SELECT t, c, $1::int4, $5::int8, r FROM unnest($2::bytea[], $3::bytea[], "
+             "$4::bytea[]) AS u(t, c, r)";
     case Stmt::kInsertRejections:
       return "INSERT INTO ledger_rejections (partition, sequence, tenant, record) "
              "SELECT $1::int4, * FROM unnest($2::int8[], $3::bytea[], $4::bytea[])";
@@ -93,6 +96,18 @@ const char* StmtSql(Stmt s) {
     case Stmt::kGetSideRow:
       return "SELECT value FROM ledger_side_rows WHERE partition = $1::int4 AND "
              "table_name = $2::text AND key = $3::bytea";
+    case Stmt::kCommandsSince:
+      return "SELECT after_position, tenant, command_id, record FROM ledger_commands "
+             "WHERE partition = $1::int4 AND (after_position, tenant, command_id) > "
+             "($2::int8, $3::bytea, $4::bytea) "
+             "ORDER BY after_position, tenant, command_id LIMIT $5::int8";
+    case Stmt::kRejectionsSince:
+      return "SELECT sequence, record FROM ledger_rejections WHERE partition = $1::int4 "
+             "AND sequence > $2::int8 ORDER BY sequence LIMIT $3::int8";
+    case Stmt::kSideRowsOf:
+      return "SELECT table_name, key, value FROM ledger_side_rows WHERE partition = $1::int4 "
+             "AND (table_name, key) > ($2::text, $3::bytea) ORDER BY table_name, key "
+             "LIMIT $4::int8";
   }
   return "";
 }
