@@ -362,7 +362,8 @@ Status Store::Impl::Open(const StoreOptions& opts, const std::string& path) {
   if (options.upstream != nullptr) {
     // This node's copy of the log: take the right to write, then catch up with the log.
     UpstreamState state;
-    Status u = options.upstream->Acquire(&state);
+    Status u = options.upstream_read_only ? options.upstream->ReadState(&state)
+                                          : options.upstream->Acquire(&state);
     if (u.ok()) u = PullUpstream(state);
     if (!u.ok()) return u;
     build_position_ = last_position.load();

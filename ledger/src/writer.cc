@@ -53,10 +53,12 @@ size_t EstimateBytes(const QueuedWrite& w) {
 void Store::Impl::Submit(std::unique_ptr<QueuedWrite> w) {
   w->bytes = EstimateBytes(*w);
   std::unique_lock<std::mutex> lock(mu_);
-  if (stopping_ || options.read_only) {
+  if (stopping_ || options.read_only || options.upstream_read_only) {
     lock.unlock();
-    const Status s =
-        Status::Unavailable(options.read_only ? "store is open read-only" : "store is closing");
+    const Status s = Status::Unavailable(
+        options.read_only            ? "store is open read-only"
+        : options.upstream_read_only ? "this copy of the log does not write it"
+                                     : "store is closing");
     w->done(s, w->result);
     return;
   }

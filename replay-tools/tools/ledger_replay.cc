@@ -19,6 +19,8 @@
 
 #include <boost/program_options.hpp>
 #include <chrono>
+#include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -33,6 +35,7 @@
 #include "replay/explain.h"
 #include "replay/export.h"
 #include "replay/history.h"
+#include "replay/pg_copy.h"
 #include "replay/state_json.h"
 #include "replay/table.h"
 #include "replay/usage.h"
@@ -44,6 +47,7 @@ namespace {
 
 constexpr char kUsage[] =
     "usage: ledger-replay --data DIR VERB [options] [--json]\n"
+    "       ledger-replay --postgres CONNINFO [--data COPY_DIR] VERB [options] [--json]\n"
     "  state   --tenant T [--at TIME|--position N] [--known-at TIME]\n"
     "  diff    --tenant T --from TIME|N --to TIME|N\n"
     "  history --tenant T (--user U|--subscription S|--group G) [--from TIME --to TIME]\n"
@@ -99,7 +103,7 @@ class Args {
   }
   // Rejects options the verb does not take (a typo must not pass silently).
   void Only(std::initializer_list<const char*> allowed) const {
-    static const char* kCommon[] = {"data", "verb", "json"};
+    static const char* kCommon[] = {"data", "verb", "json", "postgres"};
     for (const auto& [name, value] : vm_) {
       bool ok = false;
       for (const char* c : kCommon) ok = ok || name == c;
@@ -110,6 +114,26 @@ class Args {
 
  private:
   const po::variables_map& vm_;
+};
+
+// A temporary directory for a copy of the PostgreSQL log, removed when the verb is done.
+class TempCopy {
+ public:
+  ~TempCopy() {
+    std::error_code ec;
+    if (!dir_.empty()) std::filesystem::remove_all(dir_, ec);
+  }
+  // Creates the directory; returns the copy's path inside it.
+  std::string Make() {
+    const char* base = std::getenv("TMPDIR");
+    std::string tmpl = std::string(base != nullptr ? base : "/tmp") + "/ledger-replay-XXXXXX";
+    if (::mkdtemp(tmpl.data()) == nullptr) throw UsageError{"cannot create a temporary directory"};
+    dir_ = tmpl;
+    return dir_ + "/ledger";
+  }
+
+ private:
+  std::string dir_;
 };
 
 void Print(const nlohmann::json& j) { std::cout << replay::DumpJson(j) << "\n"; }
@@ -349,6 +373,9 @@ int Run(int argc, char** argv) {
   po::options_description options("options");
   options.add_options()("help,h", "show usage")("data", po::value<std::string>(),
                                                 "ledger directory")(
+      "postgres", po::value<std::string>(),
+      "the log on PostgreSQL (libpq conninfo; a standby will do), copied into --data or a "
+      "temporary directory first")(
       "verb", po::value<std::string>(), "what to do")("json", "one JSON document")(
       "tenant", po::value<std::string>(), "tenant id")("user", po::value<std::string>(), "user id")(
       "subscription", po::value<std::string>(), "subscription id")(
@@ -376,9 +403,18 @@ int Run(int argc, char** argv) {
     return 0;
   }
   Args a(vm);
-  const std::string data = a.str("data");
   if (!a.has("verb")) throw UsageError{"no verb given"};
   const std::string verb = a.str("verb");
+  std::string data = a.has("data") ? a.str("data") : "";
+  TempCopy temp;
+  if (a.has("postgres")) {
+    if (verb == "rebuild") throw UsageError{"rebuild applies to a data directory, not --postgres"};
+    if (data.empty()) data = temp.Make();
+    ledger::Status s = replay::CopyPostgresLog(a.str("postgres"), data);
+    if (!s.ok()) return Fail(s);
+  } else if (data.empty()) {
+    throw UsageError{"--data DIR or --postgres CONNINFO is required"};
+  }
   static const char* kVerbs[] = {"state",  "diff",   "history", "explain", "verify",
                                  "digest", "export", "usage",   "rebuild"};
   if (std::find(std::begin(kVerbs), std::end(kVerbs), verb) == std::end(kVerbs)) {

@@ -4,6 +4,7 @@
 //           [--tls-cert F --tls-key F] [--create-dev-token] [--clock manual]
 //           [--ready-file F] [--max-in-flight N] [--max-connections N] [--idle-timeout S]
 //           [--io-threads N] [--max-open-tables N] [--backup-dir DIR]
+//   ledgerd --postgres CONNINFO --node NAME [--data DIR] [--partitions 1] ...
 //
 // Defaults: data ./var/ledger, Cap'n Proto on 127.0.0.1:7700 (TLS with --tls-cert and
 // --tls-key), HTTP on 127.0.0.1:7701; port 0 picks a free port, and --ready-file gets the
@@ -17,6 +18,10 @@
 // Backups: POST /v1/admin/backup (admin tokens) writes one into --backup-dir; the admin
 // socket DIR/ledgerd.sock (admin_socket.h) lets `ledgerctl --data DIR backup DEST` ask for
 // one into any directory. SIGTERM lets a running backup finish.
+// With --postgres the log is on PostgreSQL (DESIGN section 7, docs/REPLICATED_LOG.md) and
+// --data (default ./var/NODE) is this node's copy: at start the node takes the log's lease,
+// fencing any earlier writer, and catches its copy up; every group commits to PostgreSQL
+// before it is written locally or answered.
 #include <fmt/format.h>
 #include <signal.h>
 #include <sys/resource.h>
@@ -29,6 +34,7 @@
 
 #include "commands/lease_sweeper.h"
 #include "commands/lease_table.h"
+#include "ledger/pg_upstream.h"
 #include "commands/service.h"
 #include "ledger/store.h"
 #include "projections/view_reader.h"
@@ -103,6 +109,8 @@ void ReserveDescriptors(rlim_t needed) {
 int main(int argc, char** argv) {
   std::string data = "var/ledger", listen = "127.0.0.1:7700", http = "127.0.0.1:7701";
   std::string tokens_file, clock, ready_file, tls_cert, tls_key, backup_dir;
+  std::string postgres, node;
+  uint32_t partitions = 0;
   server::CapnpOptions capnp_options;
   server::HttpOptions http_options;
   size_t max_connections = 1024;
@@ -127,6 +135,12 @@ int main(int argc, char** argv) {
       "tokens", po::value(&tokens_file), "tokens file")(
       "create-dev-token", "create a development token if the tokens file does not exist")(
       "clock", po::value(&clock), "manual: commands carry their time (new ledgers only)")(
+      "postgres", po::value(&postgres),
+      "the log on PostgreSQL (libpq conninfo; multi-host with target_session_attrs="
+      "read-write follows a failover); --data then holds this node's copy")(
+      "node", po::value(&node), "this node's name, with --postgres (its copy: var/NODE)")(
+      "partitions", po::value(&partitions),
+      "partitions of a new log on PostgreSQL (this version: 1)")(
       "ready-file", po::value(&ready_file), "write the bound addresses here when serving");
   po::variables_map vm;
   try {
@@ -137,6 +151,12 @@ int main(int argc, char** argv) {
   }
   if (vm.count("help")) return Usage("help");
   if (tokens_file.empty()) return Usage("--tokens FILE is required");
+  if (postgres.empty() != node.empty()) return Usage("--postgres and --node go together");
+  if (!postgres.empty() && partitions > 1) {
+    return Usage("--partitions: this version runs logs of 1 partition on PostgreSQL");
+  }
+  if (postgres.empty() && vm.count("partitions")) return Usage("--partitions needs --postgres");
+  if (!postgres.empty() && !vm.count("data")) data = "var/" + node;
   if (!clock.empty() && clock != "manual" && clock != "system") {
     return Usage("--clock must be manual or system");
   }
@@ -187,10 +207,29 @@ int main(int argc, char** argv) {
   commands::AddSideTables(&store_options);
   store_options.max_open_tables = max_open_tables;
   if (clock == "manual") store_options.clock_mode_if_new = ledger::ClockMode::kManual;
+  if (!postgres.empty()) {
+    ledger::PgUpstreamOptions upstream;
+    upstream.node = node;
+    upstream.log.partitions = partitions;
+    s = ledger::OpenPgUpstream(postgres, upstream, &store_options.upstream);
+    if (!s.ok()) {
+      fmt::print(stderr, "ledgerd: cannot open the log on PostgreSQL: {}\n", s.ToString());
+      return 1;
+    }
+  }
   std::unique_ptr<ledger::Store> store;
-  s = ledger::Store::Open(store_options, data, &store);
+  for (int attempt = 0;; ++attempt) {
+    s = ledger::Store::Open(store_options, data, &store);
+    // On PostgreSQL another node may hold the log: wait until its lease runs out (a node
+    // that died loses it within the lease's time) or SIGTERM/SIGINT ends the wait.
+    if (s.ok() || postgres.empty() || !s.IsUnavailable()) break;
+    if (attempt == 0) fmt::print(stderr, "ledgerd: waiting for the log: {}\n", s.message());
+    const timespec one_second{1, 0};
+    if (sigtimedwait(&signals, nullptr, &one_second) > 0) return 0;
+  }
   if (!s.ok()) {
-    fmt::print(stderr, "ledgerd: cannot open {}: {}\n", data, s.ToString());
+    fmt::print(stderr, "ledgerd: cannot open {}{}: {}\n", data,
+               postgres.empty() ? "" : " (this node's copy of the log)", s.ToString());
     return 1;
   }
   auto service = std::make_unique<commands::CommandService>(store.get());

@@ -217,6 +217,9 @@ struct StoreOptions {
   // takes the right to write and catches the local files up with the log, and every
   // group is committed there before it is written here.
   std::shared_ptr<UpstreamLog> upstream;
+  // With `upstream`: copy the log without taking the right to write it (ledger-replay
+  // and ledgerctl reading a log that nodes write); appends fail with Unavailable.
+  bool upstream_read_only = false;
 };
 
 class Store {

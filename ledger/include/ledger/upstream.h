@@ -43,6 +43,8 @@ class UpstreamLog {
   // Takes (or takes again) the right to write, fencing any earlier writer; *state says how
   // far the log goes. Unavailable if another writer holds it.
   virtual Status Acquire(UpstreamState* state) = 0;
+  // How far the log goes, without taking the right to write (readers copying the log).
+  virtual Status ReadState(UpstreamState* state) = 0;
   // Commits `group`, whose events follow position `after_position`. OK: durable.
   // Fenced: another writer took over; OutcomeUnknown: the answer was lost and the group
   // may be in the log; anything else: nothing was written.

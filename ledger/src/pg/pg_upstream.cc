@@ -35,6 +35,16 @@ class PgUpstream final : public UpstreamLog {
     return Status::OK();
   }
 
+  Status ReadState(UpstreamState* state) override {
+    PgPartition row;
+    Status s = log_->GetPartition(kPartition, &row);
+    if (!s.ok()) return s;
+    state->last_position = row.last_position;
+    state->last_rejection = row.last_rejection;
+    state->ledger_time = row.ledger_time;
+    return Status::OK();
+  }
+
   Status Commit(uint64_t after_position, const LogGroup& group) override {
     if (std::chrono::steady_clock::now() >= renew_after_) {
       PgPartition row;

@@ -1,0 +1,25 @@
+#include "replay/pg_copy.h"
+
+#include "commands/lease_table.h"
+#include "ledger/pg_upstream.h"
+#include "ledger/store.h"
+#include "projections/views.h"
+
+namespace replay {
+
+ledger::Status CopyPostgresLog(const std::string& conninfo, const std::string& dir) {
+  ledger::PgUpstreamOptions upstream_options;
+  upstream_options.node = "ledger-replay";  // recorded nowhere: a copy takes no lease
+  upstream_options.log.create_if_missing = false;
+  ledger::StoreOptions options;
+  ledger::Status s = ledger::OpenPgUpstream(conninfo, upstream_options, &options.upstream);
+  if (!s.ok()) return s;
+  options.upstream_read_only = true;
+  options.projectors = {std::make_shared<projections::ViewProjector>()};
+  commands::AddSideTables(&options);
+  options.progress = [](const std::string&) {};
+  std::unique_ptr<ledger::Store> store;
+  return ledger::Store::Open(options, dir, &store);
+}
+
+}  // namespace replay
