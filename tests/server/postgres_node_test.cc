@@ -128,6 +128,44 @@ TEST_CASE("postgres: a node's acknowledged commands survive SIGKILL, a lost disk
     RequireAllDuplicates(n2, commands, accepted);
   }
 
+  SECTION("a node stopped past its lease is fenced when it wakes: it never commits again") {
+    ::kill(n1->pid(), SIGSTOP);
+    LedgerdProcess n2({"--postgres", conninfo, "--node", "n2"}, Launch{{}, "n2", true});
+    const std::string by_n2 = json{{"type", "invite_member"},
+                                   {"tenant", "acme"},
+                                   {"actor", "olga"},
+                                   {"id", "inv-n2"},
+                                   {"user", "n2user"},
+                                   {"email", "n2user@acme.test"},
+                                   {"at", "2026-01-05T11:00:00Z"}}
+                                  .dump();
+    const json accepted_by_n2 = Submit(n2, {by_n2}).at(0);
+    REQUIRE(accepted_by_n2["status"] == "accepted");
+    ::kill(n1->pid(), SIGCONT);
+    // The stale node still believes it may write; the log's fence refuses its group.
+    const json stale = Submit(*n1, {json{{"type", "invite_member"},
+                                         {"tenant", "acme"},
+                                         {"actor", "olga"},
+                                         {"id", "inv-stale"},
+                                         {"user", "stale"},
+                                         {"email", "stale@acme.test"},
+                                         {"at", "2026-01-05T12:00:00Z"}}
+                                        .dump()})
+                           .at(0);
+    INFO(stale.dump());
+    CHECK(stale["status"] == "rejected");
+    CHECK(stale["code"] == "unavailable");
+    // The log holds n2's command, not the stale one.
+    const json again = Submit(n2, {by_n2}).at(0);
+    CHECK(again["status"] == "duplicate");
+    const ledger::testing::Run state = ledger::testing::Tool(
+        LEDGER_REPLAY, "--postgres '" + conninfo + "' state --tenant acme --json");
+    REQUIRE(state.exit_code == 0);
+    const std::string text = state.text();
+    CHECK(text.find("n2user") != std::string::npos);
+    CHECK(text.find("\"stale\"") == std::string::npos);
+  }
+
   SECTION("ledger-replay reads the log from PostgreSQL: verify passes, state has every member") {
     const ledger::testing::Run verify = ledger::testing::ToolWithErrors(
         LEDGER_REPLAY, "--postgres '" + conninfo + "' verify --json");
