@@ -357,6 +357,11 @@ Status Store::Impl::Open(const StoreOptions& opts, const std::string& path) {
   db.reset(raw);
   BindHandles(plan.optional_families, plan.projector_opened);
   rows = std::make_unique<RocksRowReader>(db.get(), &handles);
+  if (options.upstream != nullptr) {
+    // The log's clock decides: a new copy takes it, an old one must agree.
+    Status c = AgreeClockWithUpstream();
+    if (!c.ok()) return c;
+  }
   Status m = LoadMeta();
   if (!m.ok()) return m;
   if (options.upstream != nullptr) {

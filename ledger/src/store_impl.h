@@ -151,6 +151,9 @@ class Store::Impl {
   // rejections and side-table rows, then events with their stream index and heads
   // (events last: the local last position says how far the copy goes).
   Status PullUpstream(const UpstreamState& upstream);
+  // Sets options.clock_mode_if_new to the upstream log's clock mode (recording this one's
+  // when the log has none and this store may write), or fails if the local copy's differs.
+  Status AgreeClockWithUpstream();
   Status PullCommands();
   Status PullRejections();
   Status PullSideRows();

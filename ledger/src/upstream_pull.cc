@@ -33,6 +33,26 @@ Status Store::Impl::PullUpstream(const UpstreamState& upstream) {
   return s;
 }
 
+Status Store::Impl::AgreeClockWithUpstream() {
+  ClockMode log_mode = options.clock_mode_if_new;
+  Status s = options.upstream->ClockModeOf(
+      options.upstream_read_only ? std::nullopt : std::optional(options.clock_mode_if_new),
+      &log_mode);
+  if (s.IsNotFound()) return Status::OK();  // a reader of a log no writer has opened yet
+  if (!s.ok()) return s;
+  options.clock_mode_if_new = log_mode;
+  std::string local;
+  rocksdb::Status g = db->Get(rocksdb::ReadOptions(), meta, keys::kMetaClockMode, &local);
+  if (g.IsNotFound()) return Status::OK();
+  if (!g.ok()) return FromRocks(g);
+  if (local != ClockModeName(log_mode)) {
+    return Status::InvalidArgument(fmt::format(
+        "clock: the local copy is on the {} clock but {} is on the {} clock", local,
+        options.upstream->Describe(), ClockModeName(log_mode)));
+  }
+  return Status::OK();
+}
+
 Status Store::Impl::PullCommands() {
   rocksdb::WriteBatch batch;
   rocksdb::Status ws;

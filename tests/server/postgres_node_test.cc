@@ -120,12 +120,24 @@ TEST_CASE("postgres: a node's acknowledged commands survive SIGKILL, a lost disk
 
     n1->Kill();
     const auto killed = std::chrono::steady_clock::now();
-    LedgerdProcess n2(n2_args, Launch{{}, "n2", true});
+    // Started without --clock manual: the log's clock (manual, set by n1) decides.
+    LedgerdProcess n2(n2_args, Launch{{}, "n2", /*manual_clock=*/false});
     const double takeover =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - killed).count();
     INFO("takeover after " << takeover << " s");
     CHECK(takeover < 10.0);
     RequireAllDuplicates(n2, commands, accepted);
+    const json timed = Submit(n2, {json{{"type", "invite_member"},
+                                        {"tenant", "acme"},
+                                        {"actor", "olga"},
+                                        {"id", "inv-timed"},
+                                        {"user", "timed"},
+                                        {"email", "timed@acme.test"},
+                                        {"at", "2026-01-06T09:00:00Z"}}
+                                       .dump()})
+                           .at(0);
+    INFO(timed.dump());
+    CHECK(timed["status"] == "accepted");
   }
 
   SECTION("a node stopped past its lease is fenced when it wakes: it never commits again") {

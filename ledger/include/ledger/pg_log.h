@@ -148,6 +148,11 @@ class PgLog {
   Status ForEachSideRow(
       uint32_t partition,
       const std::function<bool(std::string_view, std::string_view, std::string_view)>& fn);
+  // The log-wide setting `key` (e.g. "clock_mode"): set to `if_absent` by the first node
+  // that asks, the same for every node after. *value gets the setting.
+  Status SettleSetting(std::string_view key, std::string_view if_absent, std::string* value);
+  // The log-wide setting `key` without setting it (readers). NotFound if never set.
+  Status GetSetting(std::string_view key, std::string* value);
   // Reads a side-table row of `partition`. NotFound if absent.
   Status GetSideRow(uint32_t partition, std::string_view table, std::string_view key,
                     std::string* value);

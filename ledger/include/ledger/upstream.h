@@ -13,9 +13,11 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 
+#include "ledger/clock.h"
 #include "ledger/log_group.h"
 #include "ledger/status.h"
 
@@ -43,6 +45,9 @@ class UpstreamLog {
   // Takes (or takes again) the right to write, fencing any earlier writer; *state says how
   // far the log goes. Unavailable if another writer holds it.
   virtual Status Acquire(UpstreamState* state) = 0;
+  // The log's clock mode: the one it has, or, with `if_new` and none recorded yet,
+  // `*if_new` from now on. NotFound without `if_new` when the log has none recorded.
+  virtual Status ClockModeOf(std::optional<ClockMode> if_new, ClockMode* mode) = 0;
   // How far the log goes, without taking the right to write (readers copying the log).
   virtual Status ReadState(UpstreamState* state) = 0;
   // Commits `group`, whose events follow position `after_position`. OK: durable.

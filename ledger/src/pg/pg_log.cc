@@ -498,4 +498,28 @@ Status PgLog::ForEachSideRow(
   }
 }
 
+Status PgLog::SettleSetting(std::string_view key, std::string_view if_absent,
+                            std::string* value) {
+  pg::Params p;
+  p.Bytes(key);
+  p.Bytes(if_absent);
+  pg::Result r;
+  Status s = impl_->Run(Stmt::kSettleMeta, p, &r, "postgres: settle a setting");
+  if (!s.ok()) return s;
+  if (PQntuples(r.get()) != 1) return Status::Corruption("ledger_meta: no row for " + std::string(key));
+  *value = std::string(pg::Field(r.get(), 0, 0));
+  return Status::OK();
+}
+
+Status PgLog::GetSetting(std::string_view key, std::string* value) {
+  pg::Params p;
+  p.Bytes(key);
+  pg::Result r;
+  Status s = impl_->Run(Stmt::kGetMeta, p, &r, "postgres: read a setting");
+  if (!s.ok()) return s;
+  if (PQntuples(r.get()) == 0) return Status::NotFound("");
+  *value = std::string(pg::Field(r.get(), 0, 0));
+  return Status::OK();
+}
+
 }  // namespace ledger

@@ -34,8 +34,10 @@ enum class Stmt {
   kCommandsSince,
   kRejectionsSince,
   kSideRowsOf,
+  kSettleMeta,
+  kGetMeta,
 };
-inline constexpr int kStmtCount = static_cast<int>(Stmt::kSideRowsOf) + 1;
+inline constexpr int kStmtCount = static_cast<int>(Stmt::kGetMeta) + 1;
 
 // The statement's prepared name and SQL.
 const char* StmtName(Stmt s);

@@ -31,6 +31,8 @@ const char* StmtName(Stmt s) {
     case Stmt::kCommandsSince: return "ledger_commands_since";
     case Stmt::kRejectionsSince: return "ledger_rejections_since";
     case Stmt::kSideRowsOf: return "ledger_side_rows_of";
+    case Stmt::kSettleMeta: return "ledger_settle_meta";
+    case Stmt::kGetMeta: return "ledger_get_meta";
   }
   return "";
 }
@@ -108,6 +110,14 @@ const char* StmtSql(Stmt s) {
       return "SELECT table_name, key, value FROM ledger_side_rows WHERE partition = $1::int4 "
              "AND (table_name, key) > ($2::text, $3::bytea) ORDER BY table_name, key "
              "LIMIT $4::int8";
+    case Stmt::kSettleMeta:
+      // One row either way: the value just inserted, or the one already there.
+      return "WITH ins AS (INSERT INTO ledger_meta VALUES ($1::text, $2::text) "
+             "ON CONFLICT (key) DO NOTHING RETURNING value) "
+             "SELECT value FROM ins UNION ALL "
+             "SELECT value FROM ledger_meta WHERE key = $1::text";
+    case Stmt::kGetMeta:
+      return "SELECT value FROM ledger_meta WHERE key = $1::text";
   }
   return "";
 }

@@ -7,6 +7,7 @@ namespace ledger {
 namespace {
 
 constexpr uint32_t kPartition = 0;
+constexpr char kClockSetting[] = "clock_mode";
 
 class PgUpstream final : public UpstreamLog {
  public:
@@ -32,6 +33,17 @@ class PgUpstream final : public UpstreamLog {
     state->last_position = row.last_position;
     state->last_rejection = row.last_rejection;
     state->ledger_time = row.ledger_time;
+    return Status::OK();
+  }
+
+  Status ClockModeOf(std::optional<ClockMode> if_new, ClockMode* mode) override {
+    std::string value;
+    Status s = if_new ? log_->SettleSetting(kClockSetting, ClockModeName(*if_new), &value)
+                      : log_->GetSetting(kClockSetting, &value);
+    if (!s.ok()) return s;
+    const auto parsed = ParseClockMode(value);
+    if (!parsed) return Status::Corruption("ledger_meta: unknown clock mode '" + value + "'");
+    *mode = *parsed;
     return Status::OK();
   }
 
