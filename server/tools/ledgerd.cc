@@ -84,7 +84,9 @@ int Usage(const std::string& message) {
              "               [--tls-cert F --tls-key F] [--create-dev-token] [--clock manual]\n"
              "               [--ready-file F] [--max-in-flight N] [--max-connections N]\n"
              "               [--idle-timeout SECONDS] [--io-threads N] [--max-open-tables N]\n"
-             "               [--backup-dir DIR]\n");
+             "               [--backup-dir DIR]\n"
+             "       ledgerd --postgres CONNINFO --node NAME [--data DIR] [--partitions 1] ...\n"
+             "               (the log on PostgreSQL; --data: this node's copy, var/NAME)\n");
   return 2;
 }
 

@@ -110,13 +110,26 @@ TEST_CASE("postgres: a node's acknowledged commands survive SIGKILL, a lost disk
 
   SECTION("a second node waits while the first holds the log, and takes over once it dies") {
     const std::vector<std::string> n2_args = {"--postgres", conninfo, "--node", "n2"};
-    // While n1 lives, n2 only waits (and says why).
+    // While n1 lives, n2 only waits (and says why) — also while n1 is idle for longer than
+    // its lease's 5 s: n1 keeps renewing it.
     const ledger::testing::Run waiting = ledger::testing::Shell(
-        "timeout 3 " + std::string(LEDGERD) + " --postgres '" + conninfo +
+        "timeout 7 " + std::string(LEDGERD) + " --postgres '" + conninfo +
         "' --node n2 --data " + n1->path("n2-probe") + " --tokens " + n1->path("tokens.json") +
         " --http 127.0.0.1:0 --listen 127.0.0.1:0 --clock manual 2>&1");
     CHECK(waiting.exit_code == 124);  // still waiting when `timeout` stopped it
     CHECK(waiting.text().find("leased by 'n1'") != std::string::npos);
+    CHECK(waiting.text().find("serving") == std::string::npos);
+    const json still = Submit(*n1, {json{{"type", "invite_member"},
+                                         {"tenant", "acme"},
+                                         {"actor", "olga"},
+                                         {"id", "inv-idle"},
+                                         {"user", "idle"},
+                                         {"email", "idle@acme.test"},
+                                         {"at", "2026-01-05T11:00:00Z"}}
+                                        .dump()})
+                           .at(0);
+    INFO(still.dump());
+    CHECK(still["status"] == "accepted");
 
     n1->Kill();
     const auto killed = std::chrono::steady_clock::now();

@@ -22,7 +22,7 @@ struct PgUpstreamOptions {
   // This node's name: the lease owner recorded in the partition row. Required.
   std::string node;
   // How long a lease lasts without renewal: another node may take the partition this long
-  // after this one stopped renewing (it renews with every group past a third of it).
+  // after this one stopped renewing (a thread renews it every third of it, idle or not).
   std::chrono::milliseconds lease_ttl{5000};
   // Schema creation and the partition count of a new log (1; see above).
   PgLogOptions log;

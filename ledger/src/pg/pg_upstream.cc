@@ -3,18 +3,73 @@
 
 #include <fmt/format.h>
 
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
 namespace ledger {
 namespace {
 
 constexpr uint32_t kPartition = 0;
 constexpr char kClockSetting[] = "clock_mode";
 
+// Keeps a lease alive while its holder is idle: renews it every third of its time on a
+// connection of its own (PgLog is one connection per thread), until stopped or fenced.
+class LeaseKeeper {
+ public:
+  LeaseKeeper(std::unique_ptr<PgLog> log, std::string node, std::chrono::milliseconds ttl)
+      : log_(std::move(log)), node_(std::move(node)), ttl_(ttl) {}
+  ~LeaseKeeper() { Stop(); }
+
+  // Keeps the lease at `epoch` from now on (replacing any earlier one).
+  void Keep(uint64_t epoch) {
+    Stop();
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = false;
+    thread_ = std::thread([this, epoch] { Run(epoch); });
+  }
+  void Stop() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stopping_ = true;
+    }
+    cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  void Run(uint64_t epoch) {
+    std::unique_lock<std::mutex> lock(mu_);
+    while (!cv_.wait_for(lock, ttl_ / 3, [this] { return stopping_; })) {
+      lock.unlock();
+      PgPartition row;
+      const Status s = log_->RenewLease(kPartition, node_, epoch, ttl_, &row);
+      lock.lock();
+      if (s.IsFenced()) return;  // another node took it: the writer's next commit is fenced
+      // Other failures (the primary failing over): try again at the next tick.
+    }
+  }
+
+  std::unique_ptr<PgLog> log_;
+  const std::string node_;
+  const std::chrono::milliseconds ttl_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stopping_ = false;  // guarded by mu_
+  std::thread thread_;
+};
+
 class PgUpstream final : public UpstreamLog {
  public:
-  PgUpstream(std::unique_ptr<PgLog> log, PgUpstreamOptions options)
-      : log_(std::move(log)), options_(std::move(options)) {}
+  PgUpstream(std::unique_ptr<PgLog> log, std::unique_ptr<PgLog> keeper_log,
+             PgUpstreamOptions options)
+      : log_(std::move(log)),
+        options_(std::move(options)),
+        keeper_(std::move(keeper_log), options_.node, options_.lease_ttl) {}
 
   ~PgUpstream() override {
+    keeper_.Stop();
     // A clean stop frees the partition at once instead of after the lease's time.
     if (epoch_ != 0) log_->ReleaseLease(kPartition, options_.node, epoch_).PermitUncheckedError();
   }
@@ -29,7 +84,7 @@ class PgUpstream final : public UpstreamLog {
     Status s = log_->AcquireLease(kPartition, options_.node, options_.lease_ttl, &row);
     if (!s.ok()) return s;
     epoch_ = row.epoch;
-    renew_after_ = std::chrono::steady_clock::now() + options_.lease_ttl / 3;
+    keeper_.Keep(epoch_);
     state->last_position = row.last_position;
     state->last_rejection = row.last_rejection;
     state->ledger_time = row.ledger_time;
@@ -58,12 +113,6 @@ class PgUpstream final : public UpstreamLog {
   }
 
   Status Commit(uint64_t after_position, const LogGroup& group) override {
-    if (std::chrono::steady_clock::now() >= renew_after_) {
-      PgPartition row;
-      Status s = log_->RenewLease(kPartition, options_.node, epoch_, options_.lease_ttl, &row);
-      if (!s.ok()) return s;
-      renew_after_ = std::chrono::steady_clock::now() + options_.lease_ttl / 3;
-    }
     return log_->CommitGroup(kPartition, epoch_, after_position, group);
   }
 
@@ -93,7 +142,7 @@ class PgUpstream final : public UpstreamLog {
   std::unique_ptr<PgLog> log_;
   const PgUpstreamOptions options_;
   uint64_t epoch_ = 0;  // of the lease taken by the last Acquire; 0 = none
-  std::chrono::steady_clock::time_point renew_after_;
+  LeaseKeeper keeper_;
 };
 
 }  // namespace
@@ -112,7 +161,10 @@ Status OpenPgUpstream(const std::string& conninfo, const PgUpstreamOptions& opti
         "partition (create it with --partitions 1)",
         log->partitions()));
   }
-  *upstream = std::make_shared<PgUpstream>(std::move(log), options);
+  std::unique_ptr<PgLog> keeper_log;  // the lease keeper's own connection
+  s = PgLog::Open(conninfo, log_options, &keeper_log);
+  if (!s.ok()) return s;
+  *upstream = std::make_shared<PgUpstream>(std::move(log), std::move(keeper_log), options);
   return Status::OK();
 }
 
