@@ -16,6 +16,11 @@ PACKAGES=(
   libcsv-dev
   clang libclang-rt-14-dev
   postgresql-15 libpq-dev
+  # scripts/cluster.sh: Patroni 3.0.2 (its Depends bring python3-psycopg2 and python3-etcd;
+  # its etcd3 client is built in), etcd 3.4 and etcdctl, curl and jq for Patroni's REST API.
+  # Where the package scripts start system services (etcd on 2379, PostgreSQL "main" on
+  # 5432, patroni.service without a config), cluster.sh leaves them alone: its ports differ.
+  patroni etcd-server etcd-client curl jq
 )
 
 missing=()

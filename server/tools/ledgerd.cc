@@ -220,12 +220,16 @@ int main(int argc, char** argv) {
     }
   }
   std::unique_ptr<ledger::Store> store;
-  for (int attempt = 0;; ++attempt) {
+  for (std::string said;;) {
     s = ledger::Store::Open(store_options, data, &store);
-    // On PostgreSQL another node may hold the log: wait until its lease runs out (a node
-    // that died loses it within the lease's time) or SIGTERM/SIGINT ends the wait.
-    if (s.ok() || postgres.empty() || !s.IsUnavailable()) break;
-    if (attempt == 0) fmt::print(stderr, "ledgerd: waiting for the log: {}\n", s.message());
+    // On PostgreSQL another node may hold the log, or the primary may be failing over:
+    // wait until the lease runs out (a node that died loses it within the lease's time)
+    // or the database answers again, or SIGTERM/SIGINT ends the wait.
+    if (s.ok() || postgres.empty() || !(s.IsUnavailable() || s.IsIOError())) break;
+    // (Once per reason: "leased by 'n1' until T" moves T with every renewal.)
+    const std::string reason = s.message().substr(0, s.message().find(" until "));
+    if (reason != said) fmt::print(stderr, "ledgerd: waiting for the log: {}\n", s.message());
+    said = reason;
     const timespec one_second{1, 0};
     if (sigtimedwait(&signals, nullptr, &one_second) > 0) return 0;
   }
