@@ -9,6 +9,7 @@
 //   ledger-bench network [--clients C --commands N --checks M] --json [--dir DIR]
 //   ledger-bench export [--events N] [--format jsonl|csv] --json [--dir DIR]
 //   ledger-bench heartbeat [--clients C --heartbeats N] --json [--dir DIR]
+//   ledger-bench postgres [--clients C --commands N --rounds R] --json [--dir DIR]
 // check/replay/asof/verify/export also take --keep (leave the ledger) and --reuse (use the kept
 // one).
 #include <fmt/format.h>
@@ -21,6 +22,7 @@
 #include "export_bench.h"
 #include "heartbeat_bench.h"
 #include "network_bench.h"
+#include "postgres_bench.h"
 #include "views_bench.h"
 
 namespace po = boost::program_options;
@@ -34,6 +36,7 @@ int main(int argc, char** argv) {
   if (verb == "export") return ledger::bench::RunExportBench(argc, argv);            // own options
   if (verb == "network") return ledger::bench::RunNetworkBench(argc - 1, argv + 1);  // own options
   if (verb == "heartbeat") return ledger::bench::RunHeartbeatBench(argc - 1, argv + 1);
+  if (verb == "postgres") return ledger::bench::RunPostgresBench(argc - 1, argv + 1);
   ledger::bench::AppendBenchOptions append;
   ledger::bench::ViewsBenchOptions views;
   po::options_description desc("options");

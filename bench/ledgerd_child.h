@@ -78,7 +78,8 @@ class Server {
   explicit Server(const std::string& dir) : dir_(dir) {}
   ~Server() { Stop(); }
 
-  bool Start(const std::string& ledgerd) {
+  // Starts `ledgerd` with `extra` arguments appended (e.g. --postgres CONNINFO --node N).
+  bool Start(const std::string& ledgerd, const std::vector<std::string>& extra = {}) {
     std::ofstream(dir_ + "/tokens.json") << json::array({{{"name", "bench"},
                                                           {"token_sha256", ToHex(Sha256(kToken))},
                                                           {"tenants", {"*"}},
@@ -88,6 +89,7 @@ class Server {
                                      "--http",       "127.0.0.1:0",  "--listen",
                                      "127.0.0.1:0",  "--tokens",     dir_ + "/tokens.json",
                                      "--ready-file", dir_ + "/ready"};
+    args.insert(args.end(), extra.begin(), extra.end());
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);

@@ -1,0 +1,300 @@
+// clang-format off
+#include <utility>  // before Boost.Asio 1.74, whose awaitable.hpp uses std::exchange
+// clang-format on
+
+#include "postgres_bench.h"
+
+#include <fmt/format.h>
+#include <libpq-fe.h>
+
+#include <algorithm>
+#include <atomic>
+#include <boost/program_options.hpp>
+#include <cstdlib>
+#include <nlohmann/json.hpp>
+#include <stdexcept>
+#include <thread>
+
+#include "bench_util.h"
+#include "capnp_load.h"
+#include "ledgerd_child.h"
+#include "server/framing.h"
+
+namespace ledger::bench {
+namespace {
+
+namespace po = boost::program_options;
+using json = nlohmann::json;
+
+constexpr int kTenants = 16;
+
+// The peer: the same invite_member as one PL/pgSQL transaction per command, the way many
+// teams would write it — the tenant's head row locked, the command record kept forever
+// (idempotency), the event appended, the member row written, the head advanced.
+constexpr char kPeerSchema[] = R"sql(
+CREATE TABLE peer_heads (tenant text PRIMARY KEY, version bigint NOT NULL);
+CREATE TABLE peer_commands (tenant text, id text, result text NOT NULL,
+                            PRIMARY KEY (tenant, id));
+CREATE TABLE peer_events (tenant text, version bigint, type text NOT NULL, body jsonb NOT NULL,
+                          recorded_at timestamptz NOT NULL DEFAULT now(),
+                          PRIMARY KEY (tenant, version));
+CREATE TABLE peer_members (tenant text, user_id text, email text NOT NULL, role text NOT NULL,
+                           PRIMARY KEY (tenant, user_id));
+CREATE FUNCTION peer_invite(t text, cmd text, u text, mail text) RETURNS text
+LANGUAGE plpgsql AS $$
+DECLARE v bigint; r text;
+BEGIN
+  SELECT version INTO v FROM peer_heads WHERE tenant = t FOR UPDATE;
+  IF NOT FOUND THEN RETURN 'rejected:tenant_not_found'; END IF;
+  SELECT result INTO r FROM peer_commands WHERE tenant = t AND id = cmd;
+  IF FOUND THEN RETURN 'duplicate:' || r; END IF;
+  IF EXISTS (SELECT 1 FROM peer_members WHERE tenant = t AND user_id = u) THEN
+    RETURN 'rejected:already_member';
+  END IF;
+  v := v + 1;
+  INSERT INTO peer_events (tenant, version, type, body)
+    VALUES (t, v, 'member_invited', jsonb_build_object('user', u, 'email', mail, 'role', 'member'));
+  INSERT INTO peer_members VALUES (t, u, mail, 'member');
+  r := 'accepted:' || v;
+  INSERT INTO peer_commands VALUES (t, cmd, r);
+  UPDATE peer_heads SET version = v WHERE tenant = t;
+  RETURN r;
+END $$;
+)sql";
+
+// A throwaway PostgreSQL 15 (scripts/pg_throwaway.sh) in `dir`, removed on destruction.
+class ThrowawayPostgres {
+ public:
+  ThrowawayPostgres(const std::string& dir, int port, int max_connections)
+      : dir_(dir), port_(port) {
+    const std::string up = fmt::format("'{}' up '{}' {} {} >/dev/null", LEDGER_PG_THROWAWAY, dir,
+                                       port, max_connections);
+    if (std::system(up.c_str()) != 0) throw std::runtime_error("cannot start PostgreSQL: " + up);
+  }
+  ~ThrowawayPostgres() {
+    const std::string down = fmt::format("'{}' down '{}'", LEDGER_PG_THROWAWAY, dir_);
+    [[maybe_unused]] const int rc = std::system(down.c_str());
+  }
+  std::string conninfo(const std::string& db) const {
+    return fmt::format("host=127.0.0.1 port={} user=postgres dbname={}", port_, db);
+  }
+
+ private:
+  std::string dir_;
+  int port_;
+};
+
+// One libpq connection; throws on failure (the bench stops with the server's message).
+class Session {
+ public:
+  explicit Session(const std::string& conninfo) : conn_(PQconnectdb(conninfo.c_str())) {
+    if (PQstatus(conn_) != CONNECTION_OK) Fail("connect");
+  }
+  ~Session() { PQfinish(conn_); }
+  void Exec(const std::string& sql) {
+    PGresult* r = PQexec(conn_, sql.c_str());
+    const ExecStatusType s = PQresultStatus(r);
+    PQclear(r);
+    if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK) Fail(sql.substr(0, 60));
+  }
+  void Prepare(const char* name, const char* sql, int params) {
+    PGresult* r = PQprepare(conn_, name, sql, params, nullptr);
+    const bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+    PQclear(r);
+    if (!ok) Fail(name);
+  }
+  // Runs prepared `name`; returns the first column of the first row.
+  std::string Run(const char* name, const std::vector<std::string>& params) {
+    std::vector<const char*> values;
+    for (const auto& p : params) values.push_back(p.c_str());
+    PGresult* r = PQexecPrepared(conn_, name, static_cast<int>(values.size()), values.data(),
+                                 nullptr, nullptr, 0);
+    std::string out;
+    const bool ok = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1;
+    if (ok) out = PQgetvalue(r, 0, 0);
+    PQclear(r);
+    if (!ok) Fail(name);
+    return out;
+  }
+
+ private:
+  [[noreturn]] void Fail(const std::string& what) {
+    throw std::runtime_error(what + ": " + PQerrorMessage(conn_));
+  }
+  PGconn* conn_;
+};
+
+int FreePort() {
+  // Above the ephemeral range's usual start, away from the system's 5432.
+  return 20000 + static_cast<int>(::getpid() % 20000);
+}
+
+std::string Invite(const std::string& prefix, int c, long n) {
+  const int t = c % kTenants;
+  return fmt::format(
+      R"({{"type":"invite_member","tenant":"t{}","actor":"owner{}","id":"{}c{}-{}",)"
+      R"("user":"{}u{}-{}","email":"{}u{}-{}@bench.test"}})",
+      t, t, prefix, c, n, prefix, c, n, prefix, c, n);
+}
+
+// The peer's commands/s: `clients` connections, `per_client` commands each.
+double RunPeer(const std::string& conninfo, const std::string& prefix, int clients,
+               long per_client) {
+  std::atomic<int> ready{0};
+  std::atomic<bool> go{false}, ok{true};
+  std::vector<std::thread> threads;
+  for (int c = 0; c < clients; ++c) {
+    threads.emplace_back([&, c] {
+      try {
+        Session s(conninfo);
+        s.Prepare("invite", "SELECT peer_invite($1, $2, $3, $4)", 4);
+        ++ready;
+        while (!go) std::this_thread::yield();
+        const std::string tenant = fmt::format("t{}", c % kTenants);
+        for (long n = 0; n < per_client; ++n) {
+          const std::string user = fmt::format("{}u{}-{}", prefix, c, n);
+          const std::string r = s.Run("invite", {tenant, fmt::format("{}c{}-{}", prefix, c, n),
+                                                 user, user + "@bench.test"});
+          if (r.rfind("accepted:", 0) != 0) {
+            if (ok.exchange(false)) fmt::print(stderr, "ledger-bench postgres: peer: {}\n", r);
+          }
+        }
+      } catch (const std::exception& e) {
+        fmt::print(stderr, "ledger-bench postgres: peer client: {}\n", e.what());
+        ok = false;
+        ++ready;
+      }
+    });
+  }
+  while (ready < clients) std::this_thread::yield();
+  const auto start = SteadyClock::now();
+  go = true;
+  for (auto& t : threads) t.join();
+  const double seconds = SecondsSince(start);
+  if (!ok) throw std::runtime_error("a peer command was not accepted");
+  return static_cast<double>(per_client * clients) / seconds;
+}
+
+// A ledgerd's commands/s over Cap'n Proto: the same invite_member commands.
+double RunLedger(const Server& server, const std::string& prefix, int clients, long per_client) {
+  std::vector<std::vector<kj::Array<capnp::word>>> frames(static_cast<size_t>(clients));
+  for (int c = 0; c < clients; ++c) {
+    for (long n = 0; n < per_client; ++n) {
+      capnp::MallocMessageBuilder mb(256);
+      auto req = mb.initRoot<server::wire::Request>();
+      req.setId(static_cast<uint64_t>(n + 1));
+      req.setToken(kToken);
+      req.initSubmit(1).set(0, Invite(prefix, c, n));
+      frames[static_cast<size_t>(c)].push_back(server::ToFrame(mb));
+    }
+  }
+  const LoadResult r = RunCapnpLoad(server.capnp_port(), frames, 1, [](auto resp) {
+    if (!resp.isResults()) return false;
+    for (const auto result : resp.getResults()) {
+      if (std::string_view(result.cStr()).find("\"accepted\"") == std::string_view::npos) {
+        return false;
+      }
+    }
+    return true;
+  });
+  if (!r.ok) throw std::runtime_error("a ledger command was not accepted");
+  return static_cast<double>(per_client * clients) / r.seconds;
+}
+
+// Loads the tenants (and the product) into a ledgerd.
+void SetUpLedger(const Server& server) {
+  Client setup(server.port());
+  json batch = json::array();
+  for (int t = 0; t < kTenants; ++t) {
+    batch.push_back({{"type", "create_tenant"},
+                     {"tenant", fmt::format("t{}", t)},
+                     {"actor", "system"},
+                     {"owner", fmt::format("owner{}", t)},
+                     {"owner_email", fmt::format("owner{}@bench.test", t)}});
+  }
+  std::string out;
+  if (setup.Send(boost::beast::http::verb::post, "/v1/commands", batch.dump(), &out) != 200) {
+    throw std::runtime_error("ledger setup failed: " + out);
+  }
+}
+
+void SetUpPeer(const std::string& conninfo) {
+  Session s(conninfo);
+  s.Exec(kPeerSchema);
+  for (int t = 0; t < kTenants; ++t) {
+    s.Exec(fmt::format("INSERT INTO peer_heads VALUES ('t{}', 1)", t));
+  }
+}
+
+double Median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+}  // namespace
+
+int RunPostgresBench(int argc, char** argv) {
+  int clients = 64, rounds = 3;
+  long commands = 20000;
+  std::string dir = "var/bench";
+  po::options_description desc("postgres options");
+  desc.add_options()("json", "one JSON line")("clients", po::value(&clients), "clients (64)")(
+      "commands", po::value(&commands), "commands per round and contender (20000)")(
+      "rounds", po::value(&rounds), "interleaved rounds (3)")(
+      "dir", po::value(&dir), "scratch directory (on disk)");
+  po::variables_map vm;
+  try {
+    po::store(po::parse_command_line(argc, argv, desc), vm);
+    po::notify(vm);
+  } catch (const po::error& e) {
+    fmt::print(stderr, "ledger-bench postgres: {}\n", e.what());
+    return 2;
+  }
+  if (clients < 1 || rounds < 1 || commands < clients) {
+    fmt::print(stderr, "ledger-bench postgres: --clients, --rounds >= 1, --commands >= clients\n");
+    return 2;
+  }
+  try {
+    ScratchDir scratch(dir, "postgres");
+    ThrowawayPostgres pg(scratch.path() + "/pg", FreePort(), clients + 20);
+    Session(pg.conninfo("postgres")).Exec("CREATE DATABASE peer");
+    Session(pg.conninfo("postgres")).Exec("CREATE DATABASE ledger");
+    SetUpPeer(pg.conninfo("peer"));
+    const std::string ledgerd = LedgerdNextToBench();
+    std::filesystem::create_directories(scratch.path() + "/node");
+    std::filesystem::create_directories(scratch.path() + "/embedded");
+    Server node(scratch.path() + "/node"), embedded(scratch.path() + "/embedded");
+    if (!node.Start(ledgerd, {"--postgres", pg.conninfo("ledger"), "--node", "bench"}) ||
+        !embedded.Start(ledgerd)) {
+      fmt::print(stderr, "ledger-bench postgres: cannot start {}\n", ledgerd);
+      return 1;
+    }
+    SetUpLedger(node);
+    SetUpLedger(embedded);
+    const long per_client = commands / clients;
+    std::vector<double> peer, on_pg, local, pg_ratio, embedded_ratio;
+    for (int round = 0; round < rounds; ++round) {
+      const std::string prefix = fmt::format("r{}", round);
+      peer.push_back(RunPeer(pg.conninfo("peer"), prefix, clients, per_client));
+      on_pg.push_back(RunLedger(node, prefix, clients, per_client));
+      local.push_back(RunLedger(embedded, prefix, clients, per_client));
+      pg_ratio.push_back(on_pg.back() / peer.back());
+      embedded_ratio.push_back(on_pg.back() / local.back());
+    }
+    node.Stop();
+    embedded.Stop();
+    fmt::print(
+        "{{\"bench\":\"postgres\",\"cores\":{},\"clients\":{},\"commands_per_round\":{},"
+        "\"rounds\":{},\"ledger_on_postgres_per_s\":{:.0f},\"peer_plpgsql_per_s\":{:.0f},"
+        "\"embedded_ledger_per_s\":{:.0f},\"median_ratio_to_peer\":{:.2f},"
+        "\"median_ratio_to_embedded\":{:.2f},\"round_ratios_to_peer\":[{:.2f}]}}\n",
+        CpuMeter::Cores(), clients, per_client * clients, rounds, Median(on_pg), Median(peer),
+        Median(local), Median(pg_ratio), Median(embedded_ratio), fmt::join(pg_ratio, ","));
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "ledger-bench postgres: {}\n", e.what());
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace ledger::bench
