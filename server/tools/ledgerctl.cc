@@ -9,6 +9,10 @@
 //             its admin socket DIR/ledgerd.sock)
 //   ledgerctl backup --list DEST          the backups in DEST
 //   ledgerctl restore BACKUP --data NEWDIR [--backup-id N]   (default: the latest)
+//   ledgerctl --postgres CONNINFO [--data COPY] VERB ...
+//             the same verbs on the log on PostgreSQL (DESIGN section 7): `check` reads a
+//             copy of the log; the writing verbs write it as a short-lived node, only while
+//             no ledgerd holds the log (otherwise: send them to that node with --server)
 //   ledgerctl --server HOST:PORT [--token T] [--tls [--tls-ca F]] VERB ...
 //             the same verbs over the network (ledgerd's Cap'n Proto protocol); the token
 //             may also come from the LEDGER_TOKEN environment variable; `backup` (no
@@ -27,12 +31,14 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <unistd.h>
 
 #include "commands/access.h"
 #include "commands/csv_import.h"
 #include "commands/lease_table.h"
 #include "commands/service.h"
 #include "ledger/backup.h"
+#include "ledger/pg_upstream.h"
 #include "ledger/store.h"
 #include "ledgerctl_remote.h"
 #include "projections/view_reader.h"
@@ -64,8 +70,44 @@ int Usage(const std::string& message) {
              "       ledgerctl --data DIR backup DEST\n"
              "       ledgerctl backup --list DEST\n"
              "       ledgerctl restore BACKUP --data NEWDIR [--backup-id N]\n"
+             "       ledgerctl --postgres CONNINFO [--data COPY] VERB ...   (the log on PostgreSQL)\n"
              "       ledgerctl --server HOST:PORT [--token T] [--tls [--tls-ca FILE]] VERB ...\n");
   return kUsage;
+}
+
+// A temporary directory for a copy of the log on PostgreSQL, removed at exit.
+class TempCopy {
+ public:
+  ~TempCopy() {
+    std::error_code ec;
+    if (!dir_.empty()) std::filesystem::remove_all(dir_, ec);
+  }
+  // Creates the directory; returns the copy's path inside it.
+  std::string Make() {
+    const char* base = std::getenv("TMPDIR");
+    std::string tmpl = std::string(base != nullptr ? base : "/tmp") + "/ledgerctl-XXXXXX";
+    if (::mkdtemp(tmpl.data()) == nullptr) return "ledgerctl-copy";
+    dir_ = tmpl;
+    return dir_ + "/ledger";
+  }
+
+ private:
+  std::string dir_;
+};
+
+// Makes `options` open a copy of the log at `conninfo`: read-only for `check`
+// (options->read_only on entry), else as a short-lived writing node of its own name, which
+// can take the log only while no ledgerd holds it.
+ledger::Status OnPostgres(const std::string& conninfo, ledger::StoreOptions* options) {
+  char host[256] = "host";
+  ::gethostname(host, sizeof(host) - 1);
+  ledger::PgUpstreamOptions upstream;
+  upstream.node = fmt::format("ledgerctl@{}:{}", host, ::getpid());
+  ledger::Status s = ledger::OpenPgUpstream(conninfo, upstream, &options->upstream);
+  if (!s.ok()) return s;
+  options->upstream_read_only = options->read_only;
+  options->read_only = false;  // the copy is written locally either way
+  return ledger::Status::OK();
 }
 
 bool ReadInput(const std::string& name, std::string* out) {
@@ -293,7 +335,7 @@ int main(int argc, char** argv) {
     if (!verb.empty()) {
       verb_args.push_back(a);
     } else if (a == "--data" || a == "--clock" || a == "--server" || a == "--token" ||
-               a == "--tls-ca") {
+               a == "--tls-ca" || a == "--postgres") {
       global_args.push_back(a);
       if (i + 1 < argc) global_args.push_back(argv[++i]);
     } else if (a.rfind("--", 0) == 0 || a == "-h") {
@@ -311,7 +353,10 @@ int main(int argc, char** argv) {
       "server", po::value<std::string>(), "HOST:PORT of a ledgerd (its Cap'n Proto listener)")(
       "token", po::value<std::string>(), "bearer token for --server (or LEDGER_TOKEN)")(
       "tls", "--server speaks TLS (the certificate is verified)")(
-      "tls-ca", po::value<std::string>(), "PEM trust anchors for --tls (default: the system's)");
+      "tls-ca", po::value<std::string>(), "PEM trust anchors for --tls (default: the system's)")(
+      "postgres", po::value<std::string>(),
+      "the log on PostgreSQL (libpq conninfo); --data: where to keep the local copy "
+      "(default: a temporary directory)");
   po::variables_map vm;
   try {
     po::store(po::command_line_parser(global_args).options(global).run(), vm);
@@ -382,6 +427,11 @@ int main(int argc, char** argv) {
   } else {
     return Usage("unknown verb '" + verb + "'");
   }
+  if (vm.count("postgres") && (verb == "backup" || verb == "restore")) {
+    missing = verb + " works on data directories: back the log on PostgreSQL up with "
+              "PostgreSQL's own tools (pg_basebackup, or the cluster's backups under Patroni)";
+  }
+  if (vm.count("postgres") && vm.count("server")) missing = "--postgres and --server exclude each other";
   if (!missing.empty()) return Usage(missing);
   if (vv.count("data")) {
     if (verb != "restore") return Usage("--data goes before the verb");
@@ -453,8 +503,24 @@ int main(int argc, char** argv) {
   auto views = std::make_shared<projections::ViewProjector>();
   options.projectors.push_back(views);
   commands::AddSideTables(&options);
+  TempCopy temp;
+  if (vm.count("postgres")) {
+    if (!vm.count("data")) data = temp.Make();
+    ledger::Status u = OnPostgres(vm["postgres"].as<std::string>(), &options);
+    if (!u.ok()) {
+      fmt::print(stderr, "ledgerctl: cannot open the log on PostgreSQL: {}\n", u.ToString());
+      return kFailed;
+    }
+  }
   std::unique_ptr<ledger::Store> store;
   ledger::Status s = ledger::Store::Open(options, data, &store);
+  if (!s.ok() && vm.count("postgres") && s.IsUnavailable()) {
+    fmt::print(stderr,
+               "ledgerctl: a ledgerd writes the log ({}): send commands to it with "
+               "--server HOST:PORT\n",
+               s.message());
+    return kFailed;
+  }
   if (!s.ok()) {
     fmt::print(stderr, "ledgerctl: cannot open the ledger in {}: {}\n", data, s.ToString());
     return kFailed;

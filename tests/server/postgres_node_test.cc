@@ -191,6 +191,38 @@ TEST_CASE("postgres: a node's acknowledged commands survive SIGKILL, a lost disk
     CHECK(text.find("\"stale\"") == std::string::npos);
   }
 
+  SECTION("ledgerctl --postgres: reads a copy; writes only while no ledgerd holds the log") {
+    const std::string pg_arg = "--postgres '" + conninfo + "'";
+    const std::string invite =
+        R"({"type":"invite_member","tenant":"acme","actor":"olga","id":"inv-ctl","user":"ctl",)"
+        R"("email":"ctl@acme.test","at":"2026-01-05T11:00:00Z"})";
+    const std::string file = n1->path("invite.json");
+    ledger::testing::Write(file, invite + "\n");
+    const ledger::testing::Run refused =
+        ledger::testing::ToolWithErrors(LEDGERCTL, pg_arg + " submit " + file);
+    INFO(refused.text());
+    CHECK(refused.exit_code == 1);
+    CHECK(refused.text().find("leased by 'n1'") != std::string::npos);
+    CHECK(refused.text().find("--server") != std::string::npos);
+    const ledger::testing::Run check = ledger::testing::Tool(
+        LEDGERCTL, pg_arg + " check --tenant acme --user u7 --product pcon.planner");
+    INFO(check.text());
+    CHECK(check.exit_code == 0);
+    CHECK(check.text().find("\"allowed\":false") != std::string::npos);
+
+    REQUIRE(n1->Stop() == 0);  // a clean stop frees the log at once
+    const ledger::testing::Run written =
+        ledger::testing::Tool(LEDGERCTL, pg_arg + " submit " + file);
+    INFO(written.text());
+    REQUIRE(written.exit_code == 0);
+    const json result = json::parse(written.lines.at(0));
+    CHECK(result["status"] == "accepted");
+    CHECK(result["position"] == commands.size() + 1);
+    // The node copies what ledgerctl wrote when it comes back.
+    n1->Start();
+    CHECK(Submit(*n1, {invite}).at(0)["status"] == "duplicate");
+  }
+
   SECTION("ledger-replay reads the log from PostgreSQL: verify passes, state has every member") {
     const ledger::testing::Run verify = ledger::testing::ToolWithErrors(
         LEDGER_REPLAY, "--postgres '" + conninfo + "' verify --json");
