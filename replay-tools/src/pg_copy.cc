@@ -1,11 +1,27 @@
 #include "replay/pg_copy.h"
 
+#include <cstdlib>
+#include <filesystem>
+
 #include "commands/lease_table.h"
 #include "ledger/pg_upstream.h"
 #include "ledger/store.h"
 #include "projections/views.h"
 
 namespace replay {
+
+TempCopyDir::~TempCopyDir() {
+  std::error_code ec;
+  if (!dir_.empty()) std::filesystem::remove_all(dir_, ec);
+}
+
+std::string TempCopyDir::Make(const std::string& tool) {
+  const char* base = std::getenv("TMPDIR");
+  std::string tmpl = std::string(base != nullptr ? base : "/tmp") + "/" + tool + "-XXXXXX";
+  if (::mkdtemp(tmpl.data()) == nullptr) return "";
+  dir_ = tmpl;
+  return dir_ + "/ledger";
+}
 
 ledger::Status CopyPostgresLog(const std::string& conninfo, const std::string& dir) {
   ledger::PgUpstreamOptions upstream_options;

@@ -116,26 +116,6 @@ class Args {
   const po::variables_map& vm_;
 };
 
-// A temporary directory for a copy of the PostgreSQL log, removed when the verb is done.
-class TempCopy {
- public:
-  ~TempCopy() {
-    std::error_code ec;
-    if (!dir_.empty()) std::filesystem::remove_all(dir_, ec);
-  }
-  // Creates the directory; returns the copy's path inside it.
-  std::string Make() {
-    const char* base = std::getenv("TMPDIR");
-    std::string tmpl = std::string(base != nullptr ? base : "/tmp") + "/ledger-replay-XXXXXX";
-    if (::mkdtemp(tmpl.data()) == nullptr) throw UsageError{"cannot create a temporary directory"};
-    dir_ = tmpl;
-    return dir_ + "/ledger";
-  }
-
- private:
-  std::string dir_;
-};
-
 void Print(const nlohmann::json& j) { std::cout << replay::DumpJson(j) << "\n"; }
 
 int State(const replay::AuditLedger& l, const Args& a) {
@@ -406,10 +386,11 @@ int Run(int argc, char** argv) {
   if (!a.has("verb")) throw UsageError{"no verb given"};
   const std::string verb = a.str("verb");
   std::string data = a.has("data") ? a.str("data") : "";
-  TempCopy temp;
+  replay::TempCopyDir temp;
   if (a.has("postgres")) {
     if (verb == "rebuild") throw UsageError{"rebuild applies to a data directory, not --postgres"};
-    if (data.empty()) data = temp.Make();
+    if (data.empty()) data = temp.Make("ledger-replay");
+    if (data.empty()) throw UsageError{"cannot create a temporary directory"};
     ledger::Status s = replay::CopyPostgresLog(a.str("postgres"), data);
     if (!s.ok()) return Fail(s);
   } else if (data.empty()) {

@@ -43,6 +43,7 @@
 #include "ledgerctl_remote.h"
 #include "projections/view_reader.h"
 #include "projections/views.h"
+#include "replay/pg_copy.h"
 #include "server/admin_socket.h"
 #include "server/backups.h"
 #include "server/client.h"
@@ -74,26 +75,6 @@ int Usage(const std::string& message) {
              "       ledgerctl --server HOST:PORT [--token T] [--tls [--tls-ca FILE]] VERB ...\n");
   return kUsage;
 }
-
-// A temporary directory for a copy of the log on PostgreSQL, removed at exit.
-class TempCopy {
- public:
-  ~TempCopy() {
-    std::error_code ec;
-    if (!dir_.empty()) std::filesystem::remove_all(dir_, ec);
-  }
-  // Creates the directory; returns the copy's path inside it.
-  std::string Make() {
-    const char* base = std::getenv("TMPDIR");
-    std::string tmpl = std::string(base != nullptr ? base : "/tmp") + "/ledgerctl-XXXXXX";
-    if (::mkdtemp(tmpl.data()) == nullptr) return "ledgerctl-copy";
-    dir_ = tmpl;
-    return dir_ + "/ledger";
-  }
-
- private:
-  std::string dir_;
-};
 
 // Makes `options` open a copy of the log at `conninfo`: read-only for `check`
 // (options->read_only on entry), else as a short-lived writing node of its own name, which
@@ -503,9 +484,13 @@ int main(int argc, char** argv) {
   auto views = std::make_shared<projections::ViewProjector>();
   options.projectors.push_back(views);
   commands::AddSideTables(&options);
-  TempCopy temp;
+  replay::TempCopyDir temp;
   if (vm.count("postgres")) {
-    if (!vm.count("data")) data = temp.Make();
+    if (!vm.count("data")) data = temp.Make("ledgerctl");
+    if (data.empty()) {
+      fmt::print(stderr, "ledgerctl: cannot create a temporary directory for the copy\n");
+      return kFailed;
+    }
     ledger::Status u = OnPostgres(vm["postgres"].as<std::string>(), &options);
     if (!u.ok()) {
       fmt::print(stderr, "ledgerctl: cannot open the log on PostgreSQL: {}\n", u.ToString());

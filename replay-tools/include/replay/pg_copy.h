@@ -15,4 +15,20 @@ namespace replay {
 // and views. NotFound if the database has no ledger.
 ledger::Status CopyPostgresLog(const std::string& conninfo, const std::string& dir);
 
+// A temporary directory for a copy of the log (under $TMPDIR or /tmp), removed with
+// everything in it on destruction. Not thread-safe.
+class TempCopyDir {
+ public:
+  TempCopyDir() = default;
+  TempCopyDir(const TempCopyDir&) = delete;
+  TempCopyDir& operator=(const TempCopyDir&) = delete;
+  ~TempCopyDir();
+  // Creates the directory (named after `tool`); returns the copy's path inside it, or ""
+  // if it cannot be created.
+  std::string Make(const std::string& tool);
+
+ private:
+  std::string dir_;
+};
+
 }  // namespace replay
