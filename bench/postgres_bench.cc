@@ -131,10 +131,9 @@ int FreePort() {
 
 std::string Invite(const std::string& prefix, int c, long n) {
   const int t = c % kTenants;
-  return fmt::format(
-      R"({{"type":"invite_member","tenant":"t{}","actor":"owner{}","id":"{}c{}-{}",)"
-      R"("user":"{}u{}-{}","email":"{}u{}-{}@bench.test"}})",
-      t, t, prefix, c, n, prefix, c, n, prefix, c, n);
+  return fmt::format(R"({{"type":"invite_member","tenant":"t{}","actor":"owner{}","id":"{}c{}-{}",)"
+                     R"("user":"{}u{}-{}","email":"{}u{}-{}@bench.test"}})",
+                     t, t, prefix, c, n, prefix, c, n, prefix, c, n);
 }
 
 // The peer's commands/s: `clients` connections, `per_client` commands each.
@@ -240,8 +239,8 @@ int RunPostgresBench(int argc, char** argv) {
   po::options_description desc("postgres options");
   desc.add_options()("json", "one JSON line")("clients", po::value(&clients), "clients (64)")(
       "commands", po::value(&commands), "commands per round and contender (20000)")(
-      "rounds", po::value(&rounds), "interleaved rounds (3)")(
-      "dir", po::value(&dir), "scratch directory (on disk)");
+      "rounds", po::value(&rounds), "interleaved rounds (3)")("dir", po::value(&dir),
+                                                              "scratch directory (on disk)");
   po::variables_map vm;
   try {
     po::store(po::parse_command_line(argc, argv, desc), vm);

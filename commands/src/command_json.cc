@@ -319,8 +319,7 @@ bool ReadBoolField(const std::string& name, const FieldValue& v, Command* c, Bad
 }
 
 // A non-empty list of distinct ids (the editions of define_product).
-bool ReadIdListField(const std::string& name, const FieldValue& v, Command* c,
-                     BadRequest* err) {
+bool ReadIdListField(const std::string& name, const FieldValue& v, Command* c, BadRequest* err) {
   if (v.node == nullptr || !v.node->is_array() || v.node->empty()) {
     return Fail(err, name, "must be a non-empty list");
   }
@@ -341,8 +340,7 @@ bool ReadIdListField(const std::string& name, const FieldValue& v, Command* c,
 }
 
 // One row of import_members; `f` names it ("rows[3]").
-bool ReadImportRow(const json& value_json, const std::string& f, ImportRow* row,
-                   BadRequest* err) {
+bool ReadImportRow(const json& value_json, const std::string& f, ImportRow* row, BadRequest* err) {
   if (!value_json.is_object()) return Fail(err, f, "must be an object");
   for (const auto& [key, value] : value_json.items()) {
     // The CSV line a row came from, and the CSV reader's finding (ledgerctl sends

@@ -45,8 +45,7 @@ void GroupBuilder::LogRejection(RejectionRecord record) {
 void GroupBuilder::ApplyRow(const RowWrite& w) {
   rows_.Apply(w);
   if (upstream_) {
-    out_.log.rows.push_back(
-        LogSideRow{impl_.handles[w.table.index]->GetName(), w.key, w.value});
+    out_.log.rows.push_back(LogSideRow{impl_.handles[w.table.index]->GetName(), w.key, w.value});
   }
 }
 

@@ -55,15 +55,15 @@ class GroupBuilder {
   // Writes a side-table row with the group (and, with an upstream log, into its group).
   void ApplyRow(const RowWrite& w);
   // With an upstream log: the command's idempotency record goes into its group too.
-  void RecordUpstream(const std::string& tenant, const std::string& command_id,
-                      const Digest& hash, const AppendResult& result);
+  void RecordUpstream(const std::string& tenant, const std::string& command_id, const Digest& hash,
+                      const AppendResult& result);
   // True when every row names a table of the store.
   bool KnownTables(const std::vector<RowWrite>& rows) const;
 
   Store::Impl& impl_;
   PreparedGroup& out_;
   const bool upstream_;  // the store commits groups to an upstream log
-  RocksRowBatch rows_;  // out_.batch as projectors and side-table rows see it
+  RocksRowBatch rows_;   // out_.batch as projectors and side-table rows see it
   std::unordered_map<std::string, StreamHead> pending_heads_;
   std::unordered_map<std::string, Pending> pending_commands_;
   std::vector<std::unique_ptr<AppendResult>> prelude_results_;  // owned results of preludes

@@ -238,9 +238,9 @@ rocksdb::DBOptions DbOptions(const StoreOptions& opts, const std::string& path,
   // bounds both the disk used by WALs and the replay work of the next open — and of every
   // reader's open (a secondary or read-only instance replays the live WALs): at most
   // about the memtable budget, never 256 MiB of log under a busy writer.
-  db_options.max_total_wal_size =
-      opts.memtable_budget_bytes > 0 ? std::max<size_t>(opts.memtable_budget_bytes, 4u << 20)
-                                     : 256u << 20;
+  db_options.max_total_wal_size = opts.memtable_budget_bytes > 0
+                                      ? std::max<size_t>(opts.memtable_budget_bytes, 4u << 20)
+                                      : 256u << 20;
   db_options.max_open_files = opts.read_only ? -1 : opts.max_open_tables;
   if (opts.env != nullptr) db_options.env = opts.env;
   // Writers keep RocksDB's LOG with a logger that survives a full disk (info_log.h); only
@@ -380,9 +380,8 @@ Status Store::Impl::Open(const StoreOptions& opts, const std::string& path) {
   return Status::OK();
 }
 
-void Store::Impl::BindHandles(
-    const std::vector<rocksdb::ColumnFamilyDescriptor>& optional_families,
-    const std::vector<bool>& projector_opened) {
+void Store::Impl::BindHandles(const std::vector<rocksdb::ColumnFamilyDescriptor>& optional_families,
+                              const std::vector<bool>& projector_opened) {
   meta = handles[0];
   events = handles[1];
   streams = handles[2];

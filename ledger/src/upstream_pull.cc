@@ -46,9 +46,9 @@ Status Store::Impl::AgreeClockWithUpstream() {
   if (g.IsNotFound()) return Status::OK();
   if (!g.ok()) return FromRocks(g);
   if (local != ClockModeName(log_mode)) {
-    return Status::InvalidArgument(fmt::format(
-        "clock: the local copy is on the {} clock but {} is on the {} clock", local,
-        options.upstream->Describe(), ClockModeName(log_mode)));
+    return Status::InvalidArgument(
+        fmt::format("clock: the local copy is on the {} clock but {} is on the {} clock", local,
+                    options.upstream->Describe(), ClockModeName(log_mode)));
   }
   return Status::OK();
 }

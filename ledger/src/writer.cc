@@ -20,8 +20,10 @@ uint64_t MicrosSince(std::chrono::steady_clock::time_point start) {
 
 Status RefusedAfter(const Status& error, bool no_space, bool upstream) {
   if (upstream) {
-    return Status::Unavailable("the log refused an earlier group; writes resume once this "
-                               "node has read the log again: " + error.message());
+    return Status::Unavailable(
+        "the log refused an earlier group; writes resume once this "
+        "node has read the log again: " +
+        error.message());
   }
   return Status::Unavailable(
       no_space ? "disk full: writes resume once space is freed: " + error.message()
@@ -32,8 +34,10 @@ Status RefusedAfter(const Status& error, bool no_space, bool upstream) {
 // same id is always safe: a group that did commit answers `duplicate` then.
 Status UpstreamFailure(const Status& s) {
   if (s.IsOutcomeUnknown()) {
-    return Status::Unavailable("the log did not answer whether the command committed; retry "
-                               "with the same id: " + s.message());
+    return Status::Unavailable(
+        "the log did not answer whether the command committed; retry "
+        "with the same id: " +
+        s.message());
   }
   return Status::Unavailable("the log refused the command's group; retry with the same id: " +
                              s.message());
@@ -55,10 +59,10 @@ void Store::Impl::Submit(std::unique_ptr<QueuedWrite> w) {
   std::unique_lock<std::mutex> lock(mu_);
   if (stopping_ || options.read_only || options.upstream_read_only) {
     lock.unlock();
-    const Status s = Status::Unavailable(
-        options.read_only            ? "store is open read-only"
-        : options.upstream_read_only ? "this copy of the log does not write it"
-                                     : "store is closing");
+    const Status s =
+        Status::Unavailable(options.read_only            ? "store is open read-only"
+                            : options.upstream_read_only ? "this copy of the log does not write it"
+                                                         : "store is closing");
     w->done(s, w->result);
     return;
   }
@@ -111,9 +115,9 @@ void Store::Impl::BuilderLoop() {
     if (!write_error_.ok() && (write_error_no_space_ || write_error_upstream_)) TryRecover(lock);
     auto group = std::make_unique<PreparedGroup>();
     GroupBuilder builder(this, group.get());
-    group->status = write_error_.ok() ? Status::OK()
-                                      : RefusedAfter(write_error_, write_error_no_space_,
-                                                     write_error_upstream_);
+    group->status = write_error_.ok()
+                        ? Status::OK()
+                        : RefusedAfter(write_error_, write_error_no_space_, write_error_upstream_);
     const auto start = std::chrono::steady_clock::now();
     size_t bytes = 0;
     // Take what is queued; while the syncer is still busy with the previous group, keep

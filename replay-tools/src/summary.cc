@@ -130,8 +130,7 @@ std::string GroupAssigned(Payload::Reader p) {
 
 std::string GroupUnassigned(Payload::Reader p) {
   const auto g = p.getGroupUnassigned();
-  return fmt::format("group {} unassigned from {}", Str(g.getGroup()),
-                     Str(g.getSubscription()));
+  return fmt::format("group {} unassigned from {}", Str(g.getGroup()), Str(g.getSubscription()));
 }
 
 std::string SeatAssigned(Payload::Reader p) {
@@ -152,8 +151,8 @@ std::string SeatsIncreased(Payload::Reader p) {
 
 std::string SeatDecreaseScheduled(Payload::Reader p) {
   const auto s = p.getSeatDecreaseScheduled();
-  return fmt::format("seats of {} to decrease to {} on {}", Str(s.getSubscription()),
-                     s.getSeats(), Day(s.getEffectiveAt()));
+  return fmt::format("seats of {} to decrease to {} on {}", Str(s.getSubscription()), s.getSeats(),
+                     Day(s.getEffectiveAt()));
 }
 
 std::string SeatsDecreased(Payload::Reader p) {
@@ -170,8 +169,8 @@ std::string ScheduledChangeCancelled(Payload::Reader p) {
 
 std::string EditionUpgraded(Payload::Reader p) {
   const auto e = p.getEditionUpgraded();
-  return fmt::format("edition of {} upgraded {} → {}", Str(e.getSubscription()),
-                     Str(e.getFrom()), Str(e.getTo()));
+  return fmt::format("edition of {} upgraded {} → {}", Str(e.getSubscription()), Str(e.getFrom()),
+                     Str(e.getTo()));
 }
 
 std::string EditionDowngradeScheduled(Payload::Reader p) {
@@ -182,8 +181,8 @@ std::string EditionDowngradeScheduled(Payload::Reader p) {
 
 std::string EditionDowngraded(Payload::Reader p) {
   const auto e = p.getEditionDowngraded();
-  return fmt::format("edition of {} downgraded {} → {}", Str(e.getSubscription()),
-                     Str(e.getFrom()), Str(e.getTo()));
+  return fmt::format("edition of {} downgraded {} → {}", Str(e.getSubscription()), Str(e.getFrom()),
+                     Str(e.getTo()));
 }
 
 std::string SubscriptionRenewed(Payload::Reader p) {

@@ -355,10 +355,10 @@ int Run(int argc, char** argv) {
                                                 "ledger directory")(
       "postgres", po::value<std::string>(),
       "the log on PostgreSQL (libpq conninfo; a standby will do), copied into --data or a "
-      "temporary directory first")(
-      "verb", po::value<std::string>(), "what to do")("json", "one JSON document")(
-      "tenant", po::value<std::string>(), "tenant id")("user", po::value<std::string>(), "user id")(
-      "subscription", po::value<std::string>(), "subscription id")(
+      "temporary directory first")("verb", po::value<std::string>(), "what to do")(
+      "json", "one JSON document")("tenant", po::value<std::string>(), "tenant id")(
+      "user", po::value<std::string>(), "user id")("subscription", po::value<std::string>(),
+                                                   "subscription id")(
       "group", po::value<std::string>(), "group id")("product", po::value<std::string>(),
                                                      "product id")("at", po::value<std::string>(),
                                                                    "business time (RFC 3339)")(

@@ -21,6 +21,7 @@
 // Exit codes: 0 done (even when commands were rejected: the results say so), 1 the
 // ledger failed, 2 bad usage or unreadable input.
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include <boost/program_options.hpp>
 #include <condition_variable>
@@ -31,7 +32,6 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <sstream>
-#include <unistd.h>
 
 #include "commands/access.h"
 #include "commands/csv_import.h"
@@ -58,21 +58,22 @@ constexpr int kUsage = 2;
 
 int Usage(const std::string& message) {
   fmt::print(stderr, "ledgerctl: {}\n", message);
-  fmt::print(stderr,
-             "usage: ledgerctl --data DIR [--clock manual] submit FILE|-\n"
-             "       ledgerctl --data DIR check --tenant T --user U --product P [--at TIME]\n"
-             "       ledgerctl --data DIR import-members --tenant T --actor A FILE.csv "
-             "[--subscription S] [--group G] [--commit] [--at TIME]\n"
-             "       ledgerctl --data DIR checkout --tenant T --subscription S --user U "
-             "--device D [--actor A] [--at TIME]\n"
-             "       ledgerctl --data DIR heartbeat|checkin --tenant T --actor A --lease L "
-             "[--at TIME]\n"
-             "       (checkout, heartbeat, checkin exit 1 when rejected)\n"
-             "       ledgerctl --data DIR backup DEST\n"
-             "       ledgerctl backup --list DEST\n"
-             "       ledgerctl restore BACKUP --data NEWDIR [--backup-id N]\n"
-             "       ledgerctl --postgres CONNINFO [--data COPY] VERB ...   (the log on PostgreSQL)\n"
-             "       ledgerctl --server HOST:PORT [--token T] [--tls [--tls-ca FILE]] VERB ...\n");
+  fmt::print(
+      stderr,
+      "usage: ledgerctl --data DIR [--clock manual] submit FILE|-\n"
+      "       ledgerctl --data DIR check --tenant T --user U --product P [--at TIME]\n"
+      "       ledgerctl --data DIR import-members --tenant T --actor A FILE.csv "
+      "[--subscription S] [--group G] [--commit] [--at TIME]\n"
+      "       ledgerctl --data DIR checkout --tenant T --subscription S --user U "
+      "--device D [--actor A] [--at TIME]\n"
+      "       ledgerctl --data DIR heartbeat|checkin --tenant T --actor A --lease L "
+      "[--at TIME]\n"
+      "       (checkout, heartbeat, checkin exit 1 when rejected)\n"
+      "       ledgerctl --data DIR backup DEST\n"
+      "       ledgerctl backup --list DEST\n"
+      "       ledgerctl restore BACKUP --data NEWDIR [--backup-id N]\n"
+      "       ledgerctl --postgres CONNINFO [--data COPY] VERB ...   (the log on PostgreSQL)\n"
+      "       ledgerctl --server HOST:PORT [--token T] [--tls [--tls-ca FILE]] VERB ...\n");
   return kUsage;
 }
 
@@ -409,10 +410,12 @@ int main(int argc, char** argv) {
     return Usage("unknown verb '" + verb + "'");
   }
   if (vm.count("postgres") && (verb == "backup" || verb == "restore")) {
-    missing = verb + " works on data directories: back the log on PostgreSQL up with "
+    missing = verb +
+              " works on data directories: back the log on PostgreSQL up with "
               "PostgreSQL's own tools (pg_basebackup, or the cluster's backups under Patroni)";
   }
-  if (vm.count("postgres") && vm.count("server")) missing = "--postgres and --server exclude each other";
+  if (vm.count("postgres") && vm.count("server"))
+    missing = "--postgres and --server exclude each other";
   if (!missing.empty()) return Usage(missing);
   if (vv.count("data")) {
     if (verb != "restore") return Usage("--data goes before the verb");

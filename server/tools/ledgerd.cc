@@ -34,8 +34,8 @@
 
 #include "commands/lease_sweeper.h"
 #include "commands/lease_table.h"
-#include "ledger/pg_upstream.h"
 #include "commands/service.h"
+#include "ledger/pg_upstream.h"
 #include "ledger/store.h"
 #include "projections/view_reader.h"
 #include "projections/views.h"

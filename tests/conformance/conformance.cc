@@ -122,8 +122,7 @@ std::string HalfCommand(const std::vector<LogEntry>& entries) {
     const int expected = EventsInId(first.command_id);
     if (expected >= 0 && static_cast<int>(j - i) != expected) {
       return first.tenant + "/" + first.command_id + ": " + std::to_string(j - i) + " of " +
-             std::to_string(expected) + " events, from position " +
-             std::to_string(first.position);
+             std::to_string(expected) + " events, from position " + std::to_string(first.position);
     }
     if (expected >= 0 && ++runs[first.tenant + "/" + first.command_id] > 1) {
       return first.tenant + "/" + first.command_id + ": appears twice";

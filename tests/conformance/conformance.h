@@ -87,7 +87,9 @@ class MultiEventClient {
   static int ImportedUsers(int n);
   static bool Removes(int n) { return n % 3 == 2; }
   // The i-th user command n imports.
-  static std::string User(int n, int i) { return "u" + std::to_string(n) + "-" + std::to_string(i); }
+  static std::string User(int n, int i) {
+    return "u" + std::to_string(n) + "-" + std::to_string(i);
+  }
 
  private:
   std::string tenant_;

@@ -24,8 +24,8 @@ constexpr int kClients = 6;
 // Clients on tenants t0..t5 and what they were told.
 struct Workload {
   std::vector<MultiEventClient> clients;
-  std::vector<int> next;                          // per client: first command not acked
-  std::map<std::string, CommandResult> acked;     // command id → result
+  std::vector<int> next;                       // per client: first command not acked
+  std::map<std::string, CommandResult> acked;  // command id → result
   std::mt19937 rng{std::random_device{}()};
 
   explicit Workload(Backend& b) {
@@ -63,7 +63,8 @@ void CrashWhileWriting(Backend& b, Workload& w) {
       }
     });
   }
-  while (acks < 2 * kClients && stopped == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  while (acks < 2 * kClients && stopped == 0)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
   const int delay_ms = static_cast<int>(w.rng() % static_cast<uint32_t>(Scaled(150, 40)));
   std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
   b.PowerOff();
@@ -132,9 +133,10 @@ void CheckWholeAndResume(Backend& b, Workload& w) {
 
 }  // namespace
 
-TEST_CASE("after a power loss at a random moment each multi-event command is wholly present "
-          "or absent, and every acknowledged one is present",
-          "[conformance][crash]") {
+TEST_CASE(
+    "after a power loss at a random moment each multi-event command is wholly present "
+    "or absent, and every acknowledged one is present",
+    "[conformance][crash]") {
   for (const BackendFactory& factory : Backends()) {
     DYNAMIC_SECTION("backend " << factory.name) {
       auto b = OpenFresh(factory);
@@ -183,8 +185,7 @@ TEST_CASE("after a power loss at a random moment the views equal a rebuild from 
               REQUIRE(b->reader().Check(tenant, user, kProduct, std::nullopt, &viewed).ok());
               INFO(tenant << "/" << user);
               CHECK(viewed.ToJson() ==
-                    commands::CheckAccess(state, user, kProduct, b->store().LedgerTime())
-                        .ToJson());
+                    commands::CheckAccess(state, user, kProduct, b->store().LedgerTime()).ToJson());
             }
           }
         }

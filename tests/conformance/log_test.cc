@@ -69,10 +69,14 @@ std::vector<Told> MixedLoad(Backend& b, int threads, int per_thread, const std::
               const std::string user = "m" + tag + "-" + std::to_string(i);
               rows.push_back({{"email", user + "@x.test"}, {"user", user}});
             }
-            c = {{"type", "import_members"}, {"tenant", tenant},
-                 {"actor", "olga"},          {"id", "m" + tag + "-x" + std::to_string(3 * users)},
-                 {"rows", rows},             {"subscription", "S"},
-                 {"group", "G"},             {"commit", true}};
+            c = {{"type", "import_members"},
+                 {"tenant", tenant},
+                 {"actor", "olga"},
+                 {"id", "m" + tag + "-x" + std::to_string(3 * users)},
+                 {"rows", rows},
+                 {"subscription", "S"},
+                 {"group", "G"},
+                 {"commit", true}};
             break;
           }
           case 2:  // the owner is already a member
@@ -283,9 +287,8 @@ TEST_CASE("every stream's hash chain recomputes independently to the stored hash
         capnp::MallocMessageBuilder zeroed;
         zeroed.setRoot(event);
         zeroed.getRoot<ledger::schema::Event>().initHash(32);
-        const std::string hash =
-            Sha256(prev, Bytes(capnp::canonicalize(
-                             zeroed.getRoot<ledger::schema::Event>().asReader())));
+        const std::string hash = Sha256(
+            prev, Bytes(capnp::canonicalize(zeroed.getRoot<ledger::schema::Event>().asReader())));
         REQUIRE(Bytes(event.getHash()) == hash);
         chain[tenant] = hash;
         ++events;

@@ -113,8 +113,8 @@ TEST_CASE("postgres: a node's acknowledged commands survive SIGKILL, a lost disk
     // While n1 lives, n2 only waits (and says why) — also while n1 is idle for longer than
     // its lease's 5 s: n1 keeps renewing it.
     const ledger::testing::Run waiting = ledger::testing::Shell(
-        "timeout 7 " + std::string(LEDGERD) + " --postgres '" + conninfo +
-        "' --node n2 --data " + n1->path("n2-probe") + " --tokens " + n1->path("tokens.json") +
+        "timeout 7 " + std::string(LEDGERD) + " --postgres '" + conninfo + "' --node n2 --data " +
+        n1->path("n2-probe") + " --tokens " + n1->path("tokens.json") +
         " --http 127.0.0.1:0 --listen 127.0.0.1:0 --clock manual 2>&1");
     CHECK(waiting.exit_code == 124);  // still waiting when `timeout` stopped it
     CHECK(waiting.text().find("leased by 'n1'") != std::string::npos);
@@ -156,14 +156,15 @@ TEST_CASE("postgres: a node's acknowledged commands survive SIGKILL, a lost disk
   SECTION("a node stopped past its lease is fenced when it wakes: it never commits again") {
     ::kill(n1->pid(), SIGSTOP);
     LedgerdProcess n2({"--postgres", conninfo, "--node", "n2"}, Launch{{}, "n2", true});
-    const std::string by_n2 = json{{"type", "invite_member"},
-                                   {"tenant", "acme"},
-                                   {"actor", "olga"},
-                                   {"id", "inv-n2"},
-                                   {"user", "n2user"},
-                                   {"email", "n2user@acme.test"},
-                                   {"at", "2026-01-05T11:00:00Z"}}
-                                  .dump();
+    const std::string by_n2 = json{
+        {"type", "invite_member"},
+        {"tenant", "acme"},
+        {"actor", "olga"},
+        {"id", "inv-n2"},
+        {"user", "n2user"},
+        {"email", "n2user@acme.test"},
+        {"at",
+         "2026-01-05T11:00:00Z"}}.dump();
     const json accepted_by_n2 = Submit(n2, {by_n2}).at(0);
     REQUIRE(accepted_by_n2["status"] == "accepted");
     ::kill(n1->pid(), SIGCONT);
@@ -228,8 +229,8 @@ TEST_CASE("postgres: a node's acknowledged commands survive SIGKILL, a lost disk
         LEDGER_REPLAY, "--postgres '" + conninfo + "' verify --json");
     INFO(verify.text());
     CHECK(verify.exit_code == 0);
-    const ledger::testing::Run state =
-        ledger::testing::Tool(LEDGER_REPLAY, "--postgres '" + conninfo + "' state --tenant acme --json");
+    const ledger::testing::Run state = ledger::testing::Tool(
+        LEDGER_REPLAY, "--postgres '" + conninfo + "' state --tenant acme --json");
     INFO(state.text());
     REQUIRE(state.exit_code == 0);
     const json j = json::parse(state.text());

@@ -48,12 +48,12 @@ struct PgLogOptions {
 // A partition's row: its lease and how far its log goes.
 struct PgPartition {
   uint32_t partition = 0;
-  std::string owner;          // node holding (or last holding) the lease; "" = never leased
-  uint64_t epoch = 0;         // grows by one with every acquisition
-  Micros lease_until = 0;     // the database's clock; the lease is free from then on
+  std::string owner;       // node holding (or last holding) the lease; "" = never leased
+  uint64_t epoch = 0;      // grows by one with every acquisition
+  Micros lease_until = 0;  // the database's clock; the lease is free from then on
   uint64_t last_position = 0;
   uint64_t last_rejection = 0;
-  Micros ledger_time = 0;     // the latest committed group's ledger time
+  Micros ledger_time = 0;  // the latest committed group's ledger time
 };
 
 // A group's parts, as the store's writer builds them (ledger/log_group.h).

@@ -37,8 +37,8 @@ class Env;
 
 namespace ledger {
 
-struct BackupInfo;   // ledger/backup.h
-class UpstreamLog;   // ledger/upstream.h
+struct BackupInfo;  // ledger/backup.h
+class UpstreamLog;  // ledger/upstream.h
 
 // The head of one tenant's stream: its last version and hash (zeros when empty).
 struct StreamHead {

@@ -22,11 +22,12 @@ struct Statement {
 
 Status CheckTenant(std::string_view field, size_t i, std::string_view tenant, uint32_t partition,
                    uint32_t partitions) {
-  if (tenant.empty()) return Status::InvalidArgument(fmt::format("{}[{}].tenant: required", field, i));
+  if (tenant.empty())
+    return Status::InvalidArgument(fmt::format("{}[{}].tenant: required", field, i));
   const uint32_t p = PartitionOf(tenant, partitions);
   if (p != partition) {
-    return Status::InvalidArgument(fmt::format("{}[{}].tenant: '{}' belongs to partition {}, not {}",
-                                               field, i, tenant, p, partition));
+    return Status::InvalidArgument(fmt::format(
+        "{}[{}].tenant: '{}' belongs to partition {}, not {}", field, i, tenant, p, partition));
   }
   return Status::OK();
 }
@@ -234,8 +235,9 @@ Status PgLog::CommitGroup(uint32_t partition, uint64_t epoch, uint64_t expected_
         fmt::format("the connection was lost before the commit was answered ({})", conn_error));
   }
   if (impl_->syncrep_cancelled) {
-    return Unknown("committed on the primary, but the wait for synchronous replication was "
-                   "cancelled");
+    return Unknown(
+        "committed on the primary, but the wait for synchronous replication was "
+        "cancelled");
   }
   return Status::OK();
 }

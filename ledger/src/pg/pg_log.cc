@@ -8,8 +8,8 @@
 #include <cstring>
 
 #include "ledger/coding.h"
-#include "pg_schema_sql.h"
 #include "pg_log_impl.h"
+#include "pg_schema_sql.h"
 #include "records.h"
 
 namespace ledger {
@@ -201,9 +201,8 @@ PgLog::~PgLog() = default;
 Status PgLog::Open(const std::string& conninfo, const PgLogOptions& options,
                    std::unique_ptr<PgLog>* log) {
   if (options.partitions > kMaxPartitions) {
-    return Status::InvalidArgument(
-        fmt::format("partitions: {} is more than the {} a log may have", options.partitions,
-                    kMaxPartitions));
+    return Status::InvalidArgument(fmt::format("partitions: {} is more than the {} a log may have",
+                                               options.partitions, kMaxPartitions));
   }
   auto impl = std::make_unique<Impl>(conninfo, 0);
   Status s = impl->Connect();
@@ -216,9 +215,7 @@ Status PgLog::Open(const std::string& conninfo, const PgLogOptions& options,
 
 uint32_t PgLog::partitions() const { return impl_->partitions(); }
 
-int PgLog::BackendPid() const {
-  return impl_->conn() != nullptr ? PQbackendPID(impl_->conn()) : 0;
-}
+int PgLog::BackendPid() const { return impl_->conn() != nullptr ? PQbackendPID(impl_->conn()) : 0; }
 
 Status PgLog::GetPartition(uint32_t partition, PgPartition* row) {
   Status s = impl_->CheckPartition(partition);
@@ -235,8 +232,8 @@ Status PgLog::GetPartition(uint32_t partition, PgPartition* row) {
   return Status::OK();
 }
 
-Status PgLog::AcquireLease(uint32_t partition, std::string_view node,
-                           std::chrono::milliseconds ttl, PgPartition* row) {
+Status PgLog::AcquireLease(uint32_t partition, std::string_view node, std::chrono::milliseconds ttl,
+                           PgPartition* row) {
   Status s = impl_->CheckPartition(partition);
   if (!s.ok()) return s;
   if (node.empty()) return Status::InvalidArgument("node: required");
@@ -270,8 +267,8 @@ Status PgLog::RenewLease(uint32_t partition, std::string_view node, uint64_t epo
   s = impl_->Run(Stmt::kRenew, p, &r, "postgres: renew lease");
   if (!s.ok()) return s;
   if (PQntuples(r.get()) != 1) {
-    return Status::Fenced(fmt::format("partition {}: '{}' no longer holds epoch {}", partition,
-                                      node, epoch));
+    return Status::Fenced(
+        fmt::format("partition {}: '{}' no longer holds epoch {}", partition, node, epoch));
   }
   ReadPartitionRow(r.get(), 0, row);
   return Status::OK();
@@ -288,8 +285,8 @@ Status PgLog::ReleaseLease(uint32_t partition, std::string_view node, uint64_t e
   s = impl_->Run(Stmt::kRelease, p, &r, "postgres: release lease");
   if (!s.ok()) return s;
   if (std::string_view(PQcmdTuples(r.get())) != "1") {
-    return Status::Fenced(fmt::format("partition {}: '{}' no longer holds epoch {}", partition,
-                                      node, epoch));
+    return Status::Fenced(
+        fmt::format("partition {}: '{}' no longer holds epoch {}", partition, node, epoch));
   }
   return Status::OK();
 }
@@ -415,7 +412,7 @@ Status PgLog::GetSideRow(uint32_t partition, std::string_view table, std::string
 }
 
 Status PgLog::ReadCommandsSince(uint32_t partition, uint64_t after_position,
-                               const std::function<bool(const LogCommand&)>& fn) {
+                                const std::function<bool(const LogCommand&)>& fn) {
   Status s = impl_->CheckPartition(partition);
   if (!s.ok()) return s;
   // Keyset pages over (after_position, tenant, command_id). Tenants are never empty, so
@@ -498,15 +495,15 @@ Status PgLog::ForEachSideRow(
   }
 }
 
-Status PgLog::SettleSetting(std::string_view key, std::string_view if_absent,
-                            std::string* value) {
+Status PgLog::SettleSetting(std::string_view key, std::string_view if_absent, std::string* value) {
   pg::Params p;
   p.Bytes(key);
   p.Bytes(if_absent);
   pg::Result r;
   Status s = impl_->Run(Stmt::kSettleMeta, p, &r, "postgres: settle a setting");
   if (!s.ok()) return s;
-  if (PQntuples(r.get()) != 1) return Status::Corruption("ledger_meta: no row for " + std::string(key));
+  if (PQntuples(r.get()) != 1)
+    return Status::Corruption("ledger_meta: no row for " + std::string(key));
   *value = std::string(pg::Field(r.get(), 0, 0));
   return Status::OK();
 }

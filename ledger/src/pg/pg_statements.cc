@@ -3,7 +3,7 @@
 #include "pg_log_impl.h"
 
 // The partition row as ReadPartitionRow reads it (lease_until in micros).
-#define LEDGER_PARTITION_COLUMNS                                                     \
+#define LEDGER_PARTITION_COLUMNS                                                 \
   "partition, owner, epoch, (extract(epoch FROM lease_until) * 1000000)::int8, " \
   "last_position, last_rejection, ledger_time"
 
@@ -11,28 +11,50 @@ namespace ledger {
 
 const char* StmtName(Stmt s) {
   switch (s) {
-    case Stmt::kAdvance: return "ledger_advance";
-    case Stmt::kInsertEvents: return "ledger_insert_events";
-    case Stmt::kInsertCommands: return "ledger_insert_commands";
-    case Stmt::kInsertRejections: return "ledger_insert_rejections";
-    case Stmt::kUpsertHeads: return "ledger_upsert_heads";
-    case Stmt::kUpsertSideRows: return "ledger_upsert_side_rows";
-    case Stmt::kDeleteSideRows: return "ledger_delete_side_rows";
-    case Stmt::kAcquire: return "ledger_acquire";
-    case Stmt::kRenew: return "ledger_renew";
-    case Stmt::kRelease: return "ledger_release";
-    case Stmt::kGetPartition: return "ledger_get_partition";
-    case Stmt::kReadEvents: return "ledger_read_events";
-    case Stmt::kLookupCommand: return "ledger_lookup_command";
-    case Stmt::kGetHead: return "ledger_get_head";
-    case Stmt::kHeadsOf: return "ledger_heads_of";
-    case Stmt::kRejectionsOf: return "ledger_rejections_of";
-    case Stmt::kGetSideRow: return "ledger_get_side_row";
-    case Stmt::kCommandsSince: return "ledger_commands_since";
-    case Stmt::kRejectionsSince: return "ledger_rejections_since";
-    case Stmt::kSideRowsOf: return "ledger_side_rows_of";
-    case Stmt::kSettleMeta: return "ledger_settle_meta";
-    case Stmt::kGetMeta: return "ledger_get_meta";
+    case Stmt::kAdvance:
+      return "ledger_advance";
+    case Stmt::kInsertEvents:
+      return "ledger_insert_events";
+    case Stmt::kInsertCommands:
+      return "ledger_insert_commands";
+    case Stmt::kInsertRejections:
+      return "ledger_insert_rejections";
+    case Stmt::kUpsertHeads:
+      return "ledger_upsert_heads";
+    case Stmt::kUpsertSideRows:
+      return "ledger_upsert_side_rows";
+    case Stmt::kDeleteSideRows:
+      return "ledger_delete_side_rows";
+    case Stmt::kAcquire:
+      return "ledger_acquire";
+    case Stmt::kRenew:
+      return "ledger_renew";
+    case Stmt::kRelease:
+      return "ledger_release";
+    case Stmt::kGetPartition:
+      return "ledger_get_partition";
+    case Stmt::kReadEvents:
+      return "ledger_read_events";
+    case Stmt::kLookupCommand:
+      return "ledger_lookup_command";
+    case Stmt::kGetHead:
+      return "ledger_get_head";
+    case Stmt::kHeadsOf:
+      return "ledger_heads_of";
+    case Stmt::kRejectionsOf:
+      return "ledger_rejections_of";
+    case Stmt::kGetSideRow:
+      return "ledger_get_side_row";
+    case Stmt::kCommandsSince:
+      return "ledger_commands_since";
+    case Stmt::kRejectionsSince:
+      return "ledger_rejections_since";
+    case Stmt::kSideRowsOf:
+      return "ledger_side_rows_of";
+    case Stmt::kSettleMeta:
+      return "ledger_settle_meta";
+    case Stmt::kGetMeta:
+      return "ledger_get_meta";
   }
   return "";
 }

@@ -75,8 +75,7 @@ class PgUpstream final : public UpstreamLog {
   }
 
   std::string Describe() const override {
-    return fmt::format("the PostgreSQL log (partition {}, node '{}')", kPartition,
-                       options_.node);
+    return fmt::format("the PostgreSQL log (partition {}, node '{}')", kPartition, options_.node);
   }
 
   Status Acquire(UpstreamState* state) override {
@@ -156,10 +155,10 @@ Status OpenPgUpstream(const std::string& conninfo, const PgUpstreamOptions& opti
   Status s = PgLog::Open(conninfo, log_options, &log);
   if (!s.ok()) return s;
   if (log->partitions() != 1) {
-    return Status::InvalidArgument(fmt::format(
-        "partitions: the log has {} partitions; this version of ledgerd runs logs of 1 "
-        "partition (create it with --partitions 1)",
-        log->partitions()));
+    return Status::InvalidArgument(
+        fmt::format("partitions: the log has {} partitions; this version of ledgerd runs logs of 1 "
+                    "partition (create it with --partitions 1)",
+                    log->partitions()));
   }
   std::unique_ptr<PgLog> keeper_log;  // the lease keeper's own connection
   s = PgLog::Open(conninfo, log_options, &keeper_log);
