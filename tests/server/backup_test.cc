@@ -18,6 +18,7 @@
 
 #include "server/client.h"
 #include "support/http_request.h"
+#include "support/ledgerd_client.h"
 #include "support/ledgerd_process.h"
 #include "support/run_tool.h"
 #include "support/temp_dir.h"
@@ -36,12 +37,7 @@ using ledger::testing::Tool;
 using ledger::testing::ToolWithErrors;
 
 std::unique_ptr<server::LedgerClient> Connect(const LedgerdProcess& d) {
-  server::ClientOptions options;
-  options.port = d.capnp_port();
-  options.token = kSystemToken;
-  std::unique_ptr<server::LedgerClient> client;
-  REQUIRE(server::LedgerClient::Connect(options, &client).ok());
-  return client;
+  return ledger::testing::ConnectAsSystem(d);
 }
 
 // Creates tenant acme and invites `members` users; returns the last position.

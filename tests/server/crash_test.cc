@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "server/client.h"
+#include "support/ledgerd_client.h"
 #include "support/ledgerd_process.h"
 #include "support/run_tool.h"
 
@@ -25,12 +26,7 @@ using ledger::testing::kSystemToken;
 using ledger::testing::LedgerdProcess;
 
 std::unique_ptr<server::LedgerClient> Connect(const LedgerdProcess& d) {
-  server::ClientOptions options;
-  options.port = d.capnp_port();
-  options.token = kSystemToken;
-  std::unique_ptr<server::LedgerClient> client;
-  REQUIRE(server::LedgerClient::Connect(options, &client).ok());
-  return client;
+  return ledger::testing::ConnectAsSystem(d);
 }
 
 // What the clients of one round saw: acknowledged commands with their positions, and

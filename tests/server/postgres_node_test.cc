@@ -15,6 +15,7 @@
 
 #include "pg/pg_cluster.h"
 #include "server/client.h"
+#include "support/ledgerd_client.h"
 #include "support/ledgerd_process.h"
 #include "support/run_tool.h"
 
@@ -26,12 +27,7 @@ using ledger::testing::Launch;
 using ledger::testing::LedgerdProcess;
 
 std::unique_ptr<server::LedgerClient> Connect(const LedgerdProcess& d) {
-  server::ClientOptions options;
-  options.port = d.capnp_port();
-  options.token = kSystemToken;
-  std::unique_ptr<server::LedgerClient> client;
-  REQUIRE(server::LedgerClient::Connect(options, &client).ok());
-  return client;
+  return ledger::testing::ConnectAsSystem(d);
 }
 
 std::vector<json> Submit(const LedgerdProcess& d, const std::vector<std::string>& commands) {
