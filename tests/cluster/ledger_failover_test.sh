@@ -37,6 +37,8 @@ set -uo pipefail
 
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
 CLUSTER=$REPO/scripts/cluster.sh
+# shellcheck source=tests/cluster/lib.sh
+source "$REPO/tests/cluster/lib.sh"
 CLIENTS=32
 LOAD_BEFORE=10      # seconds of load before the kill
 LOAD_AFTER=15       # seconds of load after the kill (at least)
@@ -140,31 +142,7 @@ cleanup() {
   exit "$rc"
 }
 
-# Runs cluster.sh down once this script is gone, however it ended (detached: a CTest
-# timeout kills this script's process tree, not this watchdog).
-start_watchdog() {
-  local me=$$
-  (setsid bash -c '
-      while kill -0 "$0" 2>/dev/null; do sleep 1; done
-      "$1" down "$2" >/dev/null 2>&1
-      rm -rf "$3"' "$me" "$CLUSTER" "$DIR" "$WORK" </dev/null >/dev/null 2>&1 &)
-}
-
 # ---------------------------------------------------------------- the cluster
-
-cluster_json() {
-  local p
-  for p in "${REST_PORTS[@]}"; do
-    curl -fsS --max-time 1 "http://127.0.0.1:$p/cluster" 2>/dev/null && return 0
-  done
-  return 1
-}
-
-# The running leader's name (pg1..pg3), or nothing.
-running_leader() {
-  cluster_json | jq -r '.members[] | select(.role == "leader" and .state == "running") | .name' \
-    2>/dev/null
-}
 
 members_line() {
   cluster_json | jq -r '[.members[] | "\(.name) \(.role) \(.state)"] | join(", ")' 2>/dev/null
@@ -560,7 +538,7 @@ main() {
   DIR=$WORK/cluster
   trap cleanup EXIT
   trap 'exit 130' INT TERM
-  start_watchdog
+  start_watchdog "$DIR" "$WORK"
   REST_PORTS=($((base + 11)) $((base + 12)) $((base + 13)))
   HTTP_PORTS=([1]=$((base + 31)) [2]=$((base + 32)) [3]=$((base + 33)))
 

@@ -20,6 +20,8 @@ set -uo pipefail
 
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
 CLUSTER=$REPO/scripts/cluster.sh
+# shellcheck source=tests/cluster/lib.sh
+source "$REPO/tests/cluster/lib.sh"
 ELECTION_LIMIT=30   # seconds from the kill to a new running leader
 RESUME_LIMIT=30     # seconds from the kill to the first acknowledged write after it
 
@@ -82,31 +84,7 @@ cleanup() {
   exit "$rc"
 }
 
-# Runs cluster.sh down once this script is gone, however it ended (detached: a CTest
-# timeout kills this script's process tree, not this watchdog).
-start_watchdog() {
-  local me=$$
-  (setsid bash -c '
-      while kill -0 "$0" 2>/dev/null; do sleep 1; done
-      "$1" down "$2" >/dev/null 2>&1
-      rm -rf "$3"' "$me" "$CLUSTER" "$WORK/cluster" "$WORK" </dev/null >/dev/null 2>&1 &)
-}
-
 # ---------------------------------------------------------------- the cluster
-
-cluster_json() {
-  local p
-  for p in "${REST_PORTS[@]}"; do
-    curl -fsS --max-time 1 "http://127.0.0.1:$p/cluster" 2>/dev/null && return 0
-  done
-  return 1
-}
-
-# The running leader's name (pg1..pg3), or nothing.
-running_leader() {
-  cluster_json | jq -r '.members[] | select(.role == "leader" and .state == "running") | .name' \
-    2>/dev/null
-}
 
 psql_rw() { psql "$CONNINFO connect_timeout=2" -XqAt -v ON_ERROR_STOP=1 "$@"; }
 
@@ -146,7 +124,7 @@ main() {
   chmod 0755 "$WORK"  # the postgres user must reach the cluster inside
   trap cleanup EXIT
   trap 'exit 130' INT TERM
-  start_watchdog
+  start_watchdog "$WORK/cluster" "$WORK"
   REST_PORTS=($((base + 11)) $((base + 12)) $((base + 13)))
 
   log "cluster.sh up (ports from $base) in $WORK/cluster"
