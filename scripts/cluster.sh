@@ -277,15 +277,15 @@ ledgerd_ready() {
   test -s "$DIR/ledgerd$1.ready"
 }
 
-# A standby waits for the log's lease (this version runs logs of one partition: one node
-# writes, the others wait and take over within the lease's 5 s when it dies).
-ledgerd_standing_by() {
-  pid_alive "$DIR/ledgerd$1.pid" || fail_up "ledgerd n$1 exited (see $DIR/ledgerd$1.log)"
-  grep -q "waiting for the log" "$DIR/ledgerd$1.log"
+# A follower serves checks and reads from its copy of the log and waits for the log's
+# lease (this version runs logs of one partition: one node writes, the others follow and
+# take over within the lease's 5 s when it dies).
+ledgerd_following() {
+  ledgerd_ready "$1" && grep -q "this node follows the log" "$DIR/ledgerd$1.log"
 }
 
 # Starts n1 first (it creates DIR/tokens.json with a development token, takes the log and
-# serves), then n2 and n3 on the same tokens file as standbys. Sets TOKEN.
+# serves), then n2 and n3 on the same tokens file as followers. Sets TOKEN.
 start_ledgerd() {
   local bin=$1 i
   TOKEN=""
@@ -300,8 +300,8 @@ start_ledgerd() {
       wait_for 60 ledgerd_ready "$i" ||
         fail_up "ledgerd n$i did not become ready (see $DIR/ledgerd$i.log)"
     else
-      wait_for 60 ledgerd_standing_by "$i" ||
-        fail_up "ledgerd n$i neither serves nor waits for the log (see $DIR/ledgerd$i.log)"
+      wait_for 60 ledgerd_following "$i" ||
+        fail_up "ledgerd n$i does not follow the log (see $DIR/ledgerd$i.log)"
     fi
   done
   TOKEN=$(sed -n 's/^development token.*: //p' "$DIR/ledgerd1.log" | head -n1)
@@ -385,7 +385,7 @@ print_summary() {
   echo "conninfo:       $(conninfo)"
   if [ "$1" = started ]; then
     for i in "${NODES[@]}"; do
-      local role="standby: waits for the log, takes over if the writer dies"
+      local role="follower: serves checks and reads, takes over if the writer dies"
       [ "$i" = 1 ] && role="writer"
       echo "ledgerd n$i:     capnp 127.0.0.1:${CAPNP_PORT[i]}   http http://127.0.0.1:${HTTP_PORT[i]}   ($role)"
     done
@@ -409,10 +409,12 @@ cmd_status() {
   local i
   for i in "${NODES[@]}"; do
     [ -f "$DIR/ledgerd$i.pid" ] || continue
-    if curl -fsS --max-time 2 "http://127.0.0.1:${HTTP_PORT[i]}/healthz" >/dev/null 2>&1; then
-      echo "ledgerd n$i 127.0.0.1:${HTTP_PORT[i]} healthy (writer)"
+    local health
+    health=$(curl -sS --max-time 2 "http://127.0.0.1:${HTTP_PORT[i]}/healthz" 2>/dev/null)
+    if [ -n "$health" ]; then
+      echo "ledgerd n$i 127.0.0.1:${HTTP_PORT[i]} $(jq -r '"\(.role) at position \(.position), \(.lag_events) events behind the log"' <<<"$health")"
     elif pid_alive "$DIR/ledgerd$i.pid"; then
-      echo "ledgerd n$i 127.0.0.1:${HTTP_PORT[i]} standby (waiting for the log)"
+      echo "ledgerd n$i 127.0.0.1:${HTTP_PORT[i]} not answering (waiting for PostgreSQL?)"
     else
       echo "ledgerd n$i 127.0.0.1:${HTTP_PORT[i]} not running"
     fi

@@ -369,8 +369,16 @@ Status Store::Impl::Open(const StoreOptions& opts, const std::string& path) {
     UpstreamState state;
     Status u = options.upstream_read_only ? options.upstream->ReadState(&state)
                                           : options.upstream->Acquire(&state);
+    if (u.IsUnavailable() && options.upstream_follow && !options.upstream_read_only) {
+      // Another node writes the log: follow it until the right to write is free.
+      following_ = true;
+      follow_reason_ = u;
+      u = options.upstream->ReadState(&state);
+    }
     if (u.ok()) u = PullUpstream(state);
     if (!u.ok()) return u;
+    writes_upstream = !options.upstream_read_only && !following_;
+    NoteUpstreamSeen(state.last_position);
     build_position_ = last_position.load();
     build_time_ = ledger_time.load();
   }
@@ -582,6 +590,18 @@ StoreStats Store::Stats() const {
   s.build_micros = impl_->stat_build_micros.load();
   s.write_micros = impl_->stat_write_micros.load();
   s.recoveries = impl_->stat_recoveries.load();
+  s.writes_upstream = impl_->writes_upstream.load();
+  s.upstream_lag_events = impl_->upstream_lag_events.load();
+  s.upstream_takeovers = impl_->stat_takeovers.load();
+  s.upstream = impl_->options.upstream != nullptr;
+  if (s.upstream) {
+    const int64_t now = std::chrono::duration_cast<std::chrono::microseconds>(
+                            std::chrono::steady_clock::now().time_since_epoch())
+                            .count();
+    s.upstream_lag_seconds =
+        s.writes_upstream ? 0.0
+                          : static_cast<double>(now - impl_->upstream_matched_at.load()) / 1e6;
+  }
   for (size_t i = 0; i < StoreStats::kSizeBuckets; ++i) {
     s.group_sizes[i] = impl_->stat_group_sizes[i].load();
   }

@@ -112,6 +112,11 @@ class Store::Impl {
   std::atomic<uint64_t> stat_groups{0}, stat_requests{0}, stat_events{0};
   std::atomic<uint64_t> stat_build_micros{0}, stat_write_micros{0};
   std::atomic<uint64_t> stat_recoveries{0};  // writes resumed after a full disk
+  // With an upstream log: this copy's standing (see StoreStats), written by the builder.
+  std::atomic<bool> writes_upstream{false};
+  std::atomic<uint64_t> upstream_lag_events{0};
+  std::atomic<int64_t> upstream_matched_at{0};  // steady-clock micros of the last match
+  std::atomic<uint64_t> stat_takeovers{0};
   std::array<std::atomic<uint64_t>, StoreStats::kSizeBuckets> stat_group_sizes{};
 
   // Held by the syncer for each group's write and its publication; a backup holds it to
@@ -147,6 +152,16 @@ class Store::Impl {
   // With an upstream log: takes the right to write again, applies what the log holds past
   // the local files and catches the projections up (builder thread, syncer idle).
   Status RecoverFromUpstream();
+  // A follower's step (builder thread, `lock` held, nothing in the syncer's hands): takes
+  // the right to write if it is free (promotion), else applies what the log holds past
+  // the local copy and catches the projections up.
+  void FollowUpstream(std::unique_lock<std::mutex>& lock);
+  // Applies the log's new events to the local copy and its projections (a follower).
+  Status PullAsFollower();
+  // Records that the local copy matches the log up to `log_position` (lag figures).
+  void NoteUpstreamSeen(uint64_t log_position);
+  // What an append is told while this store follows (mu_ held).
+  Status FollowerRefusal() const;
   // Applies what the upstream log holds past the local files: command records, then
   // rejections and side-table rows, then events with their stream index and heads
   // (events last: the local last position says how far the copy goes).
@@ -185,6 +200,11 @@ class Store::Impl {
   Status write_error_;                 // guarded by mu_; sticky, unless it is a full disk
   bool write_error_no_space_ = false;  // guarded by mu_
   bool write_error_upstream_ = false;  // guarded by mu_: the upstream log refused a group
+  // guarded by mu_: another node holds the right to write the upstream log; why (its
+  // Acquire's answer, naming the holder).
+  bool following_ = false;
+  Status follow_reason_;
+  std::chrono::steady_clock::time_point last_full_pull_;         // builder only (a follower)
   std::chrono::steady_clock::time_point last_recovery_attempt_;  // builder only
   std::thread builder_;
   std::thread syncer_;

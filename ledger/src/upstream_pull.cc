@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <map>
 
@@ -15,6 +16,8 @@ namespace {
 
 // Local writes of a pull go in batches of about this many entries.
 constexpr size_t kPullBatchEntries = 4096;
+// A follower reads the log's command records and side rows at least this often.
+constexpr std::chrono::seconds kFullPullInterval{1};
 
 }  // namespace
 
@@ -210,7 +213,55 @@ Status Store::Impl::RecoverFromUpstream() {
   if (s.ok()) s = PullUpstream(state);
   if (s.ok()) s = ReloadWriterState();
   if (s.ok()) s = CatchUpProjections();
+  if (s.ok()) NoteUpstreamSeen(state.last_position);
+  writes_upstream = s.ok();
   return s;
+}
+
+void Store::Impl::FollowUpstream(std::unique_lock<std::mutex>& lock) {
+  lock.unlock();
+  // The right to write first: a follower takes over as soon as the writer's lease ends.
+  const Status acquired = RecoverFromUpstream();
+  if (acquired.IsUnavailable()) PullAsFollower().PermitUncheckedError();  // lag tells
+  lock.lock();
+  if (acquired.ok()) {
+    following_ = false;
+    follow_reason_ = Status::OK();
+    stat_takeovers += 1;
+    return;
+  }
+  // Unavailable names the node that writes; anything else: the log does not answer.
+  follow_reason_ = acquired.IsUnavailable()
+                       ? acquired
+                       : Status::Unavailable("the log does not answer: " + acquired.message());
+}
+
+Status Store::Impl::PullAsFollower() {
+  UpstreamState state;
+  Status s = options.upstream->ReadState(&state);
+  if (!s.ok()) return s;
+  // New events or rejections at once; command records and side rows (a lease's heartbeat
+  // writes no event) at least every second.
+  const auto now = std::chrono::steady_clock::now();
+  if (state.last_position > last_position.load() || state.last_rejection > rejection_seq_ ||
+      now - last_full_pull_ >= kFullPullInterval) {
+    last_full_pull_ = now;
+    s = PullUpstream(state);
+    if (s.ok()) s = CatchUpProjections();
+    if (!s.ok()) return s;
+  }
+  NoteUpstreamSeen(state.last_position);
+  return Status::OK();
+}
+
+void Store::Impl::NoteUpstreamSeen(uint64_t log_position) {
+  const uint64_t local = last_position.load();
+  upstream_lag_events = log_position > local ? log_position - local : 0;
+  if (log_position <= local) {
+    upstream_matched_at = std::chrono::duration_cast<std::chrono::microseconds>(
+                              std::chrono::steady_clock::now().time_since_epoch())
+                              .count();
+  }
 }
 
 }  // namespace ledger

@@ -57,12 +57,13 @@ size_t EstimateBytes(const QueuedWrite& w) {
 void Store::Impl::Submit(std::unique_ptr<QueuedWrite> w) {
   w->bytes = EstimateBytes(*w);
   std::unique_lock<std::mutex> lock(mu_);
-  if (stopping_ || options.read_only || options.upstream_read_only) {
+  if (stopping_ || options.read_only || options.upstream_read_only || following_) {
+    const Status s = following_ ? FollowerRefusal()
+                                : Status::Unavailable(options.read_only ? "store is open read-only"
+                                                      : options.upstream_read_only
+                                                          ? "this copy of the log does not write it"
+                                                          : "store is closing");
     lock.unlock();
-    const Status s =
-        Status::Unavailable(options.read_only            ? "store is open read-only"
-                            : options.upstream_read_only ? "this copy of the log does not write it"
-                                                         : "store is closing");
     w->done(s, w->result);
     return;
   }
@@ -72,7 +73,12 @@ void Store::Impl::Submit(std::unique_ptr<QueuedWrite> w) {
 
 Status Store::Impl::WriteHealth() {
   std::lock_guard<std::mutex> lock(mu_);
-  return write_error_;
+  return following_ ? FollowerRefusal() : write_error_;
+}
+
+Status Store::Impl::FollowerRefusal() const {
+  return Status::Unavailable("this node follows the log; commands go to the node that writes it: " +
+                             follow_reason_.message());
 }
 
 bool Store::Impl::FindInflight(const std::string& key, InflightCommand* out) {
@@ -107,15 +113,32 @@ void Store::Impl::BuilderLoop() {
   std::unique_lock<std::mutex> lock(mu_);
   while (true) {
     builder_waiting_ = true;
-    builder_cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+    const bool upstream_refused = !write_error_.ok() && write_error_upstream_;
+    // (The syncer wakes this wait when the log refuses a group.)
+    const auto woken = [this, upstream_refused] {
+      return stopping_ || !queue_.empty() || (write_error_upstream_ && !upstream_refused);
+    };
+    if (following_ || upstream_refused) {
+      builder_cv_.wait_for(lock, options.follow_interval, woken);
+    } else {
+      builder_cv_.wait(lock, woken);
+    }
     builder_waiting_ = false;
-    if (queue_.empty()) break;  // stopping, and everything queued has been handed on
+    // After the log refused a group: read it again (a fenced writer turns follower).
+    if (write_error_upstream_ && !stopping_ && queue_.empty()) TryRecover(lock);
+    // A follower applies the log, or takes the right to write once it is free.
+    if (following_ && !stopping_) FollowUpstream(lock);
+    if (queue_.empty()) {
+      if (stopping_) break;  // everything queued has been handed on
+      continue;
+    }
 
     // Before the group builder copies the writer state, which a recovery reloads.
     if (!write_error_.ok() && (write_error_no_space_ || write_error_upstream_)) TryRecover(lock);
     auto group = std::make_unique<PreparedGroup>();
     GroupBuilder builder(this, group.get());
-    group->status = write_error_.ok()
+    group->status = following_ ? FollowerRefusal()
+                    : write_error_.ok()
                         ? Status::OK()
                         : RefusedAfter(write_error_, write_error_no_space_, write_error_upstream_);
     const auto start = std::chrono::steady_clock::now();
@@ -265,11 +288,17 @@ void Store::Impl::TryRecover(std::unique_lock<std::mutex>& lock) {
     s = resumed.ok() ? ReloadWriterState() : FromRocks(resumed);
   }
   lock.lock();
-  if (s.ok()) {
+  // Fenced by a node that now holds the right to write: follow it.
+  const bool follow = upstream && s.IsUnavailable() && options.upstream_follow;
+  if (follow) {
+    following_ = true;
+    follow_reason_ = s;
+  }
+  if (s.ok() || follow) {
     write_error_ = Status::OK();
     write_error_no_space_ = false;
     write_error_upstream_ = false;
-    stat_recoveries += 1;
+    if (s.ok()) stat_recoveries += 1;
   }
 }
 

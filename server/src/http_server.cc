@@ -149,16 +149,21 @@ class Session : public std::enable_shared_from_this<Session> {
     const auto method = request_.method();
     if (path == "/healthz") {
       if (method != http::verb::get) return Send(405, Error("bad_request", "method: use GET"));
-      // 503 while the store refuses writes (a full disk, a failed write): a load
-      // balancer should send commands elsewhere; reads are still served.
+      // 503 while the store refuses writes (a full disk, a failed write, a follower of the
+      // log in PostgreSQL): a load balancer should send commands elsewhere; reads are
+      // still served.
       const ledger::Store& store = server_->frontend->store();
       const ledger::Status health = store.WriteHealth();
-      if (!health.ok()) {
-        return Send(503, json{{"status", "unavailable"},
-                              {"problem", health.ToString()},
-                              {"position", store.LastPosition()}});
+      json body = {{"status", health.ok() ? "ok" : "unavailable"},
+                   {"position", store.LastPosition()}};
+      if (!health.ok()) body["problem"] = health.ToString();
+      const ledger::StoreStats stats = store.Stats();
+      if (stats.upstream) {
+        // On the log in PostgreSQL: a follower answers checks and reads, not commands.
+        body["role"] = stats.writes_upstream ? "writer" : "follower";
+        body["lag_events"] = stats.upstream_lag_events;
       }
-      return Send(200, json{{"status", "ok"}, {"position", store.LastPosition()}});
+      return Send(health.ok() ? 200 : 503, body);
     }
     if (path == "/metrics") {
       if (method != http::verb::get) return Send(405, Error("bad_request", "method: use GET"));

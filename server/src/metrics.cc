@@ -27,6 +27,25 @@ void LatencyHistogram::AppendText(const std::string& name, const std::string& he
       fmt::format("{}_sum {:.6f}\n{}_count {}\n", name, sum_micros_.load() / 1e6, name, cumulative);
 }
 
+namespace {
+
+// A node on the log in PostgreSQL (DESIGN section 7): whether it writes, and its lag.
+void AppendUpstreamMetrics(const ledger::StoreStats& s, std::string* out) {
+  auto metric = [out](const char* name, const char* type, const char* help, auto value) {
+    *out += fmt::format("# HELP {} {}\n# TYPE {} {}\n{} {}\n", name, help, name, type, name, value);
+  };
+  metric("ledger_log_leases_held", "gauge",
+         "Partitions of the log this node holds the right to write.", s.writes_upstream ? 1 : 0);
+  metric("ledger_log_lag_events", "gauge",
+         "Events the log held past this node's copy at its last look.", s.upstream_lag_events);
+  metric("ledger_log_lag_seconds", "gauge", "Seconds since this node's copy last matched the log.",
+         fmt::format("{:.3f}", s.upstream_lag_seconds));
+  metric("ledger_log_takeovers_total", "counter",
+         "Times this node took the right to write the log after it started.", s.upstream_takeovers);
+}
+
+}  // namespace
+
 std::string MetricsText(const ServerMetrics& m, const ledger::StoreStats& s) {
   std::string out;
   auto counter = [&out](const char* name, const char* help) {
@@ -84,6 +103,7 @@ std::string MetricsText(const ServerMetrics& m, const ledger::StoreStats& s) {
                      s.requests, cumulative);
   counter("ledger_events_total", "Events appended since the store was opened.");
   out += fmt::format("ledger_events_total {}\n", s.events);
+  if (s.upstream) AppendUpstreamMetrics(s, &out);
   return out;
 }
 

@@ -214,6 +214,8 @@ int main(int argc, char** argv) {
     upstream.node = node;
     upstream.log.partitions = partitions;
     s = ledger::OpenPgUpstream(postgres, upstream, &store_options.upstream);
+    // While another node writes the log, this one follows it and serves checks and reads.
+    store_options.upstream_follow = true;
     if (!s.ok()) {
       fmt::print(stderr, "ledgerd: cannot open the log on PostgreSQL: {}\n", s.ToString());
       return 1;
@@ -222,14 +224,11 @@ int main(int argc, char** argv) {
   std::unique_ptr<ledger::Store> store;
   for (std::string said;;) {
     s = ledger::Store::Open(store_options, data, &store);
-    // On PostgreSQL another node may hold the log, or the primary may be failing over:
-    // wait until the lease runs out (a node that died loses it within the lease's time)
-    // or the database answers again, or SIGTERM/SIGINT ends the wait.
+    // On PostgreSQL the primary may be failing over: wait until the database answers
+    // again, or SIGTERM/SIGINT ends the wait.
     if (s.ok() || postgres.empty() || !(s.IsUnavailable() || s.IsIOError())) break;
-    // (Once per reason: "leased by 'n1' until T" moves T with every renewal.)
-    const std::string reason = s.message().substr(0, s.message().find(" until "));
-    if (reason != said) fmt::print(stderr, "ledgerd: waiting for the log: {}\n", s.message());
-    said = reason;
+    if (s.message() != said) fmt::print(stderr, "ledgerd: waiting for the log: {}\n", s.message());
+    said = s.message();
     const timespec one_second{1, 0};
     if (sigtimedwait(&signals, nullptr, &one_second) > 0) return 0;
   }
@@ -275,6 +274,14 @@ int main(int argc, char** argv) {
   std::thread capnp_io([&] { capnp_server.Run(); });
   fmt::print(stderr, "ledgerd: serving {} on capnp{}://{}:{} and http://{}:{} ({} tokens)\n", data,
              tls_cert.empty() ? "" : "+tls", capnp_host, capnp_bound, host, bound, tokens.size());
+  if (!postgres.empty()) {
+    const ledger::Status writing = store->WriteHealth();
+    fmt::print(stderr, "ledgerd: {}\n",
+               writing.ok() ? "this node writes the log"
+                            : writing.message() +
+                                  " (it takes over "
+                                  "when that node stops)");
+  }
   if (!ready_file.empty()) {
     const std::string tmp = ready_file + ".tmp";
     std::ofstream(tmp) << host << ":" << bound << "\n" << capnp_host << ":" << capnp_bound << "\n";

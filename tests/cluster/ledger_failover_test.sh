@@ -3,7 +3,7 @@
 # the PostgreSQL primary or the writing ledgerd node is SIGKILLed under load
 # (DESIGN section 7, docs/REPLICATED_LOG.md "Tests to come"). One scripts/cluster.sh
 # cluster: etcd, three PostgreSQL 15 under Patroni (synchronous_mode_strict), three
-# ledgerd nodes on the multi-host conninfo (n1 writes, n2 and n3 wait for the log's lease).
+# ledgerd nodes on the multi-host conninfo (n1 writes, n2 and n3 follow the log).
 #
 #  1. cluster.sh up into a temporary directory, on ports of its own
 #     (LEDGER_CLUSTER_PORT_BASE, default the first free of 25440, 26440, 27440, 28440);
@@ -17,7 +17,7 @@
 #     Asserts: a command that started after the kill is acknowledged within 30 s of it;
 #  3. scenario "writer": the same load (ids w-c<client>-<n>) on the writing ledgerd; after
 #     ~10 s, SIGKILL of that node (n1 unless the first scenario moved the log); the clients
-#     follow whichever standby starts serving. Asserts: a standby serves within 10 s;
+#     follow whichever follower starts writing. Asserts: a follower writes within 10 s;
 #  4. after each scenario: every id tried is resubmitted with the same command (arrays of
 #     at most 500 on the serving node, retrying only `unavailable` answers); asserts every
 #     acknowledged id answers `duplicate` with exactly its acknowledged position and every
@@ -43,7 +43,7 @@ CLIENTS=32
 LOAD_BEFORE=10      # seconds of load before the kill
 LOAD_AFTER=15       # seconds of load after the kill (at least)
 RESUME_LIMIT=30     # primary's kill → first acknowledged command that started after it
-TAKEOVER_LIMIT=10   # writer's kill → a standby serves
+TAKEOVER_LIMIT=10   # writer's kill → a follower takes commands
 RESUBMIT_LIMIT=60   # seconds for resubmitting every id of a scenario
 BATCH=500           # commands per resubmission request (the server takes up to 1000)
 
@@ -164,7 +164,7 @@ serving_node() {
 
 # Keeps $WORK/target ("http://127.0.0.1:PORT") on a node that serves: the current one while
 # its /healthz answers 200, else the first that does (a node between a refused group and
-# its recovery answers 503; a standby does not listen yet). The clients read it per request.
+# its recovery answers 503, and so does a follower). The clients read it per request.
 router() {
   local cur="" i
   while running && [ ! -e "$WORK/stop-router" ]; do
@@ -462,9 +462,8 @@ scenario_writer() {
   kill -KILL "$pid" || fail "writer: cannot SIGKILL ledgerd n$victim ($pid)"
   log "writer: SIGKILL of ledgerd n$victim (pid $pid) after $(secs $((t_kill - t_start)))s of load"
 
-  # A standby serves: its ready file (written once it listens) and its /healthz. The time
-  # is the ready file's, when it was written after the kill (a node that served before
-  # keeps its old file), else when the poll saw it.
+  # A follower takes commands: its /healthz answers 200 (a follower answers 503). The time
+  # is when the poll saw it (or the ready file's, were the node started after the kill).
   deadline=$((t_kill + (TAKEOVER_LIMIT + 10) * 1000000))  # the poll itself may lag
   while [ -z "$t_serving" ] && ((${EPOCHREALTIME/./} < deadline)); do
     for i in 1 2 3; do
@@ -477,7 +476,7 @@ scenario_writer() {
     done
     [ -n "$t_serving" ] || nap 0.1
   done
-  [ -n "$t_serving" ] || fail "writer: no standby serves within $((TAKEOVER_LIMIT + 10))s of the kill"
+  [ -n "$t_serving" ] || fail "writer: no follower serves within $((TAKEOVER_LIMIT + 10))s of the kill"
   local t_ready takeover_us seen_us before
   t_ready=$(stat -c %.6Y "$DIR/ledgerd$new.ready" 2>/dev/null)
   t_ready=${t_ready/./}

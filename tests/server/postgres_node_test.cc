@@ -1,7 +1,8 @@
 // ledgerd on the log on PostgreSQL (--postgres; DESIGN section 7), as real processes on a
 // throwaway PostgreSQL 15: what a node acknowledged survives SIGKILL and the loss of the
-// node's own disk, a second node waits while the first holds the log and takes over
-// within the lease's time once it dies, and ledger-replay audits the log from PostgreSQL.
+// node's own disk, a second node follows while the first writes (serving reads) and takes
+// over within the lease's time once it dies, a fenced node turns follower, and
+// ledger-replay audits the log from PostgreSQL.
 // clang-format off
 #include <utility>  // before Boost.Asio 1.74, whose awaitable.hpp uses std::exchange
 // clang-format on
@@ -11,10 +12,12 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "pg/pg_cluster.h"
 #include "server/client.h"
+#include "support/http_request.h"
 #include "support/ledgerd_client.h"
 #include "support/ledgerd_process.h"
 #include "support/run_tool.h"
@@ -70,6 +73,26 @@ void RequireAllDuplicates(const LedgerdProcess& d, const std::vector<std::string
   }
 }
 
+// GET /healthz: its JSON body with "http" set to the status code.
+json Health(const LedgerdProcess& d) {
+  const ledger::testing::HttpReply reply = ledger::testing::HttpGet(d.http_port(), "/healthz");
+  json body = json::parse(reply.body, nullptr, /*allow_exceptions=*/false);
+  if (!body.is_object()) body = json::object();
+  body["http"] = reply.status;
+  return body;
+}
+
+// Polls `done` every 100 ms for up to `seconds`; true once it held.
+template <typename Fn>
+bool WaitFor(int seconds, Fn done) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
+  while (!done()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return true;
+}
+
 }  // namespace
 
 TEST_CASE("postgres: a node's acknowledged commands survive SIGKILL, a lost disk and takeover",
@@ -104,37 +127,55 @@ TEST_CASE("postgres: a node's acknowledged commands survive SIGKILL, a lost disk
     CHECK(next["position"] == commands.size() + 1);
   }
 
-  SECTION("a second node waits while the first holds the log, and takes over once it dies") {
-    const std::vector<std::string> n2_args = {"--postgres", conninfo, "--node", "n2"};
-    // While n1 lives, n2 only waits (and says why) — also while n1 is idle for longer than
-    // its lease's 5 s: n1 keeps renewing it.
-    const ledger::testing::Run waiting = ledger::testing::Shell(
-        "timeout 7 " + std::string(LEDGERD) + " --postgres '" + conninfo + "' --node n2 --data " +
-        n1->path("n2-probe") + " --tokens " + n1->path("tokens.json") +
-        " --http 127.0.0.1:0 --listen 127.0.0.1:0 --clock manual 2>&1");
-    CHECK(waiting.exit_code == 124);  // still waiting when `timeout` stopped it
-    CHECK(waiting.text().find("leased by 'n1'") != std::string::npos);
-    CHECK(waiting.text().find("serving") == std::string::npos);
-    const json still = Submit(*n1, {json{{"type", "invite_member"},
-                                         {"tenant", "acme"},
-                                         {"actor", "olga"},
-                                         {"id", "inv-idle"},
-                                         {"user", "idle"},
-                                         {"email", "idle@acme.test"},
-                                         {"at", "2026-01-05T11:00:00Z"}}
-                                        .dump()})
-                           .at(0);
+  SECTION("a second node follows while the first writes, and takes over once it dies") {
+    // Started without --clock manual: the log's clock (manual, set by n1) decides.
+    LedgerdProcess n2({"--postgres", conninfo, "--node", "n2"}, Launch{{}, "n2", false});
+    // A follower serves at once: reads from its copy; commands are refused naming n1.
+    const json health = Health(n2);
+    INFO(health.dump());
+    CHECK(health["http"] == 503);
+    CHECK(health["role"] == "follower");
+    CHECK(health["position"] == commands.size());
+    CHECK(health["problem"].get<std::string>().find("leased by 'n1'") != std::string::npos);
+    const std::string idle = json{
+        {"type", "invite_member"},
+        {"tenant", "acme"},
+        {"actor", "olga"},
+        {"id", "inv-idle"},
+        {"user", "idle"},
+        {"email", "idle@acme.test"},
+        {"at",
+         "2026-01-05T11:00:00Z"}}.dump();
+    const json refused = Submit(n2, {idle}).at(0);
+    INFO(refused.dump());
+    CHECK(refused["code"] == "unavailable");
+    CHECK(refused["message"].get<std::string>().find("'n1'") != std::string::npos);
+    // Past the lease's 5 s n1 still writes (it renews the lease while idle), and n2's copy
+    // follows what n1 writes.
+    std::this_thread::sleep_for(std::chrono::seconds(6));
+    const json still = Submit(*n1, {idle}).at(0);
     INFO(still.dump());
     CHECK(still["status"] == "accepted");
+    CHECK(WaitFor(20, [&] { return Health(n2)["position"] == still["position"]; }));
+    std::string state;
+    REQUIRE(Connect(n2)->State("acme", &state).ok());
+    CHECK(state.find("idle@acme.test") != std::string::npos);
+    CHECK(Health(n2)["role"] == "follower");
+    const std::string following = ledger::testing::HttpGet(n2.http_port(), "/metrics").body;
+    CHECK(following.find("\nledger_log_leases_held 0\n") != std::string::npos);
+    CHECK(following.find("\nledger_log_lag_events 0\n") != std::string::npos);
 
     n1->Kill();
     const auto killed = std::chrono::steady_clock::now();
-    // Started without --clock manual: the log's clock (manual, set by n1) decides.
-    LedgerdProcess n2(n2_args, Launch{{}, "n2", /*manual_clock=*/false});
+    REQUIRE(WaitFor(30, [&] { return Health(n2)["http"] == 200; }));
     const double takeover =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - killed).count();
     INFO("takeover after " << takeover << " s");
     CHECK(takeover < 10.0);
+    CHECK(Health(n2)["role"] == "writer");
+    const std::string writing = ledger::testing::HttpGet(n2.http_port(), "/metrics").body;
+    CHECK(writing.find("\nledger_log_leases_held 1\n") != std::string::npos);
+    CHECK(writing.find("\nledger_log_takeovers_total 1\n") != std::string::npos);
     RequireAllDuplicates(n2, commands, accepted);
     const json timed = Submit(n2, {json{{"type", "invite_member"},
                                         {"tenant", "acme"},
@@ -149,9 +190,11 @@ TEST_CASE("postgres: a node's acknowledged commands survive SIGKILL, a lost disk
     CHECK(timed["status"] == "accepted");
   }
 
-  SECTION("a node stopped past its lease is fenced when it wakes: it never commits again") {
+  SECTION("a node stopped past its lease is fenced when it wakes, then follows the new writer") {
     ::kill(n1->pid(), SIGSTOP);
     LedgerdProcess n2({"--postgres", conninfo, "--node", "n2"}, Launch{{}, "n2", true});
+    // n2 takes the log once the stopped node's lease has run out.
+    REQUIRE(WaitFor(30, [&] { return Health(n2)["http"] == 200; }));
     const std::string by_n2 = json{
         {"type", "invite_member"},
         {"tenant", "acme"},
@@ -186,6 +229,19 @@ TEST_CASE("postgres: a node's acknowledged commands survive SIGKILL, a lost disk
     const std::string text = state.text();
     CHECK(text.find("n2user") != std::string::npos);
     CHECK(text.find("\"stale\"") == std::string::npos);
+    // The fenced node becomes a follower of n2: its copy reaches n2's command.
+    json n1_health;
+    WaitFor(20, [&] {
+      n1_health = Health(*n1);
+      return n1_health["role"] == "follower" && n1_health["position"] == accepted_by_n2["position"];
+    });
+    CHECK(n1_health["role"] == "follower");
+    CHECK(n1_health["position"] == accepted_by_n2["position"]);
+    CHECK(n1_health["problem"].get<std::string>().find("leased by 'n2'") != std::string::npos);
+    const json refused = Submit(*n1, {by_n2}).at(0);
+    INFO(refused.dump());
+    CHECK(refused["code"] == "unavailable");
+    CHECK(refused["message"].get<std::string>().find("'n2'") != std::string::npos);
   }
 
   SECTION("ledgerctl --postgres: reads a copy; writes only while no ledgerd holds the log") {

@@ -15,6 +15,7 @@
 #pragma once
 
 #include <array>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -177,6 +178,14 @@ struct StoreStats {
   // 2^(i-1)); the last bucket takes every larger group.
   static constexpr size_t kSizeBuckets = 13;  // 1, 2, 4, ... 4096
   std::array<uint64_t, kSizeBuckets> group_sizes{};
+  // On an upstream log (DESIGN section 7): whether this store holds the right to write it
+  // (false: another node writes and this copy follows), the events the log held past this
+  // copy at the last look, and the seconds since this copy last matched the log.
+  bool upstream = false;  // the store materializes an upstream log
+  bool writes_upstream = false;
+  uint64_t upstream_lag_events = 0;
+  double upstream_lag_seconds = 0;
+  uint64_t upstream_takeovers = 0;  // times this store took the right to write after open
 };
 
 // Options for Store::Open.
@@ -220,6 +229,13 @@ struct StoreOptions {
   // With `upstream`: copy the log without taking the right to write it (ledger-replay
   // and ledgerctl reading a log that nodes write); appends fail with Unavailable.
   bool upstream_read_only = false;
+  // With `upstream`: while another node holds the right to write, open as a follower
+  // instead of failing with Unavailable. A follower applies the log to the local copy
+  // every `follow_interval` (checks and reads are answered locally) and takes the right to
+  // write as soon as it is free (the holder died or stopped); until then appends fail with
+  // Unavailable naming the writer. A writer fenced by another node becomes a follower.
+  bool upstream_follow = false;
+  std::chrono::milliseconds follow_interval{200};
 };
 
 class Store {
@@ -293,7 +309,8 @@ class Store {
   const RowReader& rows() const;
 
   // Not OK once a write has failed (sticky until reopened; a full disk: until the next
-  // append after space was freed).
+  // append after space was freed), and Unavailable while this copy of an upstream log
+  // follows another node's writes (StoreOptions::upstream_follow).
   Status WriteHealth() const;
 
   // Writer counters since open.
