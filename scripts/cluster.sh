@@ -2,13 +2,15 @@
 # A local high-availability PostgreSQL cluster for the replicated log (DESIGN section 7):
 # one etcd, three PostgreSQL 15 nodes under Patroni (one primary, synchronous standbys,
 # synchronous_mode_strict), all on 127.0.0.1 of this machine, plus three ledgerd nodes
-# (n1 writes; n2 and n3 wait for the log and take over when the writer dies).
+# (n1 writes; n2 and n3 follow the log, serve checks and reads, and take over when the
+# writer dies).
 #
 #   scripts/cluster.sh up     [DIR]   start everything, wait for a leader and a sync standby,
 #                                     print the addresses and the libpq conninfo
 #   scripts/cluster.sh status [DIR]   the Patroni cluster table (leader, sync standby, lag),
 #                                     etcd health, the ledgerd nodes
 #   scripts/cluster.sh down   [DIR]   stop everything and remove DIR; never fails (traps)
+#   scripts/cluster.sh start-node N [DIR]   start ledgerd nN again after it stopped or died
 #
 # DIR defaults to var/cluster in the repository. ledgerd nodes start when a built ledgerd
 # (build/release, build/dev, or $LEDGERD) lists --postgres in its --help, unless
@@ -27,7 +29,7 @@
 #   run/                  Patroni's pgpass files (a directory postgres may write)
 #   patroni1..3.yml .log .pid                   one Patroni per node; PostgreSQL's own
 #                                               output goes to the Patroni log
-#   n1..n3/ ledgerd1..3.log .pid .ready, tokens.json      ledgerd nodes (if started)
+#   n1..n3/ ledgerd1..3.log .pid .ready, tokens.json, ledgerd.bin   ledgerd nodes (if started)
 #
 # PostgreSQL refuses to run as root: Patroni (and so PostgreSQL) runs as the `postgres`
 # user (runuser). Authentication is trust on 127.0.0.1 for every user, replication
@@ -284,18 +286,25 @@ ledgerd_following() {
   ledgerd_ready "$1" && grep -q "this node follows the log" "$DIR/ledgerd$1.log"
 }
 
+# Starts ledgerd n$1 with binary $2 (the log's writer if the log is free, else a follower).
+start_ledgerd_node() {
+  local i=$1 bin=$2 extra=()
+  [ "$i" = 1 ] && [ ! -e "$DIR/tokens.json" ] && extra=(--create-dev-token)
+  rm -f "$DIR/ledgerd$i.ready"
+  start_bg root "$DIR/ledgerd$i.pid" "$DIR/ledgerd$i.log" \
+    "$bin" --postgres "$(conninfo)" --node "n$i" --data "$DIR/n$i" \
+    --listen "127.0.0.1:${CAPNP_PORT[i]}" --http "127.0.0.1:${HTTP_PORT[i]}" \
+    --tokens "$DIR/tokens.json" --ready-file "$DIR/ledgerd$i.ready" "${extra[@]}"
+}
+
 # Starts n1 first (it creates DIR/tokens.json with a development token, takes the log and
 # serves), then n2 and n3 on the same tokens file as followers. Sets TOKEN.
 start_ledgerd() {
   local bin=$1 i
   TOKEN=""
+  echo "$bin" >"$DIR/ledgerd.bin"
   for i in "${NODES[@]}"; do
-    local extra=()
-    [ "$i" = 1 ] && extra=(--create-dev-token)
-    start_bg root "$DIR/ledgerd$i.pid" "$DIR/ledgerd$i.log" \
-      "$bin" --postgres "$(conninfo)" --node "n$i" --data "$DIR/n$i" \
-      --listen "127.0.0.1:${CAPNP_PORT[i]}" --http "127.0.0.1:${HTTP_PORT[i]}" \
-      --tokens "$DIR/tokens.json" --ready-file "$DIR/ledgerd$i.ready" "${extra[@]}"
+    start_ledgerd_node "$i" "$bin"
     if [ "$i" = 1 ]; then
       wait_for 60 ledgerd_ready "$i" ||
         fail_up "ledgerd n$i did not become ready (see $DIR/ledgerd$i.log)"
@@ -305,6 +314,21 @@ start_ledgerd() {
     fi
   done
   TOKEN=$(sed -n 's/^development token.*: //p' "$DIR/ledgerd1.log" | head -n1)
+}
+
+# Starts ledgerd node N again (after it stopped or was killed), with the binary of `up`;
+# waits until it serves (as the writer or a follower).
+cmd_start_node() {
+  local i=$1 bin
+  load_ports || die "no cluster in $DIR"
+  [[ "$i" =~ ^[123]$ ]] || die "start-node: expected a node number 1..3, not '$i'"
+  read -r bin <"$DIR/ledgerd.bin" 2>/dev/null || die "start-node: this cluster runs no ledgerd"
+  pid_alive "$DIR/ledgerd$i.pid" && die "start-node: ledgerd n$i already runs"
+  echo "== ledgerd n$i restarted $(date -u +%FT%TZ)" >>"$DIR/ledgerd$i.log"
+  start_ledgerd_node "$i" "$bin"
+  wait_for 60 test -s "$DIR/ledgerd$i.ready" ||
+    die "ledgerd n$i did not serve within 60 s (see $DIR/ledgerd$i.log)"
+  echo "ledgerd n$i serves on http://127.0.0.1:${HTTP_PORT[i]}"
 }
 
 # ---------------------------------------------------------------- up / status / down
@@ -479,8 +503,9 @@ main() {
   case "$cmd" in
     up) cmd_up ;;
     status) cmd_status ;;
+    start-node) DIR=$(realpath -m -- "${3:-$REPO/var/cluster}"); cmd_start_node "${2:-}" ;;
     down) cmd_down; exit 0 ;;
-    *) echo "usage: scripts/cluster.sh up|status|down [DIR]  (DIR: var/cluster)" >&2; exit 2 ;;
+    *) echo "usage: scripts/cluster.sh up|status|down [DIR] | start-node N [DIR]  (DIR: var/cluster)" >&2; exit 2 ;;
   esac
 }
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # ledgerd on the replicated log loses no acknowledged command and applies none twice when
-# the PostgreSQL primary or the writing ledgerd node is SIGKILLed under load
+# the PostgreSQL primary or the writing ledgerd node is SIGKILLed under load, and a writer
+# stopped past its lease never commits again
 # (DESIGN section 7, docs/REPLICATED_LOG.md "Tests to come"). One scripts/cluster.sh
 # cluster: etcd, three PostgreSQL 15 under Patroni (synchronous_mode_strict), three
 # ledgerd nodes on the multi-host conninfo (n1 writes, n2 and n3 follow the log).
@@ -24,8 +25,14 @@
 #     other one `accepted` or `duplicate`; in `ledger-replay --postgres ... export --format
 #     jsonl` every id tried has exactly one event, at its acknowledged position if it was
 #     acknowledged, and no command id of the log appears twice; `ledger-replay verify` exits 0.
-#  5. prints the figures: resume time after the primary's kill, takeover time after the
-#     writer's kill, counts of acknowledged / unavailable / unanswered commands.
+#  5. scenario "stop" (ids s-c<client>-<n>): the writing ledgerd is SIGSTOPped under load
+#     past its lease; asserts another node writes within 10 s, the stopped node, woken 2 s
+#     later, is fenced and follows the new writer within 20 s, and none of the commands
+#     sent to it after the SIGSTOP committed (resubmitted, each is accepted, not duplicate);
+#  6. LEDGER_FAILOVER_ROUNDS rounds of the three (default 2), the killed node started again
+#     (cluster.sh start-node) and Patroni whole again between rounds; prints the figures:
+#     resume time after the primary's kill, takeover time after the writer's kill and
+#     stop, counts of acknowledged / unavailable / unanswered commands.
 # cluster.sh down runs in an EXIT trap, and a detached watchdog runs it too if this script
 # is killed outright (a CTest timeout sends SIGKILL).
 # Times are microseconds since the epoch ($EPOCHREALTIME). Binaries: $LEDGERD and
@@ -46,6 +53,10 @@ RESUME_LIMIT=30     # primary's kill → first acknowledged command that started
 TAKEOVER_LIMIT=10   # writer's kill → a follower takes commands
 RESUBMIT_LIMIT=60   # seconds for resubmitting every id of a scenario
 BATCH=500           # commands per resubmission request (the server takes up to 1000)
+# Rounds of both kills: 2 by default, 1 under the sanitizers, 10 in the long mode
+# (scripts/test.sh sets LEDGER_FAILOVER_ROUNDS).
+ROUNDS=${LEDGER_FAILOVER_ROUNDS:-2}
+KILLED_NODE=""      # the ledgerd node the last writer scenario killed
 
 MAIN_PID=$$
 WORK=""
@@ -388,8 +399,8 @@ $(head -n 5 "$sdir/other")"
 
 # ---------------------------------------------------------------- scenario 1
 
-scenario_primary() {
-  local sdir=$WORK/s1 t_start t_kill old pid old_port first new t_elected="" deadline comm=""
+scenario_primary() {  # $1: the round
+  local r=$1 sdir=$WORK/s1-$1 t_start t_kill old pid old_port first new t_elected="" deadline comm=""
   # The victim, found before the load: under 32 clients on two cores every fork costs
   # up to half a second, and the kill should come on time. Checked again (builtins only)
   # right before the kill.
@@ -398,7 +409,7 @@ scenario_primary() {
   old_port=$(cluster_json | jq -r --arg n "$old" '.members[] | select(.name == $n) | .port')
   read -r pid <"$DIR/$old/postmaster.pid" 2>/dev/null
   local t_spawn=${EPOCHREALTIME/./}
-  start_load "$sdir" p
+  start_load "$sdir" "p$r"
   t_start=${EPOCHREALTIME/./}
   log "primary: $CLIENTS clients started (in $(secs $((t_start - t_spawn)))s), load for" \
     "${LOAD_BEFORE}s; the primary is $old (port $old_port, postmaster ${pid:-?})"
@@ -437,22 +448,22 @@ scenario_primary() {
   writer=$(serving_node) || writer="?"
   log "primary: load stopped: $figures; writer now n$writer; Patroni: $(members_line)"
   check_scenario "$sdir" primary
-  summary "primary kill: writes resumed $(secs "$resume_us") s after the SIGKILL" \
+  summary "round $r, primary kill: writes resumed $(secs "$resume_us") s after the SIGKILL" \
     "(Patroni leader $old -> ${new:-?}${t_elected:+ seen after $(secs $((t_elected - t_kill))) s});" \
     "$figures; of the unacknowledged, $RESUB_DUP_UNACKED had committed"
 }
 
 # ---------------------------------------------------------------- scenario 2
 
-scenario_writer() {
-  local sdir=$WORK/s2 t_start t_kill victim pid new="" t_serving="" first="" deadline i
+scenario_writer() {  # $1: the round
+  local r=$1 sdir=$WORK/s2-$1 t_start t_kill victim pid new="" t_serving="" first="" deadline i
   # The writer: the node that serves (n1 unless the first scenario moved the log).
   victim=$(serving_node) || fail "writer: no ledgerd serves before the load"
   read -r pid <"$DIR/ledgerd$victim.pid" 2>/dev/null
   [ -n "$pid" ] && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "--node n$victim " ||
     fail "writer: no ledgerd process for n$victim (pid file: '${pid:-}')"
   local t_spawn=${EPOCHREALTIME/./}
-  start_load "$sdir" w
+  start_load "$sdir" "w$r"
   t_start=${EPOCHREALTIME/./}
   log "writer: $CLIENTS clients on n$victim (pid $pid) started (in" \
     "$(secs $((t_start - t_spawn)))s), load for ${LOAD_BEFORE}s"
@@ -460,6 +471,7 @@ scenario_writer() {
   [ -d "/proc/$pid" ] || fail "writer: ledgerd n$victim ($pid) exited during the load"
   t_kill=${EPOCHREALTIME/./}
   kill -KILL "$pid" || fail "writer: cannot SIGKILL ledgerd n$victim ($pid)"
+  KILLED_NODE=$victim
   log "writer: SIGKILL of ledgerd n$victim (pid $pid) after $(secs $((t_kill - t_start)))s of load"
 
   # A follower takes commands: its /healthz answers 200 (a follower answers 503). The time
@@ -513,9 +525,102 @@ scenario_writer() {
   inflight=$(all_records "$sdir" | awk -v t="$t_kill" -v p="${HTTP_PORTS[victim]}" \
     '$4 == "noanswer" && $2 < t && $3 > t && $6 == p && $7 != 7' | wc -l)
   check_scenario "$sdir" writer
-  summary "writer kill: n$victim SIGKILLed, n$new serves after $(secs "$takeover_us") s," \
+  summary "round $r, writer kill: n$victim SIGKILLed, n$new serves after $(secs "$takeover_us") s," \
     "first acknowledgement after $(secs "$resume_us") s; $figures; $inflight dropped in" \
     "flight by the kill; of all unacknowledged $RESUB_DUP_UNACKED had committed"
+}
+
+# ---------------------------------------------------------------- scenario 3
+
+# Whether node $1's /healthz says role $2 (writer or follower).
+has_role() {
+  [ "$(curl -sS --max-time 1 "http://127.0.0.1:${HTTP_PORTS[$1]}/healthz" 2>/dev/null |
+    jq -r .role 2>/dev/null)" = "$2" ]
+}
+
+scenario_stop() {  # $1: the round
+  local r=$1 sdir=$WORK/s3-$1 t_start t_stop t_taken="" t_cont t_follows="" victim pid new=""
+  local deadline i
+  victim=$(serving_node) || fail "stop: no ledgerd serves before the load"
+  read -r pid <"$DIR/ledgerd$victim.pid" 2>/dev/null
+  [ -n "$pid" ] && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "--node n$victim " ||
+    fail "stop: no ledgerd process for n$victim (pid file: '${pid:-}')"
+  start_load "$sdir" "s$r"
+  t_start=${EPOCHREALTIME/./}
+  log "stop: $CLIENTS clients on n$victim (pid $pid), load for ${LOAD_BEFORE}s"
+  sleep_until "$t_start" "$LOAD_BEFORE"
+  t_stop=${EPOCHREALTIME/./}
+  kill -STOP "$pid" || fail "stop: cannot SIGSTOP ledgerd n$victim ($pid)"
+  log "stop: SIGSTOP of ledgerd n$victim (pid $pid) after $(secs $((t_stop - t_start)))s of load"
+  # Past its lease another node takes the log; the stopped one is woken 2 s later.
+  deadline=$((t_stop + (TAKEOVER_LIMIT + 10) * 1000000))
+  while [ -z "$t_taken" ] && ((${EPOCHREALTIME/./} < deadline)); do
+    for i in 1 2 3; do
+      [ "$i" != "$victim" ] && healthy "${HTTP_PORTS[i]}" && new=$i && t_taken=${EPOCHREALTIME/./} && break
+    done
+    [ -n "$t_taken" ] || nap 0.1
+  done
+  [ -n "$t_taken" ] || { kill -CONT "$pid"; fail "stop: no other node writes within $((TAKEOVER_LIMIT + 10))s of the SIGSTOP"; }
+  nap 2
+  t_cont=${EPOCHREALTIME/./}
+  kill -CONT "$pid" || fail "stop: cannot SIGCONT ledgerd n$victim ($pid)"
+  log "stop: n$new writes $(secs $((t_taken - t_stop)))s after the SIGSTOP; SIGCONT of n$victim" \
+    "after $(secs $((t_cont - t_stop)))s"
+  # The woken node finds itself fenced and follows n$new.
+  deadline=$((t_cont + 20 * 1000000))
+  while [ -z "$t_follows" ] && ((${EPOCHREALTIME/./} < deadline)); do
+    has_role "$victim" follower && t_follows=${EPOCHREALTIME/./} && break
+    nap 0.2
+  done
+  [ -n "$t_follows" ] || fail "stop: n$victim does not follow the log within 20 s of its SIGCONT"
+  log "stop: n$victim follows n$new $(secs $((t_follows - t_cont)))s after its SIGCONT"
+  sleep_until "$t_cont" "$LOAD_AFTER"
+  stop_load
+  local figures
+  figures=$(load_figures "$sdir")
+  log "stop: load stopped: $figures"
+  check_scenario "$sdir" stop
+  # Sent to the stopped node after it stopped: its groups were fenced, never committed,
+  # so resubmitting them now accepts them (a duplicate would mean the stale node wrote).
+  local sent committed
+  sent=$(all_records "$sdir" | awk -v t="$t_stop" -v p="${HTTP_PORTS[victim]}" '$2 > t && $6 == p' | wc -l)
+  [ "$sent" -gt 0 ] || fail "stop: no command reached the stopped node (nothing to fence)"
+  committed=$(awk -v t="$t_stop" -v p="${HTTP_PORTS[victim]}" '
+    NR == FNR { if ($2 > t && $6 == p) sent[$1] = 1; next }
+    ($1 in sent) && $2 != "accepted" { print $1 " " $2 }' <(all_records "$sdir") "$sdir/resubmitted" |
+    head -n 5)
+  [ -z "$committed" ] || fail "stop: commands sent to the stopped node were in the log:
+$committed"
+  log "stop: none of the $sent commands sent to n$victim while it was stopped committed"
+  summary "round $r, SIGSTOP of the writer: n$new writes after $(secs $((t_taken - t_stop))) s;" \
+    "n$victim, woken, follows after $(secs $((t_follows - t_cont))) s; $sent commands sent to it" \
+    "while stopped, none committed; $figures"
+}
+
+# ---------------------------------------------------------------- between rounds
+
+# Patroni: a leader, a synchronous standby, three members running.
+patroni_whole() {
+  cluster_json | jq -e '[.members[] | select(.state == "running")] as $up
+    | ($up | map(select(.role == "leader")) | length) == 1
+      and ($up | map(select(.role == "sync_standby")) | length) >= 1
+      and ($up | length) == 3' >/dev/null 2>&1
+}
+
+# Before the next round: the killed ledgerd runs again (a follower) and Patroni has its
+# three members back.
+whole_again() {
+  local t=$SECONDS
+  if [ -n "$KILLED_NODE" ]; then
+    "$CLUSTER" start-node "$KILLED_NODE" "$DIR" >"$WORK/start-node.out" 2>&1 ||
+      { cat "$WORK/start-node.out" >&2; fail "cluster.sh start-node $KILLED_NODE failed"; }
+    KILLED_NODE=""
+  fi
+  while ! patroni_whole; do
+    ((SECONDS - t < 120)) || fail "Patroni not whole again within 120 s: $(members_line)"
+    nap 0.5
+  done
+  log "whole again in $((SECONDS - t))s: ledgerd $(serving_node | sed 's/^/n/') writes; $(members_line)"
 }
 
 # ---------------------------------------------------------------- main
@@ -570,8 +675,14 @@ main() {
   router &
   ROUTER_PID=$!
 
-  scenario_primary
-  scenario_writer
+  local r
+  for ((r = 1; r <= ROUNDS; r++)); do
+    ((r == 1)) || whole_again
+    log "---- round $r of $ROUNDS"
+    scenario_primary "$r"
+    scenario_writer "$r"
+    scenario_stop "$r"
+  done
 
   stop_router
   log "Patroni at the end: $(members_line)"
