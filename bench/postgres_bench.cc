@@ -200,10 +200,54 @@ double RunLedger(const Server& server, const std::string& prefix, int clients, l
   return static_cast<double>(per_client * clients) / r.seconds;
 }
 
-// Loads the tenants (and the product) into a ledgerd.
+// A ledgerd's access checks/s over Cap'n Proto: `per_client` checks per client of the
+// users round `prefix` invited (answers: invitation_pending) and of the owners (no_seat).
+double RunChecks(const Server& server, const std::string& prefix, int clients, long per_client) {
+  std::vector<std::vector<kj::Array<capnp::word>>> frames(static_cast<size_t>(clients));
+  for (int c = 0; c < clients; ++c) {
+    for (long n = 0; n < per_client; ++n) {
+      capnp::MallocMessageBuilder mb(128);
+      auto req = mb.initRoot<server::wire::Request>();
+      req.setId(static_cast<uint64_t>(n + 1));
+      req.setToken(kToken);
+      auto chk = req.initCheck();
+      chk.setTenant(fmt::format("t{}", c % kTenants));
+      chk.setUser(n % 2 == 0 ? fmt::format("{}u{}-{}", prefix, c, n)
+                             : fmt::format("owner{}", c % kTenants));
+      chk.setProduct("bench.pro");
+      frames[static_cast<size_t>(c)].push_back(server::ToFrame(mb));
+    }
+  }
+  const LoadResult r = RunCapnpLoad(server.capnp_port(), frames, 1, [](auto resp) {
+    return resp.isCheck() && !resp.getCheck().getAllowed();
+  });
+  if (!r.ok) throw std::runtime_error("a check failed or allowed access");
+  return static_cast<double>(per_client * clients) / r.seconds;
+}
+
+// Waits (up to a minute) until `follower`'s copy reaches `leader`'s last position.
+void AwaitFollower(const Server& leader, const Server& follower) {
+  auto position = [](const Server& s) {
+    Client c(s.port());
+    std::string out;
+    c.Send(boost::beast::http::verb::get, "/healthz", "", &out);
+    return json::parse(out).value("position", uint64_t{0});
+  };
+  const uint64_t target = position(leader);
+  for (int i = 0; i < 600 && position(follower) < target; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  if (position(follower) < target) throw std::runtime_error("the follower did not catch up");
+}
+
+// Loads the product and the tenants into a ledgerd.
 void SetUpLedger(const Server& server) {
   Client setup(server.port());
   json batch = json::array();
+  batch.push_back({{"type", "define_product"},
+                   {"actor", "system"},
+                   {"product", "bench.pro"},
+                   {"editions", {"standard"}}});
   for (int t = 0; t < kTenants; ++t) {
     batch.push_back({{"type", "create_tenant"},
                      {"tenant", fmt::format("t{}", t)},
@@ -262,8 +306,11 @@ int RunPostgresBench(int argc, char** argv) {
     const std::string ledgerd = LedgerdNextToBench();
     std::filesystem::create_directories(scratch.path() + "/node");
     std::filesystem::create_directories(scratch.path() + "/embedded");
-    Server node(scratch.path() + "/node"), embedded(scratch.path() + "/embedded");
+    std::filesystem::create_directories(scratch.path() + "/follower");
+    Server node(scratch.path() + "/node"), embedded(scratch.path() + "/embedded"),
+        follower(scratch.path() + "/follower");
     if (!node.Start(ledgerd, {"--postgres", pg.conninfo("ledger"), "--node", "bench"}) ||
+        !follower.Start(ledgerd, {"--postgres", pg.conninfo("ledger"), "--node", "follower"}) ||
         !embedded.Start(ledgerd)) {
       fmt::print(stderr, "ledger-bench postgres: cannot start {}\n", ledgerd);
       return 1;
@@ -272,6 +319,7 @@ int RunPostgresBench(int argc, char** argv) {
     SetUpLedger(embedded);
     const long per_client = commands / clients;
     std::vector<double> peer, on_pg, local, pg_ratio, embedded_ratio;
+    std::vector<double> follower_checks, embedded_checks, check_ratio;
     for (int round = 0; round < rounds; ++round) {
       const std::string prefix = fmt::format("r{}", round);
       peer.push_back(RunPeer(pg.conninfo("peer"), prefix, clients, per_client));
@@ -279,16 +327,26 @@ int RunPostgresBench(int argc, char** argv) {
       local.push_back(RunLedger(embedded, prefix, clients, per_client));
       pg_ratio.push_back(on_pg.back() / peer.back());
       embedded_ratio.push_back(on_pg.back() / local.back());
+      // Checks on a node that follows the log, against the embedded ledger, of the same
+      // users (the follower first catches up with this round's commands).
+      AwaitFollower(node, follower);
+      follower_checks.push_back(RunChecks(follower, prefix, clients, per_client * 2));
+      embedded_checks.push_back(RunChecks(embedded, prefix, clients, per_client * 2));
+      check_ratio.push_back(follower_checks.back() / embedded_checks.back());
     }
     node.Stop();
+    follower.Stop();
     embedded.Stop();
     fmt::print(
         "{{\"bench\":\"postgres\",\"cores\":{},\"clients\":{},\"commands_per_round\":{},"
         "\"rounds\":{},\"ledger_on_postgres_per_s\":{:.0f},\"peer_plpgsql_per_s\":{:.0f},"
         "\"embedded_ledger_per_s\":{:.0f},\"median_ratio_to_peer\":{:.2f},"
-        "\"median_ratio_to_embedded\":{:.2f},\"round_ratios_to_peer\":[{:.2f}]}}\n",
+        "\"median_ratio_to_embedded\":{:.2f},\"round_ratios_to_peer\":[{:.2f}],"
+        "\"follower_checks_per_s\":{:.0f},\"embedded_checks_per_s\":{:.0f},"
+        "\"median_checks_ratio_follower_to_embedded\":{:.2f}}}\n",
         CpuMeter::Cores(), clients, per_client * clients, rounds, Median(on_pg), Median(peer),
-        Median(local), Median(pg_ratio), Median(embedded_ratio), fmt::join(pg_ratio, ","));
+        Median(local), Median(pg_ratio), Median(embedded_ratio), fmt::join(pg_ratio, ","),
+        Median(follower_checks), Median(embedded_checks), Median(check_ratio));
   } catch (const std::exception& e) {
     fmt::print(stderr, "ledger-bench postgres: {}\n", e.what());
     return 1;

@@ -149,6 +149,13 @@ void CommandService::OnEncoded(const std::string& stream, ledger::schema::Event:
 ledger::Decision CommandService::DecideInWriter(Pending& p, const ledger::StreamHead& head,
                                                 Micros now) {
   ledger::Decision out;
+  // The cached states include events of groups the store has since dropped (refused by
+  // the log, failed on disk) and miss what another writer appended: start afresh.
+  if (const uint64_t generation = store_->WriterGeneration(); generation != generation_) {
+    tenants_.clear();
+    catalog_ = Catalog();
+    generation_ = generation;
+  }
   // The catalog is loaded once; after that every change to it passes through here.
   if (p.stream != kCatalogStream && tenants_.count(kCatalogStream) == 0) {
     ledger::StreamHead catalog_head;

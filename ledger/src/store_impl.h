@@ -117,6 +117,7 @@ class Store::Impl {
   std::atomic<uint64_t> upstream_lag_events{0};
   std::atomic<int64_t> upstream_matched_at{0};  // steady-clock micros of the last match
   std::atomic<uint64_t> stat_takeovers{0};
+  std::atomic<uint64_t> writer_generation{0};  // bumped by ReloadWriterState
   std::array<std::atomic<uint64_t>, StoreStats::kSizeBuckets> stat_group_sizes{};
 
   // Held by the syncer for each group's write and its publication; a backup holds it to

@@ -278,4 +278,6 @@ const RowReader& Store::rows() const { return *impl_->rows; }
 
 Status Store::WriteHealth() const { return impl_->WriteHealth(); }
 
+uint64_t Store::WriterGeneration() const { return impl_->writer_generation.load(); }
+
 }  // namespace ledger

@@ -311,6 +311,7 @@ Status Store::Impl::ReloadWriterState() {
   }
   build_position_ = last_position.load();
   build_time_ = ledger_time.load();
+  writer_generation += 1;
   std::string value;
   rocksdb::Status s = db->Get(rocksdb::ReadOptions(), meta, keys::kMetaRejectionSeq, &value);
   if (s.ok() && value.size() == 8) {

@@ -86,6 +86,7 @@ class CommandService {
   // Builder-thread state.
   std::unordered_map<std::string, TenantState> tenants_;
   Catalog catalog_;
+  uint64_t generation_ = 0;  // the store's WriterGeneration the caches belong to
   // Earliest lease expiry by tenant, for TenantsWithLeasesDue.
   mutable std::mutex lease_mu_;
   std::map<std::string, Micros> lease_due_;  // guarded by lease_mu_

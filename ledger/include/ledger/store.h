@@ -279,6 +279,11 @@ class Store {
   Status ScanStreamIndex(const std::function<bool(std::string_view, uint64_t, uint64_t)>& fn) const;
   // Highest global position written (0 when empty).
   uint64_t LastPosition() const;
+  // Changes each time the writer forgets what it built past the durable log and reloads
+  // its state (after a failed or refused group, or on taking over the upstream log):
+  // state a caller derived from appended-but-not-durable events, or from a log another
+  // writer has since extended, is stale then. Read on the writer's thread (Decide).
+  uint64_t WriterGeneration() const;
 
   // Events at global positions [from, to], in order.
   std::unique_ptr<EventCursor> ReadLog(uint64_t from, uint64_t to = UINT64_MAX) const;
