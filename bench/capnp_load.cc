@@ -160,4 +160,17 @@ LoadResult RunCapnpLoad(uint16_t port, const std::vector<std::vector<Frame>>& fr
   return result;
 }
 
+kj::Array<capnp::word> CheckFrame(uint64_t id, const char* token, const std::string& tenant,
+                                  const std::string& user, const std::string& product) {
+  capnp::MallocMessageBuilder mb(128);
+  auto req = mb.initRoot<server::wire::Request>();
+  req.setId(id);
+  req.setToken(token);
+  auto chk = req.initCheck();
+  chk.setTenant(tenant);
+  chk.setUser(user);
+  chk.setProduct(product);
+  return server::ToFrame(mb);
+}
+
 }  // namespace ledger::bench

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <string>
 #include <vector>
 
 #include "server/protocol.capnp.h"
@@ -24,6 +25,10 @@ struct LoadResult {
 
 // Sends frames[c] over connection c (request ids must be 1..n in order) to
 // 127.0.0.1:port; `valid(response)` judges each answer.
+// The frame of an access check (request `id`, token `token`) of `user` in `tenant`.
+kj::Array<capnp::word> CheckFrame(uint64_t id, const char* token, const std::string& tenant,
+                                  const std::string& user, const std::string& product);
+
 LoadResult RunCapnpLoad(uint16_t port,
                         const std::vector<std::vector<kj::Array<capnp::word>>>& frames,
                         int pipeline,

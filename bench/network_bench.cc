@@ -193,15 +193,9 @@ int RunNetworkBench(int argc, char** argv) {
       auto& list = frames[static_cast<size_t>(c)];
       list.clear();
       for (long n = 0; n < checks_per_client; ++n) {
-        capnp::MallocMessageBuilder mb(128);
-        auto req = mb.initRoot<server::wire::Request>();
-        req.setId(static_cast<uint64_t>(n + 1));
-        req.setToken(kToken);
-        auto chk = req.initCheck();
-        chk.setTenant(fmt::format("t{}", c % kTenants));
-        chk.setUser(check_user("k", c, n));
-        chk.setProduct("bench.pro");
-        list.push_back(server::ToFrame(mb));
+        list.push_back(CheckFrame(static_cast<uint64_t>(n + 1), kToken,
+                                  fmt::format("t{}", c % kTenants), check_user("k", c, n),
+                                  "bench.pro"));
       }
     }
     meter.emplace(server.pid());

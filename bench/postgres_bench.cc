@@ -206,16 +206,11 @@ double RunChecks(const Server& server, const std::string& prefix, int clients, l
   std::vector<std::vector<kj::Array<capnp::word>>> frames(static_cast<size_t>(clients));
   for (int c = 0; c < clients; ++c) {
     for (long n = 0; n < per_client; ++n) {
-      capnp::MallocMessageBuilder mb(128);
-      auto req = mb.initRoot<server::wire::Request>();
-      req.setId(static_cast<uint64_t>(n + 1));
-      req.setToken(kToken);
-      auto chk = req.initCheck();
-      chk.setTenant(fmt::format("t{}", c % kTenants));
-      chk.setUser(n % 2 == 0 ? fmt::format("{}u{}-{}", prefix, c, n)
-                             : fmt::format("owner{}", c % kTenants));
-      chk.setProduct("bench.pro");
-      frames[static_cast<size_t>(c)].push_back(server::ToFrame(mb));
+      const std::string user =
+          n % 2 == 0 ? fmt::format("{}u{}-{}", prefix, c, n) : fmt::format("owner{}", c % kTenants);
+      frames[static_cast<size_t>(c)].push_back(CheckFrame(static_cast<uint64_t>(n + 1), kToken,
+                                                          fmt::format("t{}", c % kTenants), user,
+                                                          "bench.pro"));
     }
   }
   const LoadResult r = RunCapnpLoad(server.capnp_port(), frames, 1, [](auto resp) {
