@@ -78,22 +78,6 @@ nap() { read -rt "$1" -u "$NAP_FD" _; }
 secs() { printf '%d.%03d' $(($1 / 1000000)) $((($1 % 1000000) / 1000)); }
 port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
-# The first candidate base whose ports (base+1 .. base+41, see cluster.sh) are all free.
-pick_base() {
-  if [ -n "${LEDGER_CLUSTER_PORT_BASE:-}" ]; then
-    echo "$LEDGER_CLUSTER_PORT_BASE"
-    return
-  fi
-  local base p busy
-  for base in 25440 26440 27440 28440; do
-    busy=0
-    for p in $(seq $((base + 1)) $((base + 41))); do
-      port_busy "$p" && { busy=1; break; }
-    done
-    [ "$busy" = 0 ] && { echo "$base"; return; }
-  done
-  fail "no free port range for the cluster (tried bases 25440..28440)"
-}
 
 # The first of its arguments that is an executable file (empty arguments are skipped).
 first_built() {
@@ -397,6 +381,14 @@ $(head -n 5 "$sdir/other")"
   log "$2: log: $LOG_EVENTS events, each id tried exactly once; verify: $VERIFY_LINE"
 }
 
+# The pid of ledgerd node $1 (from its pid file, checked against the process's command line).
+ledgerd_pid() {
+  local pid=""
+  read -r pid <"$DIR/ledgerd$1.pid" 2>/dev/null
+  [ -n "$pid" ] && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "--node n$1 " &&
+    echo "$pid"
+}
+
 # ---------------------------------------------------------------- scenario 1
 
 scenario_primary() {  # $1: the round
@@ -459,9 +451,7 @@ scenario_writer() {  # $1: the round
   local r=$1 sdir=$WORK/s2-$1 t_start t_kill victim pid new="" t_serving="" first="" deadline i
   # The writer: the node that serves (n1 unless the first scenario moved the log).
   victim=$(serving_node) || fail "writer: no ledgerd serves before the load"
-  read -r pid <"$DIR/ledgerd$victim.pid" 2>/dev/null
-  [ -n "$pid" ] && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "--node n$victim " ||
-    fail "writer: no ledgerd process for n$victim (pid file: '${pid:-}')"
+  pid=$(ledgerd_pid "$victim") || fail "writer: no ledgerd process for n$victim"
   local t_spawn=${EPOCHREALTIME/./}
   start_load "$sdir" "w$r"
   t_start=${EPOCHREALTIME/./}
@@ -542,9 +532,7 @@ scenario_stop() {  # $1: the round
   local r=$1 sdir=$WORK/s3-$1 t_start t_stop t_taken="" t_cont t_follows="" victim pid new=""
   local deadline i
   victim=$(serving_node) || fail "stop: no ledgerd serves before the load"
-  read -r pid <"$DIR/ledgerd$victim.pid" 2>/dev/null
-  [ -n "$pid" ] && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "--node n$victim " ||
-    fail "stop: no ledgerd process for n$victim (pid file: '${pid:-}')"
+  pid=$(ledgerd_pid "$victim") || fail "stop: no ledgerd process for n$victim"
   start_load "$sdir" "s$r"
   t_start=${EPOCHREALTIME/./}
   log "stop: $CLIENTS clients on n$victim (pid $pid), load for ${LOAD_BEFORE}s"
@@ -636,7 +624,7 @@ main() {
   export LEDGERD
   exec {NAP_FD}<> <(:)
   local base
-  base=$(pick_base) || exit 1
+  base=$(pick_base 25440) || exit 1
   WORK=$(mktemp -d /tmp/ledger-failover.XXXXXX)
   chmod 0755 "$WORK"  # the postgres user must reach the cluster inside
   DIR=$WORK/cluster

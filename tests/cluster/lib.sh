@@ -26,3 +26,22 @@ running_leader() {
   cluster_json | jq -r '.members[] | select(.role == "leader" and .state == "running") | .name' \
     2>/dev/null
 }
+
+# The first of the bases $1, $1+1000, $1+2000, $1+3000 whose ports (base+1 .. base+41, see
+# scripts/cluster.sh) are all free, or LEDGER_CLUSTER_PORT_BASE when set. Needs the
+# caller's port_busy and fail.
+pick_base() {
+  if [ -n "${LEDGER_CLUSTER_PORT_BASE:-}" ]; then
+    echo "$LEDGER_CLUSTER_PORT_BASE"
+    return
+  fi
+  local base p busy
+  for base in "$1" $(($1 + 1000)) $(($1 + 2000)) $(($1 + 3000)); do
+    busy=0
+    for p in $(seq $((base + 1)) $((base + 41))); do
+      port_busy "$p" && { busy=1; break; }
+    done
+    [ "$busy" = 0 ] && { echo "$base"; return; }
+  done
+  fail "no free port range for the cluster (tried bases $1..$(($1 + 3000)))"
+}

@@ -39,22 +39,6 @@ now_us() { echo "${EPOCHREALTIME/./}"; }  # microseconds since the epoch
 
 port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
-# The first candidate base whose ports (base+1 .. base+41, see cluster.sh) are all free.
-pick_base() {
-  if [ -n "${LEDGER_CLUSTER_PORT_BASE:-}" ]; then
-    echo "$LEDGER_CLUSTER_PORT_BASE"
-    return
-  fi
-  local base p busy
-  for base in 15440 16440 17440 18440; do
-    busy=0
-    for p in $(seq $((base + 1)) $((base + 41))); do
-      port_busy "$p" && { busy=1; break; }
-    done
-    [ "$busy" = 0 ] && { echo "$base"; return; }
-  done
-  fail "no free port range for the cluster (tried bases 15440..18440)"
-}
 
 # ---------------------------------------------------------------- clean-up
 
@@ -119,7 +103,7 @@ first_ack_after() { awk -v t="$1" '$4 == "ok" && $2 >= t { print; exit }' "$WORK
 main() {
   [ "$(id -u)" -eq 0 ] || { echo "skipped: needs root (PostgreSQL runs as postgres)"; exit 77; }
   local base
-  base=$(pick_base) || exit 1
+  base=$(pick_base 15440) || exit 1
   WORK=$(mktemp -d /tmp/ledger-failover.XXXXXX)
   chmod 0755 "$WORK"  # the postgres user must reach the cluster inside
   trap cleanup EXIT
