@@ -372,13 +372,14 @@ Status Store::Impl::Open(const StoreOptions& opts, const std::string& path) {
     if (u.IsUnavailable() && options.upstream_follow && !options.upstream_read_only) {
       // Another node writes the log: follow it until the right to write is free.
       following_ = true;
+      follows = true;
       follow_reason_ = u;
       u = options.upstream->ReadState(&state);
     }
     if (u.ok()) u = PullUpstream(state);
     if (!u.ok()) return u;
     writes_upstream = !options.upstream_read_only && !following_;
-    NoteUpstreamSeen(state.last_position);
+    NoteUpstreamSeen(state);
     build_position_ = last_position.load();
     build_time_ = ledger_time.load();
   }
@@ -485,6 +486,7 @@ Store::Impl::~Impl() {
     stopping_ = true;
     builder_cv_.notify_all();
     syncer_cv_.notify_all();
+    applied_cv_.notify_all();
   }
   if (builder_.joinable()) builder_.join();
   if (syncer_.joinable()) syncer_.join();

@@ -58,6 +58,7 @@ struct PreparedGroup {
   LogGroup log;
   uint64_t after_position = 0;
   bool upstream_failed = false;
+  bool outcome_unknown = false;  // the log's answer was lost: it may hold the group
 };
 
 // A command accepted by a group that is not yet durable, for idempotency checks of the
@@ -69,6 +70,8 @@ struct InflightCommand {
 
 class Store::Impl {
  public:
+  // Pulls the log now (a follower) and waits until the local copy holds `position`.
+  Status AwaitPosition(uint64_t position, std::chrono::milliseconds timeout);
   ~Impl();
 
   Status Open(const StoreOptions& options, const std::string& path);
@@ -117,6 +120,9 @@ class Store::Impl {
   std::atomic<uint64_t> upstream_lag_events{0};
   std::atomic<int64_t> upstream_matched_at{0};  // steady-clock micros of the last match
   std::atomic<uint64_t> stat_takeovers{0};
+  std::atomic<bool> follows{false};  // mirrors following_ for readers without mu_
+  std::mutex writer_name_mu;
+  std::string upstream_writer;  // guarded by writer_name_mu: UpstreamState::writer last seen
   std::atomic<uint64_t> writer_generation{0};  // bumped by ReloadWriterState
   std::array<std::atomic<uint64_t>, StoreStats::kSizeBuckets> stat_group_sizes{};
 
@@ -159,8 +165,15 @@ class Store::Impl {
   void FollowUpstream(std::unique_lock<std::mutex>& lock);
   // Applies the log's new events to the local copy and its projections (a follower).
   Status PullAsFollower();
-  // Records that the local copy matches the log up to `log_position` (lag figures).
-  void NoteUpstreamSeen(uint64_t log_position);
+  // Answers the groups whose commit had an unknown outcome: from what the local copy holds
+  // when `log_read` (it was just caught up with the log), else `unavailable` once they
+  // waited kUnknownPatience (mu_ held; builder thread).
+  void SettleUnknown(bool log_read);
+  // Does the local copy hold `group`'s command records, as this group decided them?
+  bool CopyHolds(const PreparedGroup& group);
+  // Records that the local copy matches the log up to `state.last_position` (lag
+  // figures), and who writes it.
+  void NoteUpstreamSeen(const UpstreamState& state);
   // What an append is told while this store follows (mu_ held).
   Status FollowerRefusal() const;
   // Applies what the upstream log holds past the local files: command records, then
@@ -186,17 +199,22 @@ class Store::Impl {
   bool FindInflight(const std::string& key, InflightCommand* out);
 
   std::mutex mu_;
-  std::condition_variable builder_cv_;                    // work queued, syncer idle, or stopping
-  std::condition_variable syncer_cv_;                     // a group is ready, or stopping
-  std::deque<std::unique_ptr<QueuedWrite>> queue_;        // guarded by mu_
-  std::unique_ptr<PreparedGroup> ready_;                  // guarded by mu_
-  bool syncer_busy_ = false;                              // guarded by mu_
-  bool builder_waiting_ = false;                          // guarded by mu_
-  bool stopping_ = false;                                 // guarded by mu_
-  bool builder_done_ = false;                             // guarded by mu_: builder exited
-  bool syncer_done_ = false;                              // guarded by mu_: syncer exited
+  std::condition_variable builder_cv_;              // work queued, syncer idle, or stopping
+  std::condition_variable syncer_cv_;               // a group is ready, or stopping
+  std::deque<std::unique_ptr<QueuedWrite>> queue_;  // guarded by mu_
+  std::unique_ptr<PreparedGroup> ready_;            // guarded by mu_
+  bool syncer_busy_ = false;                        // guarded by mu_
+  bool builder_waiting_ = false;                    // guarded by mu_
+  bool pull_now_ = false;                           // guarded by mu_: a caller awaits a position
+  std::condition_variable applied_cv_;              // a follower's step ended, or stopping
+  bool stopping_ = false;                           // guarded by mu_
+  bool builder_done_ = false;                       // guarded by mu_: builder exited
+  bool syncer_done_ = false;                        // guarded by mu_: syncer exited
   std::deque<std::unique_ptr<PreparedGroup>> completed_;  // guarded by mu_
-  std::condition_variable completer_cv_;                  // a group completed, or syncer exited
+  // guarded by mu_: groups whose commit outcome is unknown, and since when (SettleUnknown)
+  std::deque<std::pair<std::chrono::steady_clock::time_point, std::unique_ptr<PreparedGroup>>>
+      unknown_;
+  std::condition_variable completer_cv_;  // a group completed, or syncer exited
   std::thread completer_;
   Status write_error_;                 // guarded by mu_; sticky, unless it is a full disk
   bool write_error_no_space_ = false;  // guarded by mu_

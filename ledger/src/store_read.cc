@@ -280,4 +280,15 @@ Status Store::WriteHealth() const { return impl_->WriteHealth(); }
 
 uint64_t Store::WriterGeneration() const { return impl_->writer_generation.load(); }
 
+bool Store::FollowsUpstream() const { return impl_->follows.load(); }
+
+std::string Store::UpstreamWriter() const {
+  std::lock_guard<std::mutex> lock(impl_->writer_name_mu);
+  return impl_->upstream_writer;
+}
+
+Status Store::AwaitPosition(uint64_t position, std::chrono::milliseconds timeout) {
+  return impl_->AwaitPosition(position, timeout);
+}
+
 }  // namespace ledger

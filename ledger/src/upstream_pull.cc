@@ -213,19 +213,24 @@ Status Store::Impl::RecoverFromUpstream() {
   if (s.ok()) s = PullUpstream(state);
   if (s.ok()) s = ReloadWriterState();
   if (s.ok()) s = CatchUpProjections();
-  if (s.ok()) NoteUpstreamSeen(state.last_position);
+  if (s.ok()) NoteUpstreamSeen(state);
   writes_upstream = s.ok();
   return s;
 }
 
 void Store::Impl::FollowUpstream(std::unique_lock<std::mutex>& lock) {
+  pull_now_ = false;  // this step pulls
   lock.unlock();
   // The right to write first: a follower takes over as soon as the writer's lease ends.
   const Status acquired = RecoverFromUpstream();
-  if (acquired.IsUnavailable()) PullAsFollower().PermitUncheckedError();  // lag tells
+  bool pulled = acquired.ok();
+  if (acquired.IsUnavailable()) pulled = PullAsFollower().ok();  // else the lag tells
   lock.lock();
+  applied_cv_.notify_all();
+  SettleUnknown(/*log_read=*/pulled);
   if (acquired.ok()) {
     following_ = false;
+    follows = false;
     follow_reason_ = Status::OK();
     stat_takeovers += 1;
     return;
@@ -250,11 +255,16 @@ Status Store::Impl::PullAsFollower() {
     if (s.ok()) s = CatchUpProjections();
     if (!s.ok()) return s;
   }
-  NoteUpstreamSeen(state.last_position);
+  NoteUpstreamSeen(state);
   return Status::OK();
 }
 
-void Store::Impl::NoteUpstreamSeen(uint64_t log_position) {
+void Store::Impl::NoteUpstreamSeen(const UpstreamState& state) {
+  {
+    std::lock_guard<std::mutex> lock(writer_name_mu);
+    upstream_writer = state.writer;
+  }
+  const uint64_t log_position = state.last_position;
   const uint64_t local = last_position.load();
   upstream_lag_events = log_position > local ? log_position - local : 0;
   if (log_position <= local) {
@@ -262,6 +272,22 @@ void Store::Impl::NoteUpstreamSeen(uint64_t log_position) {
                               std::chrono::steady_clock::now().time_since_epoch())
                               .count();
   }
+}
+
+Status Store::Impl::AwaitPosition(uint64_t position, std::chrono::milliseconds timeout) {
+  std::unique_lock<std::mutex> lock(mu_);
+  if (last_position.load() >= position) return Status::OK();
+  if (following_) {
+    pull_now_ = true;
+    if (builder_waiting_) builder_cv_.notify_one();
+  }
+  applied_cv_.wait_for(lock, timeout,
+                       [&] { return last_position.load() >= position || stopping_; });
+  if (last_position.load() >= position) return Status::OK();
+  return Status::Unavailable(fmt::format(
+      "this node's copy of the log reached position {}, not {}, within {} ms (the command is "
+      "durable; a check here may not see it yet)",
+      last_position.load(), position, timeout.count()));
 }
 
 }  // namespace ledger

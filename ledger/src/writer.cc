@@ -43,6 +43,10 @@ Status UpstreamFailure(const Status& s) {
                              s.message());
 }
 
+// How long a group whose commit had an unknown outcome waits for the log to be read
+// again before its callers are told the outcome is unknown.
+constexpr std::chrono::seconds kUnknownPatience{10};
+
 // How long a store out of disk space waits between attempts to resume writing.
 constexpr std::chrono::milliseconds kRecoveryInterval{500};
 
@@ -116,7 +120,8 @@ void Store::Impl::BuilderLoop() {
     const bool upstream_refused = !write_error_.ok() && write_error_upstream_;
     // (The syncer wakes this wait when the log refuses a group.)
     const auto woken = [this, upstream_refused] {
-      return stopping_ || !queue_.empty() || (write_error_upstream_ && !upstream_refused);
+      return stopping_ || !queue_.empty() || (write_error_upstream_ && !upstream_refused) ||
+             pull_now_;
     };
     if (following_ || upstream_refused) {
       builder_cv_.wait_for(lock, options.follow_interval, woken);
@@ -124,6 +129,7 @@ void Store::Impl::BuilderLoop() {
       builder_cv_.wait(lock, woken);
     }
     builder_waiting_ = false;
+    if (!following_) pull_now_ = false;  // only a follower pulls on demand
     // After the log refused a group: read it again (a fenced writer turns follower).
     if (write_error_upstream_ && !stopping_ && queue_.empty()) TryRecover(lock);
     // A follower applies the log, or takes the right to write once it is free.
@@ -209,10 +215,18 @@ void Store::Impl::SyncerLoop() {
     }
     if (ready_ == nullptr) syncer_busy_ = false;
     builder_cv_.notify_one();
+    if (group->outcome_unknown) {
+      // Answered once the log has been read again (SettleUnknown): it may hold the group.
+      unknown_.emplace_back(std::chrono::steady_clock::now(), std::move(group));
+      continue;
+    }
     // Callers are completed by the completer thread, so the next write starts at once.
     completed_.push_back(std::move(group));
     completer_cv_.notify_one();
   }
+  // Closing: what is still unknown is answered as unknown (retry with the same id).
+  for (auto& [since, group] : unknown_) completed_.push_back(std::move(group));
+  unknown_.clear();
   syncer_done_ = true;
   completer_cv_.notify_one();
 }
@@ -239,6 +253,7 @@ Status Store::Impl::WriteGroup(PreparedGroup* group) {
     const Status us = options.upstream->Commit(group->after_position, group->log);
     if (!us.ok()) {
       group->upstream_failed = true;
+      group->outcome_unknown = us.IsOutcomeUnknown();
       return UpstreamFailure(us);
     }
   }
@@ -292,6 +307,7 @@ void Store::Impl::TryRecover(std::unique_lock<std::mutex>& lock) {
   const bool follow = upstream && s.IsUnavailable() && options.upstream_follow;
   if (follow) {
     following_ = true;
+    follows = true;
     follow_reason_ = s;
   }
   if (s.ok() || follow) {
@@ -300,6 +316,47 @@ void Store::Impl::TryRecover(std::unique_lock<std::mutex>& lock) {
     write_error_upstream_ = false;
     if (s.ok()) stat_recoveries += 1;
   }
+  if (upstream) SettleUnknown(/*log_read=*/s.ok());
+}
+
+void Store::Impl::SettleUnknown(bool log_read) {
+  const auto now = std::chrono::steady_clock::now();
+  bool settled = false;
+  while (!unknown_.empty()) {
+    auto& [since, group] = unknown_.front();
+    if (log_read) {
+      group->status = CopyHolds(*group)
+                          ? Status::OK()
+                          : Status::Unavailable(
+                                "the log does not hold the command's group (its commit failed "
+                                "as the log's answer was lost); retry with the same id");
+    } else if (now - since < kUnknownPatience) {
+      break;  // keeps its "did not answer whether ... committed" status past the patience
+    }
+    completed_.push_back(std::move(group));
+    unknown_.pop_front();
+    settled = true;
+  }
+  if (settled) completer_cv_.notify_one();
+}
+
+bool Store::Impl::CopyHolds(const PreparedGroup& group) {
+  // The group is one transaction: any one of its command records tells.
+  for (const auto& w : group.writes) {
+    if (w->rejection || w->result.kind == AppendResult::Kind::kDuplicate ||
+        !w->request.check_idempotency) {
+      continue;
+    }
+    std::string value;
+    rocksdb::Status s = db->Get(rocksdb::ReadOptions(), commands,
+                                keys::CommandKey(w->request.tenant, w->request.command_id), &value);
+    if (!s.ok()) return false;
+    Digest hash{};
+    AppendResult recorded;
+    if (!records::DecodeCommand(value, &hash, &recorded).ok()) return false;
+    return hash == w->request.request_hash && recorded.position == w->result.position;
+  }
+  return false;  // nothing to tell by: answered as unknown
 }
 
 Status Store::Impl::ReloadWriterState() {

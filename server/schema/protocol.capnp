@@ -31,6 +31,9 @@ struct Request {
     lease @7 :LeaseRequest;         # floating seats (R19) without JSON
     backup @8 :Void;                # a backup into ledgerd's --backup-dir (admin tokens)
   }
+  # Set by a node that follows the log when it forwards a submit or lease to the node
+  # that writes it: the receiver runs it or refuses it, never forwards it again.
+  forwarded @9 :Bool;
 }
 
 struct CheckRequest {

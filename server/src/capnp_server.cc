@@ -266,11 +266,13 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     };
     if (commands.empty()) return finish();
     for (size_t i = 0; i < commands.size(); ++i) {
-      server_->frontend->SubmitCommand(token, commands[i],
-                                       [batch, finish, i](CommandOutcome outcome) {
-                                         batch->results[i] = std::move(outcome.json);
-                                         if (batch->remaining.fetch_sub(1) == 1) finish();
-                                       });
+      server_->frontend->SubmitCommand(
+          token, commands[i],
+          [batch, finish, i](CommandOutcome outcome) {
+            batch->results[i] = std::move(outcome.json);
+            if (batch->remaining.fetch_sub(1) == 1) finish();
+          },
+          req.forwarded);
     }
   }
 
@@ -303,7 +305,8 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     if (!Admit(id)) return;
     auto self = this->shared_from_this();
     server_->frontend->SubmitCommandResult(
-        token, command, [self, id](commands::CommandResult r, int /*http_status*/) {
+        token, command,
+        [self, id](commands::CommandResult r, int /*http_status*/) {
           net::post(self->stream_.get_executor(), [self, id, r = std::move(r)] {
             capnp::MallocMessageBuilder mb;
             auto resp = mb.initRoot<wire::Response>();
@@ -325,7 +328,8 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
             self->Write(ToFrame(mb));
             --self->in_flight_;
           });
-        });
+        },
+        req.forwarded);
   }
 
   // A backup into ledgerd's --backup-dir: its JSON once taken, or an error response.

@@ -28,11 +28,44 @@ struct LedgerClient::Impl {
 
   template <typename Buffer>
   size_t ReadExactly(const Buffer& buffer, error_code& ec) {
+    if (options.io_timeout.count() > 0) {
+      return WithinTimeout(ec, [&](auto handler) {
+        tls ? net::async_read(*tls, buffer, handler) : net::async_read(*plain, buffer, handler);
+      });
+    }
     return tls ? net::read(*tls, buffer, ec) : net::read(*plain, buffer, ec);
   }
   template <typename Buffer>
   size_t WriteAll(const Buffer& buffer, error_code& ec) {
+    if (options.io_timeout.count() > 0) {
+      return WithinTimeout(ec, [&](auto handler) {
+        tls ? net::async_write(*tls, buffer, handler) : net::async_write(*plain, buffer, handler);
+      });
+    }
     return tls ? net::write(*tls, buffer, ec) : net::write(*plain, buffer, ec);
+  }
+
+  // Runs the asynchronous operation `start` begins for at most options.io_timeout; past
+  // it, cancels it and fails with timed_out.
+  template <typename Start>
+  size_t WithinTimeout(error_code& ec, Start start) {
+    size_t transferred = 0;
+    bool done = false;
+    start([&](const error_code& e, size_t n) {
+      ec = e;
+      transferred = n;
+      done = true;
+    });
+    ioc.restart();
+    ioc.run_for(options.io_timeout);
+    if (!done) {
+      error_code ignored;
+      (tls ? tls->lowest_layer() : *plain).cancel(ignored);
+      ioc.restart();
+      ioc.run();  // the cancelled operation's handler
+      ec = net::error::timed_out;
+    }
+    return transferred;
   }
 };
 

@@ -54,32 +54,73 @@ Refusal Frontend::Count(const AuthDecision& auth) {
 }
 
 void Frontend::SubmitCommand(std::optional<std::string_view> token, std::string_view command_json,
-                             std::function<void(CommandOutcome)> done) {
+                             std::function<void(CommandOutcome)> done, bool forwarded) {
+  if (ShouldForward(forwarded)) {
+    return Forward(token, command_json, [done = std::move(done)](std::string json, int status) {
+      done({std::move(json), status});
+    });
+  }
   SubmitCommandResult(token, command_json,
                       [done = std::move(done)](commands::CommandResult r, int http_status) {
                         done({r.ToJson(), http_status});
                       });
 }
 
-void Frontend::SubmitCommandResult(
-    std::optional<std::string_view> token, std::string_view command_json,
-    std::function<void(commands::CommandResult, int http_status)> done) {
-  const uint64_t start = NowMicros();
-  commands::Command cmd;
+bool Frontend::ShouldForward(bool forwarded) const {
+  return !forwarded && engine_.forwarder != nullptr && engine_.store->FollowsUpstream();
+}
+
+AuthDecision Frontend::AuthorizeCommand(std::optional<std::string_view> token,
+                                        std::string_view command_json, commands::Command* cmd,
+                                        bool* parsed) {
   commands::BadRequest bad;
-  const bool parsed = commands::ParseCommand(command_json, &cmd, &bad);
+  *parsed = commands::ParseCommand(command_json, cmd, &bad);
   // Refused before anything is recorded: an unknown caller writes nothing, not even to a
   // rejection log.
   AuthDecision auth;
-  if (cmd.type == "define_product") {
-    auth = Authorize(*tokens_, token, "", cmd.actor);
-  } else if (!cmd.tenant.empty()) {
-    auth = Authorize(*tokens_, token, cmd.tenant, cmd.actor);
-  } else if (cmd.actor == "system") {
-    auth = Authorize(*tokens_, token, "", cmd.actor);
+  if (cmd->type == "define_product") {
+    auth = Authorize(*tokens_, token, "", cmd->actor);
+  } else if (!cmd->tenant.empty()) {
+    auth = Authorize(*tokens_, token, cmd->tenant, cmd->actor);
+  } else if (cmd->actor == "system") {
+    auth = Authorize(*tokens_, token, "", cmd->actor);
   } else if (!token || tokens_->Find(*token) == nullptr) {
     auth = Authorize(*tokens_, token, "*", "");  // the 401 with its message
   }
+  return auth;
+}
+
+void Frontend::Forward(std::optional<std::string_view> token, std::string_view command_json,
+                       CommandForwarder::Done done) {
+  commands::Command cmd;
+  bool parsed = false;
+  const AuthDecision auth = AuthorizeCommand(token, command_json, &cmd, &parsed);
+  if (!auth.ok()) {
+    const Refusal r = Count(auth);
+    return done(RefusalResult(r, cmd.id).ToJson(), r.http_status);
+  }
+  metrics_->commands_forwarded.fetch_add(1);
+  metrics_->in_flight_commands.fetch_add(1);
+  ServerMetrics* metrics = metrics_;
+  engine_.forwarder->Forward(token, command_json, cmd.id,
+                             [metrics, done = std::move(done)](std::string json, int status) {
+                               done(std::move(json), status);
+                               metrics->in_flight_commands.fetch_sub(1);
+                             });
+}
+
+void Frontend::SubmitCommandResult(
+    std::optional<std::string_view> token, std::string_view command_json,
+    std::function<void(commands::CommandResult, int http_status)> done, bool forwarded) {
+  if (ShouldForward(forwarded)) {
+    return Forward(token, command_json, [done = std::move(done)](std::string json, int status) {
+      done(ParseCommandResult(json), status);
+    });
+  }
+  const uint64_t start = NowMicros();
+  commands::Command cmd;
+  bool parsed = false;
+  const AuthDecision auth = AuthorizeCommand(token, command_json, &cmd, &parsed);
   if (!auth.ok()) {
     const Refusal r = Count(auth);
     return done(RefusalResult(r, cmd.id), r.http_status);

@@ -151,7 +151,7 @@ class Session : public std::enable_shared_from_this<Session> {
       if (method != http::verb::get) return Send(405, Error("bad_request", "method: use GET"));
       // 503 while the store refuses writes (a full disk, a failed write, a follower of the
       // log in PostgreSQL): a load balancer should send commands elsewhere; reads are
-      // still served.
+      // still served (and a follower forwards the commands it gets to the writer).
       const ledger::Store& store = server_->frontend->store();
       const ledger::Status health = store.WriteHealth();
       json body = {{"status", health.ok() ? "ok" : "unavailable"},
@@ -161,6 +161,7 @@ class Session : public std::enable_shared_from_this<Session> {
       if (stats.upstream) {
         // On the log in PostgreSQL: a follower answers checks and reads, not commands.
         body["role"] = stats.writes_upstream ? "writer" : "follower";
+        body["writer"] = store.UpstreamWriter();
         body["lag_events"] = stats.upstream_lag_events;
       }
       return Send(health.ok() ? 200 : 503, body);

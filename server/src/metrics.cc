@@ -61,6 +61,9 @@ std::string MetricsText(const ServerMetrics& m, const ledger::StoreStats& s) {
                      m.commands_duplicate.load());
   out +=
       fmt::format("ledger_commands_total{{status=\"rejected\"}} {}\n", m.commands_rejected.load());
+  counter("ledger_commands_forwarded_total",
+          "Commands sent to the node that writes the log (this node follows it).");
+  out += fmt::format("ledger_commands_forwarded_total {}\n", m.commands_forwarded.load());
   m.append_latency.AppendText("ledger_append_latency_seconds",
                               "From a command's arrival to its durable answer.", &out);
   counter("ledger_checks_total", "Access checks answered.");

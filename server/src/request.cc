@@ -22,6 +22,7 @@ ledger::Status DecodeRequest(kj::ArrayPtr<const capnp::word> frame, const FrameL
     const auto req = message.getRoot<wire::Request>();
     out->id = req.getId();
     if (req.hasToken()) out->token = Copy(req.getToken());
+    out->forwarded = req.getForwarded();
     switch (req.which()) {
       case wire::Request::SUBMIT: {
         out->kind = DecodedRequest::Kind::kSubmit;

@@ -21,7 +21,10 @@
 // With --postgres the log is on PostgreSQL (DESIGN section 7, docs/REPLICATED_LOG.md) and
 // --data (default ./var/NODE) is this node's copy: at start the node takes the log's lease,
 // fencing any earlier writer, and catches its copy up; every group commits to PostgreSQL
-// before it is written locally or answered.
+// before it is written locally or answered. Once serving, the node records its addresses
+// in the log's node directory (--advertise: the host others reach it at); while another
+// node writes the log, this one serves checks and reads from its copy and forwards
+// commands to the writer over Cap'n Proto.
 #include <fmt/format.h>
 #include <signal.h>
 #include <sys/resource.h>
@@ -37,6 +40,7 @@
 #include "commands/service.h"
 #include "ledger/pg_upstream.h"
 #include "ledger/store.h"
+#include "ledgerd_peers.h"
 #include "projections/view_reader.h"
 #include "projections/views.h"
 #include "server/admin_socket.h"
@@ -111,7 +115,7 @@ void ReserveDescriptors(rlim_t needed) {
 int main(int argc, char** argv) {
   std::string data = "var/ledger", listen = "127.0.0.1:7700", http = "127.0.0.1:7701";
   std::string tokens_file, clock, ready_file, tls_cert, tls_key, backup_dir;
-  std::string postgres, node;
+  std::string postgres, node, advertise, peer_tls_ca;
   uint32_t partitions = 0;
   server::CapnpOptions capnp_options;
   server::HttpOptions http_options;
@@ -141,6 +145,11 @@ int main(int argc, char** argv) {
       "the log on PostgreSQL (libpq conninfo; multi-host with target_session_attrs="
       "read-write follows a failover); --data then holds this node's copy")(
       "node", po::value(&node), "this node's name, with --postgres (its copy: var/NODE)")(
+      "advertise", po::value(&advertise),
+      "with --postgres: the host other nodes reach this one at (default: the --listen host; "
+      "a wildcard: this machine's name)")(
+      "peer-tls-ca", po::value(&peer_tls_ca),
+      "with --postgres: PEM trust anchors for the writer's TLS listener (default: the system's)")(
       "partitions", po::value(&partitions),
       "partitions of a new log on PostgreSQL (this version: 1)")(
       "ready-file", po::value(&ready_file), "write the bound addresses here when serving");
@@ -158,6 +167,9 @@ int main(int argc, char** argv) {
     return Usage("--partitions: this version runs logs of 1 partition on PostgreSQL");
   }
   if (postgres.empty() && vm.count("partitions")) return Usage("--partitions needs --postgres");
+  if (postgres.empty() && (vm.count("advertise") || vm.count("peer-tls-ca"))) {
+    return Usage("--advertise and --peer-tls-ca need --postgres");
+  }
   if (!postgres.empty() && !vm.count("data")) data = "var/" + node;
   if (!clock.empty() && clock != "manual" && clock != "system") {
     return Usage("--clock must be manual or system");
@@ -251,9 +263,28 @@ int main(int argc, char** argv) {
                "ledgerd: warning: {} (ledgerctl --data {} backup will not reach this server)\n",
                s.ToString(), data);
   }
+  // On PostgreSQL: the node directory, and the forwarder of commands to the writer.
+  std::unique_ptr<ledgerd::PeerDirectory> peers;
+  std::unique_ptr<server::CommandForwarder> forwarder;
+  if (!postgres.empty()) {
+    s = ledgerd::PeerDirectory::Open(postgres, &peers);
+    if (!s.ok()) {
+      fmt::print(stderr, "ledgerd: cannot open the log's node directory: {}\n", s.ToString());
+      return 1;
+    }
+    server::ForwarderOptions forward_options;
+    forward_options.tls_ca_file = peer_tls_ca;
+    forwarder = std::make_unique<server::CommandForwarder>(
+        store.get(),
+        [dir = peers.get()](const std::string& name, server::PeerAddress* out) {
+          return dir->Find(name, out);
+        },
+        forward_options);
+  }
   server::ServerMetrics metrics;
-  server::Frontend frontend({store.get(), service.get(), reader.get(), backups.get()}, &tokens,
-                            &metrics);
+  server::Frontend frontend(
+      {store.get(), service.get(), reader.get(), backups.get(), forwarder.get()}, &tokens,
+      &metrics);
   server::ConnectionLimits limits;
   limits.max_connections = max_connections;
   limits.idle_timeout_seconds = idle_timeout;
@@ -271,24 +302,43 @@ int main(int argc, char** argv) {
     return 1;
   }
   std::thread http_io([&] { http_server.Run(); });
+  int stop_signal = 0;  // a SIGTERM or SIGINT taken before the wait below
   std::thread capnp_io([&] { capnp_server.Run(); });
   fmt::print(stderr, "ledgerd: serving {} on capnp{}://{}:{} and http://{}:{} ({} tokens)\n", data,
              tls_cert.empty() ? "" : "+tls", capnp_host, capnp_bound, host, bound, tokens.size());
   if (!postgres.empty()) {
+    const std::string advertised =
+        advertise.empty() ? ledgerd::AdvertisedHost(capnp_host) : advertise;
+    ledger::PgNode self;
+    self.name = node;
+    self.capnp = fmt::format("{}:{}", advertised, capnp_bound);
+    self.http =
+        fmt::format("{}:{}", advertise.empty() ? ledgerd::AdvertisedHost(host) : advertise, bound);
+    self.tls = !tls_cert.empty();
+    // Until it is recorded, no other node can forward commands here: retry (a failover).
+    for (std::string said; !(s = peers->Advertise(self)).ok();) {
+      if (s.message() != said) {
+        fmt::print(stderr, "ledgerd: cannot record this node's addresses in the log yet: {}\n",
+                   s.ToString());
+      }
+      said = s.message();
+      const timespec one_second{1, 0};
+      if ((stop_signal = sigtimedwait(&signals, nullptr, &one_second)) > 0) break;
+    }
     const ledger::Status writing = store->WriteHealth();
     fmt::print(stderr, "ledgerd: {}\n",
                writing.ok() ? "this node writes the log"
                             : writing.message() +
-                                  " (it takes over "
-                                  "when that node stops)");
+                                  " (commands are forwarded to it; this node takes over "
+                                  "when it stops)");
   }
   if (!ready_file.empty()) {
     const std::string tmp = ready_file + ".tmp";
     std::ofstream(tmp) << host << ":" << bound << "\n" << capnp_host << ":" << capnp_bound << "\n";
     std::filesystem::rename(tmp, ready_file);
   }
-  int sig = 0;
-  sigwait(&signals, &sig);
+  int sig = stop_signal;
+  if (sig <= 0) sigwait(&signals, &sig);
   fmt::print(stderr, "ledgerd: {} received, draining\n", sig == SIGTERM ? "SIGTERM" : "SIGINT");
   capnp_server.StopAccepting();
   http_server.StopAccepting();
@@ -298,6 +348,7 @@ int main(int argc, char** argv) {
   http_server.Stop();
   capnp_io.join();
   http_io.join();
+  forwarder.reset();
   sweeper.reset();
   reader.reset();
   service.reset();

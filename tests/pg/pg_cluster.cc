@@ -8,11 +8,13 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <csignal>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
+#include <thread>
 
 namespace ledger::testing {
 namespace {
@@ -142,6 +144,14 @@ std::string PgSession::Query(const std::string& sql) {
   if (s == PGRES_TUPLES_OK && PQntuples(r) > 0) out = PQgetvalue(r, 0, 0);
   PQclear(r);
   return out;
+}
+
+void WaitForGhostStandby(PgSession& admin, bool on) {
+  admin.Query(on ? "ALTER SYSTEM SET synchronous_standby_names = 'ghost'"
+                 : "ALTER SYSTEM RESET synchronous_standby_names");
+  admin.Query("SELECT pg_reload_conf()");
+  // The backends take the reload at their next command.
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
 }
 
 }  // namespace ledger::testing

@@ -5,9 +5,9 @@
 #pragma once
 
 #include <libpq-fe.h>
+#include <sys/types.h>
 
 #include <string>
-#include <sys/types.h>
 
 namespace ledger::testing {
 
@@ -50,5 +50,9 @@ class PgSession {
  private:
   PGconn* conn_;
 };
+
+// Makes every COMMIT on the cluster wait for a synchronous standby that never comes (on),
+// or no longer (off): a test of what a writer does when replication does not answer.
+void WaitForGhostStandby(PgSession& admin, bool on);
 
 }  // namespace ledger::testing

@@ -2,9 +2,8 @@
 // 64 one-event commands against a plain single-row INSERT transaction from the same
 // client on the same throwaway cluster (fsync and synchronous_commit on), in alternating
 // rounds; prints the medians and their ratio.
-#include <catch2/catch.hpp>
-
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <chrono>
 #include <cstdio>
 
@@ -83,10 +82,11 @@ TEST_CASE("CommitGroup throughput beside single-row INSERT transactions", "[.][b
   }
   PQfinish(c);
   const double g = Median(groups), ins = Median(inserts);
-  std::printf("pg bench (medians of 3 rounds of %llds): CommitGroup %.0f groups/s = %.0f events/s "
-              "(64 one-event commands a group); single-row INSERT %.0f tx/s; groups/tx %.2f, "
-              "events/tx %.1f\n",
-              static_cast<long long>(kRound.count()), g, g * 64, ins, g / ins, g * 64 / ins);
+  std::printf(
+      "pg bench (medians of 3 rounds of %llds): CommitGroup %.0f groups/s = %.0f events/s "
+      "(64 one-event commands a group); single-row INSERT %.0f tx/s; groups/tx %.2f, "
+      "events/tx %.1f\n",
+      static_cast<long long>(kRound.count()), g, g * 64, ins, g / ins, g * 64 / ins);
   CHECK(g > 0);
 }
 

@@ -1,10 +1,10 @@
 // PgLog against a real PostgreSQL 15: each test case starts its own throwaway cluster.
-#include <catch2/catch.hpp>
+#include "ledger/pg_log.h"
 
+#include <catch2/catch.hpp>
 #include <chrono>
 #include <thread>
 
-#include "ledger/pg_log.h"
 #include "pg/pg_cluster.h"
 #include "pg/pg_test_writer.h"
 
@@ -16,6 +16,7 @@ using testing::PgCluster;
 using testing::PgSession;
 using testing::TenantsOf;
 using testing::TestWriter;
+using testing::WaitForGhostStandby;
 
 constexpr uint32_t kPartitions = 4;
 constexpr uint32_t kP = 2;  // the partition most tests write
@@ -171,8 +172,9 @@ TEST_CASE("groups get gap-free positions and reads return exactly the committed 
   gap.events[0].position += 1;
   const Status s = log->CommitGroup(kP, lease.epoch, w.last_position(), gap);
   CHECK(s.IsInvalidArgument());
-  CHECK(s.message() == "events[0].position: 648 is not 647 (positions follow the partition's "
-                       "last without gaps)");
+  CHECK(s.message() ==
+        "events[0].position: 648 is not 647 (positions follow the partition's "
+        "last without gaps)");
   PgGroup foreign = TestWriter(kP + 1).Group({{TenantsOf(kP + 1, kPartitions, 1)[0], "x"}});
   CHECK(log->CommitGroup(kP, lease.epoch, 0, foreign).IsInvalidArgument());
 }
@@ -200,10 +202,13 @@ TEST_CASE("rejections and side rows commit with the group", "[pg]") {
   CHECK(Partition(*log, kP).last_rejection == 2);
 
   std::vector<std::string> seen;
-  REQUIRE(log->ForEachRejection(t, [&](const RejectionRecord& r) {
-               seen.push_back(std::to_string(r.sequence) + r.command_id + r.code);
-               return true;
-             }).ok());
+  REQUIRE(log->ForEachRejection(t,
+                                [&](const RejectionRecord& r) {
+                                  seen.push_back(std::to_string(r.sequence) + r.command_id +
+                                                 r.code);
+                                  return true;
+                                })
+              .ok());
   CHECK(seen == std::vector<std::string>{"1r1conflict", "2r2conflict"});
   std::string v;
   REQUIRE(log->GetSideRow(kP, "leases", "k1", &v).ok());
@@ -331,15 +336,8 @@ TEST_CASE("a command id already in the log fails the whole group by its primary 
   CHECK(Partition(*log, kP).last_position == 3);
 }
 
-// Makes every COMMIT wait for a synchronous standby that never comes.
-void WaitForGhostStandby(PgSession& admin, bool on) {
-  admin.Query(on ? "ALTER SYSTEM SET synchronous_standby_names = 'ghost'"
-                 : "ALTER SYSTEM RESET synchronous_standby_names");
-  admin.Query("SELECT pg_reload_conf()");
-  std::this_thread::sleep_for(200ms);  // the backends take the reload at their next command
-}
-
-TEST_CASE("a connection killed during COMMIT is an unknown outcome that the log then tells", "[pg]") {
+TEST_CASE("a connection killed during COMMIT is an unknown outcome that the log then tells",
+          "[pg]") {
   PgCluster cluster;
   auto log = OpenLog(cluster);
   PgSession admin(cluster.conninfo());

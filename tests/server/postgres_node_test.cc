@@ -130,13 +130,41 @@ TEST_CASE("postgres: a node's acknowledged commands survive SIGKILL, a lost disk
   SECTION("a second node follows while the first writes, and takes over once it dies") {
     // Started without --clock manual: the log's clock (manual, set by n1) decides.
     LedgerdProcess n2({"--postgres", conninfo, "--node", "n2"}, Launch{{}, "n2", false});
-    // A follower serves at once: reads from its copy; commands are refused naming n1.
+    // A follower serves at once: reads from its copy; it does not write (503, naming n1).
     const json health = Health(n2);
     INFO(health.dump());
     CHECK(health["http"] == 503);
     CHECK(health["role"] == "follower");
+    CHECK(health["writer"] == "n1");
     CHECK(health["position"] == commands.size());
     CHECK(health["problem"].get<std::string>().find("leased by 'n1'") != std::string::npos);
+    // Commands sent to the follower are forwarded to n1; once answered, the follower's
+    // own copy holds them (the caller's next check there sees its command).
+    const std::string via_n2 =
+        json{{"type", "invite_member"},     {"tenant", "acme"}, {"actor", "olga"},
+             {"id", "inv-via-n2"},          {"user", "vian2"},  {"email", "vian2@acme.test"},
+             {"at", "2026-01-05T11:00:00Z"}}
+            .dump();
+    const json forwarded = Submit(n2, {via_n2}).at(0);
+    INFO(forwarded.dump());
+    CHECK(forwarded["status"] == "accepted");
+    CHECK(forwarded["position"] == commands.size() + 1);
+    commands::AccessDecision visible;
+    REQUIRE(Connect(n2)->Check("acme", "vian2", "pcon.planner", "", &visible).ok());
+    CHECK(visible.reason == "invitation_pending");  // not "not_member": n2 holds it
+    CHECK(Health(n2)["position"] == forwarded["position"]);
+    CHECK(Submit(*n1, {via_n2}).at(0)["status"] == "duplicate");  // n1 wrote it, once
+    const ledger::testing::HttpReply over_http =
+        ledger::testing::HttpRequest(n2.http_port(), boost::beast::http::verb::post, "/v1/commands",
+                                     via_n2, ledger::testing::kSystemToken);
+    INFO(over_http.body);
+    CHECK(over_http.status == 200);
+    CHECK(json::parse(over_http.body)["status"] == "duplicate");
+    const std::string forwarding = ledger::testing::HttpGet(n2.http_port(), "/metrics").body;
+    CHECK(forwarding.find("\nledger_commands_forwarded_total 2\n") != std::string::npos);
+    // Past the lease's 5 s n1 still writes (it renews the lease while idle), and n2's copy
+    // follows what n1 writes.
+    std::this_thread::sleep_for(std::chrono::seconds(6));
     const std::string idle = json{
         {"type", "invite_member"},
         {"tenant", "acme"},
@@ -146,13 +174,6 @@ TEST_CASE("postgres: a node's acknowledged commands survive SIGKILL, a lost disk
         {"email", "idle@acme.test"},
         {"at",
          "2026-01-05T11:00:00Z"}}.dump();
-    const json refused = Submit(n2, {idle}).at(0);
-    INFO(refused.dump());
-    CHECK(refused["code"] == "unavailable");
-    CHECK(refused["message"].get<std::string>().find("'n1'") != std::string::npos);
-    // Past the lease's 5 s n1 still writes (it renews the lease while idle), and n2's copy
-    // follows what n1 writes.
-    std::this_thread::sleep_for(std::chrono::seconds(6));
     const json still = Submit(*n1, {idle}).at(0);
     INFO(still.dump());
     CHECK(still["status"] == "accepted");
@@ -238,10 +259,12 @@ TEST_CASE("postgres: a node's acknowledged commands survive SIGKILL, a lost disk
     CHECK(n1_health["role"] == "follower");
     CHECK(n1_health["position"] == accepted_by_n2["position"]);
     CHECK(n1_health["problem"].get<std::string>().find("leased by 'n2'") != std::string::npos);
-    const json refused = Submit(*n1, {by_n2}).at(0);
-    INFO(refused.dump());
-    CHECK(refused["code"] == "unavailable");
-    CHECK(refused["message"].get<std::string>().find("'n2'") != std::string::npos);
+    CHECK(n1_health["writer"] == "n2");
+    // As a follower it forwards commands to n2: the one n2 took is a duplicate there.
+    const json forwarded = Submit(*n1, {by_n2}).at(0);
+    INFO(forwarded.dump());
+    CHECK(forwarded["status"] == "duplicate");
+    CHECK(forwarded["position"] == accepted_by_n2["position"]);
   }
 
   SECTION("ledgerctl --postgres: reads a copy; writes only while no ledgerd holds the log") {

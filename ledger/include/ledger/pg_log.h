@@ -56,6 +56,14 @@ struct PgPartition {
   Micros ledger_time = 0;  // the latest committed group's ledger time
 };
 
+// A ledgerd node of the log and where it listens (the node directory, ledger_nodes).
+struct PgNode {
+  std::string name;
+  std::string capnp;  // HOST:PORT of its Cap'n Proto listener
+  std::string http;   // HOST:PORT of its HTTP listener
+  bool tls = false;   // its Cap'n Proto listener speaks TLS
+};
+
 // A group's parts, as the store's writer builds them (ledger/log_group.h).
 using PgEvent = LogEvent;
 using PgCommandRecord = LogCommand;
@@ -156,6 +164,12 @@ class PgLog {
   // Reads a side-table row of `partition`. NotFound if absent.
   Status GetSideRow(uint32_t partition, std::string_view table, std::string_view key,
                     std::string* value);
+
+  // Records where `node` listens (replacing what it said before): a node says so once it
+  // serves, so that the others can forward commands to it while it writes the log.
+  Status AdvertiseNode(const PgNode& node);
+  // Where the node `name` said it listens. NotFound if it never said.
+  Status FindNode(std::string_view name, PgNode* node);
 
   // The server process of the current connection (0 when not connected): for operators'
   // pg_stat_activity and for tests that kill it.

@@ -318,6 +318,16 @@ class Store {
   // follows another node's writes (StoreOptions::upstream_follow).
   Status WriteHealth() const;
 
+  // With an upstream log: true while this copy follows another node's writes (commands go
+  // to that node, UpstreamWriter()).
+  bool FollowsUpstream() const;
+  // The node that writes the upstream log as this copy last saw it ("" = none known).
+  std::string UpstreamWriter() const;
+  // Waits until this copy holds position `position` (a follower pulls the log at once,
+  // not at its next interval), so that a command the writer acknowledged is visible to
+  // reads here. Unavailable if it does not within `timeout`.
+  Status AwaitPosition(uint64_t position, std::chrono::milliseconds timeout);
+
   // Writer counters since open.
   StoreStats Stats() const;
 

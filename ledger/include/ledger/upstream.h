@@ -28,6 +28,7 @@ struct UpstreamState {
   uint64_t last_position = 0;
   uint64_t last_rejection = 0;
   Micros ledger_time = 0;
+  std::string writer;  // the node holding (or last holding) the right to write; "" = none
 };
 
 // A stored event as the log reports it; views are valid only during the callback.

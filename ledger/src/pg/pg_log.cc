@@ -16,6 +16,10 @@ namespace ledger {
 namespace {
 
 // Serializes schema creation between nodes starting together on an empty database.
+// The node directory, as in pg_log_schema.sql (which creates it with a new log).
+constexpr char kNodesTableSql[] =
+    "CREATE TABLE IF NOT EXISTS ledger_nodes (node text PRIMARY KEY, capnp text NOT NULL, "
+    "http text NOT NULL, tls boolean NOT NULL, updated_at timestamptz NOT NULL DEFAULT now())";
 constexpr char kSchemaLockSql[] = "SELECT pg_advisory_xact_lock(7220281740238571)";
 constexpr char kFormatVersion[] = "1";
 // Most partitions a log may have (each is a lease to hold and a writer to run).
@@ -176,7 +180,10 @@ Status PgLog::Impl::EnsureSchema(const PgLogOptions& options) {
     if (key == "format") format = value;
     if (key == "partitions") std::from_chars(value.data(), value.data() + value.size(), n);
   }
-  s = Exec("COMMIT", nullptr, "postgres: schema");
+  // Logs created before the node directory existed get it (writers only: a standby's
+  // session is read-only, and a reader never asks the directory).
+  if (s.ok() && options.create_if_missing) s = Exec(kNodesTableSql, nullptr, "postgres: schema");
+  if (s.ok()) s = Exec("COMMIT", nullptr, "postgres: schema");
   if (!s.ok()) return s;
   if (format != kFormatVersion || n == 0) {
     return Status::Corruption(fmt::format(

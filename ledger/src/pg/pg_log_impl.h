@@ -36,8 +36,10 @@ enum class Stmt {
   kSideRowsOf,
   kSettleMeta,
   kGetMeta,
+  kAdvertiseNode,
+  kFindNode,
 };
-inline constexpr int kStmtCount = static_cast<int>(Stmt::kGetMeta) + 1;
+inline constexpr int kStmtCount = static_cast<int>(Stmt::kFindNode) + 1;
 
 // The statement's prepared name and SQL.
 const char* StmtName(Stmt s);

@@ -55,6 +55,10 @@ const char* StmtName(Stmt s) {
       return "ledger_settle_meta";
     case Stmt::kGetMeta:
       return "ledger_get_meta";
+    case Stmt::kAdvertiseNode:
+      return "ledger_advertise_node";
+    case Stmt::kFindNode:
+      return "ledger_find_node";
   }
   return "";
 }
@@ -140,6 +144,13 @@ const char* StmtSql(Stmt s) {
              "SELECT value FROM ledger_meta WHERE key = $1::text";
     case Stmt::kGetMeta:
       return "SELECT value FROM ledger_meta WHERE key = $1::text";
+    case Stmt::kAdvertiseNode:
+      return "INSERT INTO ledger_nodes (node, capnp, http, tls) "
+             "VALUES ($1::text, $2::text, $3::text, $4::bool) ON CONFLICT (node) DO UPDATE "
+             "SET capnp = EXCLUDED.capnp, http = EXCLUDED.http, tls = EXCLUDED.tls, "
+             "updated_at = now()";
+    case Stmt::kFindNode:
+      return "SELECT capnp, http, tls FROM ledger_nodes WHERE node = $1::text";
   }
   return "";
 }

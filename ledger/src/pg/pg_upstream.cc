@@ -87,6 +87,7 @@ class PgUpstream final : public UpstreamLog {
     state->last_position = row.last_position;
     state->last_rejection = row.last_rejection;
     state->ledger_time = row.ledger_time;
+    state->writer = options_.node;
     return Status::OK();
   }
 
@@ -108,6 +109,7 @@ class PgUpstream final : public UpstreamLog {
     state->last_position = row.last_position;
     state->last_rejection = row.last_rejection;
     state->ledger_time = row.ledger_time;
+    state->writer = row.owner;
     return Status::OK();
   }
 

@@ -79,6 +79,7 @@ class Params {
   }
   void Int8(uint64_t v) { Add(coding::Fixed64(v)); }
   void Bytes(std::string_view v) { Add(std::string(v)); }
+  void Bool(bool v) { Add(std::string(1, v ? '\1' : '\0')); }
   void Array(const ArrayParam& a) { Add(a.Encode()); }
 
   int count() const { return static_cast<int>(values_.size()); }

@@ -5,6 +5,7 @@
 #include <capnp/message.h>
 #include <capnp/serialize.h>
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -27,6 +28,9 @@ struct ClientOptions {
   std::string token;        // sent with every request; empty: none
   bool tls = false;         // TLS, verifying the server's certificate and host name
   std::string tls_ca_file;  // PEM trust anchors for TLS; empty: the system's
+  // Longest wait for one read or write; past it the call fails (IOError "timed out") and
+  // the connection is unusable. 0: no limit.
+  std::chrono::milliseconds io_timeout{0};
   FrameLimits frame{.max_frame_bytes = 256 << 20, .max_segments = 1024, .nesting_limit = 64};
 };
 

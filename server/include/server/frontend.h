@@ -13,6 +13,7 @@
 #include "ledger/store.h"
 #include "projections/view_reader.h"
 #include "server/backups.h"
+#include "server/forwarder.h"
 #include "server/metrics.h"
 #include "server/tokens.h"
 
@@ -33,6 +34,9 @@ struct Engine {
   const projections::ViewReader* reader = nullptr;
   // Takes backups (POST /v1/admin/backup); nullptr: refused as unavailable.
   BackupRunner* backups = nullptr;
+  // Sends commands to the node that writes the log while this one follows it (DESIGN
+  // section 7); nullptr: a follower refuses them as unavailable.
+  CommandForwarder* forwarder = nullptr;
 };
 
 // A request's answer when it is not a success: the HTTP status it maps to (Cap'n Proto
@@ -61,14 +65,18 @@ class Frontend {
   Frontend(Engine engine, const TokenRegistry* tokens, ServerMetrics* metrics);
 
   // Authorizes one command (its tenant; `system` rights for actor system or the catalog),
-  // then submits it. `done` runs once the outcome is durable, on the store's completion
-  // thread (keep it short), or at once when the command is refused before submission.
+  // then submits it — or, while this node follows the log, forwards it to the node that
+  // writes it (unless the command was `forwarded` here by another node). `done` runs once
+  // the outcome is durable (and, forwarded, visible here), on the store's completion
+  // thread or a forwarder thread (keep it short), or at once when the command is refused
+  // before submission.
   void SubmitCommand(std::optional<std::string_view> token, std::string_view command_json,
-                     std::function<void(CommandOutcome)> done);
+                     std::function<void(CommandOutcome)> done, bool forwarded = false);
   // Like SubmitCommand, answering the result itself (with its HTTP status) rather than its
   // JSON: for protocols that send typed results.
   void SubmitCommandResult(std::optional<std::string_view> token, std::string_view command_json,
-                           std::function<void(commands::CommandResult, int http_status)> done);
+                           std::function<void(commands::CommandResult, int http_status)> done,
+                           bool forwarded = false);
 
   // The access check (R18) at `at_text` (RFC 3339; empty: now).
   Refusal Check(std::optional<std::string_view> token, const std::string& tenant,
@@ -105,6 +113,16 @@ class Frontend {
 
  private:
   Refusal Count(const AuthDecision& auth);
+  // Parses `command_json` into *cmd (false: not a valid command) and authorizes it.
+  AuthDecision AuthorizeCommand(std::optional<std::string_view> token,
+                                std::string_view command_json, commands::Command* cmd,
+                                bool* parsed);
+  // Does this node hand commands to the writer (it follows the log, and the command was
+  // not forwarded here)?
+  bool ShouldForward(bool forwarded) const;
+  // Authorizes the command here, then forwards it.
+  void Forward(std::optional<std::string_view> token, std::string_view command_json,
+               CommandForwarder::Done done);
   // ReadEvents without catching Cap'n Proto's exceptions for damaged events.
   ledger::Status ReadEventsUnchecked(
       uint64_t from, const std::string& tenant, size_t max,

@@ -33,6 +33,8 @@ struct ServerMetrics {
   std::atomic<uint64_t> checks{0}, unauthorized{0}, forbidden{0};
   std::atomic<uint64_t> http_requests{0}, capnp_requests{0}, bad_frames{0}, overloaded{0};
   std::atomic<uint64_t> in_flight_commands{0}, http_connections{0}, capnp_connections{0};
+  // Commands this node sent to the node that writes the log (it follows the log).
+  std::atomic<uint64_t> commands_forwarded{0};
   // From a command's arrival to its durable answer (authorization, decision, group commit).
   LatencyHistogram append_latency;
 };

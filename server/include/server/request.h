@@ -20,6 +20,7 @@ struct DecodedRequest {
 
   uint64_t id = 0;
   std::optional<std::string> token;
+  bool forwarded = false;  // sent by a follower on a caller's behalf: never forward again
   Kind kind = Kind::kUnknown;
   // submit: the command texts, unless there are more than allowed (then only the count).
   std::vector<std::string> commands;

@@ -1,0 +1,107 @@
+// CommandForwarder — how a node that follows the log (DESIGN section 7) takes commands:
+// it sends them over Cap'n Proto to the node that writes the log, answers with that
+// node's results, and first waits until its own copy holds them, so that a caller's
+// acknowledged command is visible to its next check on this node.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "commands/service.h"
+#include "ledger/status.h"
+#include "ledger/store.h"
+
+namespace server {
+
+// Where a ledgerd node listens for Cap'n Proto, as the log's node directory says.
+struct PeerAddress {
+  std::string node;
+  std::string host;
+  uint16_t port = 0;
+  bool tls = false;
+
+  bool operator==(const PeerAddress&) const = default;
+};
+
+// Finds where the node `name` listens (ledgerd asks PostgreSQL's ledger_nodes).
+// Called from the forwarder's threads, one call at a time.
+using PeerDirectory = std::function<ledger::Status(const std::string& name, PeerAddress* out)>;
+
+// Options for CommandForwarder.
+struct ForwarderOptions {
+  int threads = 4;          // connections to the writer, one request in flight on each
+  size_t max_batch = 256;   // queued commands of one token sent in one request
+  std::string tls_ca_file;  // trust anchors for a writer that speaks TLS; empty: the system's
+  // How long to wait for this node's copy to hold a forwarded command's events.
+  std::chrono::milliseconds visible_within{5000};
+  // How long the writer may take to answer (a stopped writer must not hold every thread):
+  // past it, the commands' outcome is unknown and the caller is told to retry.
+  std::chrono::milliseconds answer_within{5000};
+};
+
+// Sends commands to the node that writes the log. Thread-safe.
+class CommandForwarder {
+ public:
+  // A forwarded command's answer: its result object (DESIGN 6.1) and its HTTP status.
+  using Done = std::function<void(std::string result_json, int http_status)>;
+
+  // REQUIRES: `store` outlives the forwarder.
+  CommandForwarder(ledger::Store* store, PeerDirectory directory, ForwarderOptions options);
+  // Answers what is still queued `unavailable`, then joins the threads.
+  ~CommandForwarder();
+  CommandForwarder(const CommandForwarder&) = delete;
+  CommandForwarder& operator=(const CommandForwarder&) = delete;
+
+  // Queues `command_json` (whose id is `id`, empty if it has none) to be sent with `token`
+  // to the writer. `done` runs once, on a forwarder thread.
+  void Forward(std::optional<std::string_view> token, std::string_view command_json, std::string id,
+               Done done);
+
+ private:
+  struct Job {
+    std::optional<std::string> token;
+    std::string command;
+    std::string id;
+    Done done;
+  };
+  struct Connection;
+
+  void Run();
+  // Takes the first queued job and the next ones with the same token (mu_ held).
+  std::vector<Job> TakeBatch();
+  void Send(std::vector<Job>& batch, Connection* connection);
+  // Where the writer listens now (cached by node name until a connection to it fails).
+  ledger::Status LocateWriter(PeerAddress* out);
+  void Forget(const std::string& node);
+
+  ledger::Store* store_;
+  const PeerDirectory directory_;
+  const ForwarderOptions options_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Job> queue_;  // guarded by mu_
+  bool stopping_ = false;  // guarded by mu_
+  std::mutex directory_mu_;
+  std::map<std::string, PeerAddress> known_;  // guarded by directory_mu_
+  std::vector<std::thread> threads_;
+};
+
+// The HTTP status of a result object: 400 bad_request, 401 unauthorized, 403 forbidden,
+// 503 unavailable, else 200.
+int HttpStatusOfResult(std::string_view status, std::string_view code);
+
+// A result object (CommandResult::ToJson) read back: every field but an import's report.
+// Unreadable JSON gives a rejected `unavailable` result naming the problem.
+commands::CommandResult ParseCommandResult(std::string_view json);
+
+}  // namespace server
