@@ -30,7 +30,8 @@ void LeaseSweeper::Loop() {
   ledger::SystemClock clock;
   std::unique_lock<std::mutex> lock(mu_);
   while (!cv_.wait_for(lock, interval_, [this] { return stopping_; })) {
-    if (store_->clock_mode() != ledger::ClockMode::kSystem) continue;
+    // A copy that follows another node's writes leaves the sweeping to that node.
+    if (store_->clock_mode() != ledger::ClockMode::kSystem || store_->FollowsUpstream()) continue;
     lock.unlock();
     const std::vector<std::string> due = service_->TenantsWithLeasesDue(clock.Now());
     for (const auto& tenant : due) {

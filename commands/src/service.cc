@@ -74,6 +74,13 @@ bool ChangesLeases(Kind kind) {
 
 CommandService::CommandService(ledger::Store* store) : store_(store), leases_(*store) {
   // Leases live before a restart are due to be swept as before it.
+  std::lock_guard<std::mutex> lock(lease_mu_);
+  lease_generation_ = store_->WriterGeneration();
+  LoadLeaseDue();
+}
+
+void CommandService::LoadLeaseDue() const {
+  lease_due_.clear();
   leases_
       .ForEach("",
                [this](std::string_view tenant, std::string_view, Micros expires_at) {
@@ -86,6 +93,12 @@ CommandService::CommandService(ledger::Store* store) : store_(store), leases_(*s
 
 std::vector<std::string> CommandService::TenantsWithLeasesDue(Micros now) const {
   std::lock_guard<std::mutex> lock(lease_mu_);
+  // After the writer reloaded (it took the log over, or the log refused a group) the
+  // lease table holds leases this service never decided: read the due times again.
+  if (const uint64_t generation = store_->WriterGeneration(); generation != lease_generation_) {
+    lease_generation_ = generation;
+    LoadLeaseDue();
+  }
   std::vector<std::string> due;
   for (const auto& [tenant, at] : lease_due_) {
     if (at <= now) due.push_back(tenant);

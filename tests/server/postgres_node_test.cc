@@ -15,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "ledger/time.h"
 #include "pg/pg_cluster.h"
 #include "server/client.h"
 #include "support/http_request.h"
@@ -311,4 +312,58 @@ TEST_CASE("postgres: a node's acknowledged commands survive SIGKILL, a lost disk
     const json j = json::parse(state.text());
     CHECK(j["members"].size() == 201);  // the owner and 200 invited
   }
+}
+
+TEST_CASE("postgres: after a takeover the new writer expires the leases the dead one granted",
+          "[server][postgres][leases][slow]") {
+  ledger::testing::PgCluster pg;
+  const std::string conninfo = pg.conninfo();
+  // The system clock: the sweeper writes expiries only there.
+  auto n1 = std::make_unique<LedgerdProcess>(
+      std::vector<std::string>{"--postgres", conninfo, "--node", "n1"}, Launch{{}, "n1", false});
+  LedgerdProcess n2({"--postgres", conninfo, "--node", "n2"}, Launch{{}, "n2", false});
+  const std::vector<std::string> commands = {
+      json{{"type", "define_product"},
+           {"actor", "system"},
+           {"product", "pcon"},
+           {"editions", {"std"}}}
+          .dump(),
+      R"({"type":"create_tenant","tenant":"acme","actor":"system","owner":"olga",)"
+      R"("owner_email":"olga@acme.test"})",
+      json{{"type", "purchase_subscription"},
+           {"tenant", "acme"},
+           {"actor", "olga"},
+           {"subscription", "F1"},
+           {"product", "pcon"},
+           {"edition", "std"},
+           {"seats", 1},
+           {"seat_model", "concurrent"},
+           {"lease_ttl_seconds", 60},  // the shortest TTL allowed
+           {"period_start", "2026-01-01T00:00:00Z"},
+           {"period_end", "2099-01-01T00:00:00Z"}}
+          .dump(),
+      R"({"type":"assign_seat","tenant":"acme","actor":"olga","subscription":"F1","user":"olga"})",
+      R"({"type":"checkout","tenant":"acme","actor":"olga","subscription":"F1","user":"olga",)"
+      R"("device":"pc"})",
+  };
+  const std::vector<json> results = Submit(*n1, commands);
+  for (const auto& r : results) REQUIRE(r["status"] == "accepted");
+  const auto expires = ledger::ParseRfc3339(results.back()["expires_at"].get<std::string>());
+  REQUIRE(expires);
+  // n1 dies holding the lease's due time; n2 takes the log over and nothing else is sent.
+  n1->Kill();
+  REQUIRE(WaitFor(30, [&] { return Health(n2)["role"] == "writer"; }));
+  bool expired = false;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(80);
+  while (!expired && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    std::string state;
+    REQUIRE(Connect(n2)->State("acme", &state).ok());
+    expired = json::parse(state)["subscriptions"][0]["leases"].empty();
+  }
+  const auto now = std::chrono::duration_cast<std::chrono::microseconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
+  REQUIRE(expired);
+  CHECK(now < *expires + 10'000'000);  // swept by n2 within seconds of the expiry
 }

@@ -87,9 +87,15 @@ class CommandService {
   std::unordered_map<std::string, TenantState> tenants_;
   Catalog catalog_;
   uint64_t generation_ = 0;  // the store's WriterGeneration the caches belong to
+  // Reads every tenant's earliest lease expiry from the lease table (lease_mu_ held).
+  void LoadLeaseDue() const;
+
   // Earliest lease expiry by tenant, for TenantsWithLeasesDue.
   mutable std::mutex lease_mu_;
-  std::map<std::string, Micros> lease_due_;  // guarded by lease_mu_
+  mutable std::map<std::string, Micros> lease_due_;  // guarded by lease_mu_
+  // guarded by lease_mu_: the store's WriterGeneration lease_due_ was loaded at (after a
+  // takeover of the log it holds leases another node decided)
+  mutable uint64_t lease_generation_ = 0;
 };
 
 // Folds `tenant`'s stream from the store into a fresh *state: every event effective at or
