@@ -296,6 +296,13 @@ void Store::Impl::TryRecover(std::unique_lock<std::mutex>& lock) {
   Status s;
   if (upstream) {
     s = RecoverFromUpstream();
+    if (s.IsUnavailable() && options.upstream_follow) {
+      // Fenced by the node that now writes: forget what this one built past its copy —
+      // its views' in-memory state included — before following (else the views refuse
+      // the writer's events at versions they believe they hold).
+      const Status reloaded = ReloadWriterState();
+      if (!reloaded.ok()) s = reloaded;
+    }
   } else {
     // RocksDB flushes every memtable to new files and starts a new WAL (the failed write
     // never reached a memtable); this needs free space, so it fails while the disk is full.

@@ -82,7 +82,7 @@ struct CommandForwarder::Connection {
 CommandForwarder::CommandForwarder(ledger::Store* store, PeerDirectory directory,
                                    ForwarderOptions options)
     : store_(store), directory_(std::move(directory)), options_(std::move(options)) {
-  for (int i = 0; i < std::max(1, options_.threads); ++i) threads_.emplace_back([this] { Run(); });
+  thread_ = std::thread([this] { Run(); });
 }
 
 CommandForwarder::~CommandForwarder() {
@@ -91,7 +91,7 @@ CommandForwarder::~CommandForwarder() {
     stopping_ = true;
   }
   cv_.notify_all();
-  for (auto& t : threads_) t.join();
+  thread_.join();
   for (Job& job : queue_) {
     job.done(RejectedJson(job.id, "unavailable", "server: shutting down"), 503);
   }
@@ -115,30 +115,35 @@ void CommandForwarder::Forward(std::optional<std::string_view> token, std::strin
 void CommandForwarder::Run() {
   Connection connection;
   while (true) {
-    std::vector<Job> batch;
+    std::vector<std::vector<Job>> runs;
     {
       std::unique_lock<std::mutex> lock(mu_);
       cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
       if (stopping_) return;  // the destructor answers what is left
-      batch = TakeBatch();
+      runs = TakeRuns();
     }
-    Send(batch, &connection);
+    Send(runs, &connection);
   }
 }
 
-std::vector<CommandForwarder::Job> CommandForwarder::TakeBatch() {
-  std::vector<Job> batch;
-  batch.push_back(std::move(queue_.front()));
-  queue_.pop_front();
-  for (auto it = queue_.begin(); it != queue_.end() && batch.size() < options_.max_batch;) {
-    if (it->token == batch.front().token) {
-      batch.push_back(std::move(*it));
-      it = queue_.erase(it);
-    } else {
-      ++it;
+std::vector<std::vector<CommandForwarder::Job>> CommandForwarder::TakeRuns() {
+  std::vector<std::vector<Job>> runs;
+  while (!queue_.empty() && runs.size() < options_.max_requests) {
+    if (runs.empty() || runs.back().size() >= options_.max_batch ||
+        queue_.front().token != runs.back().front().token) {
+      runs.emplace_back();
     }
+    runs.back().push_back(std::move(queue_.front()));
+    queue_.pop_front();
   }
-  return batch;
+  // The last run may have been opened past the limit of requests: put it back whole.
+  if (runs.size() > options_.max_requests) {
+    for (auto it = runs.back().rbegin(); it != runs.back().rend(); ++it) {
+      queue_.push_front(std::move(*it));
+    }
+    runs.pop_back();
+  }
+  return runs;
 }
 
 ledger::Status CommandForwarder::LocateWriter(PeerAddress* out) {
@@ -146,7 +151,6 @@ ledger::Status CommandForwarder::LocateWriter(PeerAddress* out) {
   if (writer.empty()) {
     return ledger::Status::Unavailable("no node writes the log at the moment; retry shortly");
   }
-  std::lock_guard<std::mutex> lock(directory_mu_);
   auto it = known_.find(writer);
   if (it != known_.end()) {
     *out = it->second;
@@ -157,22 +161,18 @@ ledger::Status CommandForwarder::LocateWriter(PeerAddress* out) {
   return s;
 }
 
-void CommandForwarder::Forget(const std::string& node) {
-  std::lock_guard<std::mutex> lock(directory_mu_);
-  known_.erase(node);
-}
+void CommandForwarder::Forget(const std::string& node) { known_.erase(node); }
 
-void CommandForwarder::Send(std::vector<Job>& batch, Connection* connection) {
-  auto fail_all = [&batch](const std::string& code, const std::string& message) {
-    const int status = HttpStatusOfResult("rejected", code);
-    for (Job& job : batch) job.done(RejectedJson(job.id, code, message), status);
+void CommandForwarder::Send(std::vector<std::vector<Job>>& runs, Connection* connection) {
+  auto fail_all = [this, &runs](const std::string& code, const std::string& message) {
+    for (auto& run : runs) FailRun(run, code, message);
   };
   PeerAddress writer;
   ledger::Status s = LocateWriter(&writer);
   if (!s.ok()) {
     return fail_all("unavailable",
-                    "this node follows the log and cannot forward commands to the "
-                    "node that writes it: " +
+                    "this node follows the log and cannot forward commands to the node that "
+                    "writes it: " +
                         s.message());
   }
   if (connection->client == nullptr || !(connection->peer == writer)) {
@@ -186,54 +186,86 @@ void CommandForwarder::Send(std::vector<Job>& batch, Connection* connection) {
     s = LedgerClient::Connect(options, &connection->client);
     if (!s.ok()) {
       Forget(writer.node);
-      return fail_all("unavailable", fmt::format("this node follows the log; the node that "
-                                                 "writes it, {}, cannot be reached: {}",
-                                                 Describe(writer), s.message()));
+      return fail_all("unavailable",
+                      fmt::format("this node follows the log; the node that writes it, {}, "
+                                  "cannot be reached: {}",
+                                  Describe(writer), s.message()));
     }
     connection->peer = writer;
   }
-  uint64_t request_id = 0;
-  s = connection->client->Send(
-      [&](wire::Request::Builder req) {
-        if (batch.front().token) req.setToken(*batch.front().token);
-        req.setForwarded(true);
-        auto list = req.initSubmit(batch.size());
-        for (size_t i = 0; i < batch.size(); ++i) list.set(i, batch[i].command);
-      },
-      &request_id);
-  std::unique_ptr<ResponseFrame> frame;
-  while (s.ok()) {
+  // Every run as one submit, in order, before any answer is read (the writer takes a
+  // connection's requests in the order they come).
+  std::map<uint64_t, size_t> run_of;  // request id -> run
+  for (size_t r = 0; r < runs.size() && s.ok(); ++r) {
+    uint64_t request_id = 0;
+    s = connection->client->Send(
+        [&](wire::Request::Builder req) {
+          if (runs[r].front().token) req.setToken(*runs[r].front().token);
+          req.setForwarded(true);
+          auto list = req.initSubmit(runs[r].size());
+          for (size_t i = 0; i < runs[r].size(); ++i) list.set(i, runs[r][i].command);
+        },
+        &request_id);
+    if (s.ok()) run_of[request_id] = r;
+  }
+  std::vector<std::unique_ptr<ResponseFrame>> answers(runs.size());
+  for (size_t pending = run_of.size(); s.ok() && pending > 0;) {
+    std::unique_ptr<ResponseFrame> frame;
     s = connection->client->Receive(&frame);
-    if (s.ok() && frame->get().getId() == request_id) break;
+    if (!s.ok()) break;
+    auto it = run_of.find(frame->get().getId());
+    if (it == run_of.end() || answers[it->second] != nullptr) continue;
+    answers[it->second] = std::move(frame);
+    --pending;
   }
   if (!s.ok()) {
     connection->client.reset();
     Forget(writer.node);
-    return fail_all("unavailable",
-                    fmt::format("forwarded to {}, which did not answer ({}): the outcome is "
-                                "unknown; retry with the same id",
-                                Describe(writer), s.message()));
   }
-  const auto response = frame->get();
+  // Acknowledged by the writer: durable. Visible here before the callers hear of it.
+  uint64_t visible = 0;
+  for (const auto& frame : answers) {
+    if (frame == nullptr || !frame->get().isResults()) continue;
+    for (const auto text : frame->get().getResults()) {
+      const commands::CommandResult r = ParseCommandResult(text.cStr());
+      if (r.status != "rejected") visible = std::max(visible, r.position);
+    }
+  }
+  store_->AwaitPosition(visible, options_.visible_within).PermitUncheckedError();
+  const std::string lost = fmt::format(
+      "forwarded to {}, which did not answer ({}): the outcome is unknown; retry with the same id",
+      Describe(writer), s.message());
+  for (size_t r = 0; r < runs.size(); ++r) {
+    if (answers[r] == nullptr) {
+      FailRun(runs[r], "unavailable", lost);
+    } else {
+      Answer(runs[r], *answers[r], writer);
+    }
+  }
+}
+
+void CommandForwarder::FailRun(std::vector<Job>& run, const std::string& code,
+                               const std::string& message) {
+  const int status = HttpStatusOfResult("rejected", code);
+  for (Job& job : run) job.done(RejectedJson(job.id, code, message), status);
+}
+
+void CommandForwarder::Answer(std::vector<Job>& run, ResponseFrame& frame,
+                              const PeerAddress& writer) {
+  const auto response = frame.get();
   if (response.isError()) {
     const auto e = response.getError();
-    return fail_all(e.getCode().cStr(),
-                    fmt::format("{} (forwarded to {})", e.getMessage().cStr(), Describe(writer)));
+    return FailRun(run, e.getCode().cStr(),
+                   fmt::format("{} (forwarded to {})", e.getMessage().cStr(), Describe(writer)));
   }
-  if (!response.isResults() || response.getResults().size() != batch.size()) {
-    return fail_all("unavailable", "the writer " + Describe(writer) + " answered out of protocol");
+  if (!response.isResults() || response.getResults().size() != run.size()) {
+    return FailRun(run, "unavailable",
+                   "the writer " + Describe(writer) + " answered out of protocol");
   }
-  std::vector<commands::CommandResult> results;
-  uint64_t visible = 0;
-  for (const auto text : response.getResults()) {
-    results.push_back(ParseCommandResult(text.cStr()));
-    if (results.back().status != "rejected") visible = std::max(visible, results.back().position);
-  }
-  // Acknowledged by the writer: durable. Visible here before the caller hears of it.
-  store_->AwaitPosition(visible, options_.visible_within).PermitUncheckedError();
-  for (size_t i = 0; i < batch.size(); ++i) {
-    const auto& r = results[i];
-    batch[i].done(response.getResults()[i].cStr(), HttpStatusOfResult(r.status, r.code));
+  for (size_t i = 0; i < run.size(); ++i) {
+    const char* text = response.getResults()[i].cStr();
+    const commands::CommandResult r = ParseCommandResult(text);
+    run[i].done(text, HttpStatusOfResult(r.status, r.code));
   }
 }
 

@@ -60,10 +60,12 @@ void Frontend::SubmitCommand(std::optional<std::string_view> token, std::string_
       done({std::move(json), status});
     });
   }
-  SubmitCommandResult(token, command_json,
-                      [done = std::move(done)](commands::CommandResult r, int http_status) {
-                        done({r.ToJson(), http_status});
-                      });
+  SubmitCommandResult(
+      token, command_json,
+      [done = std::move(done)](commands::CommandResult r, int http_status) {
+        done({r.ToJson(), http_status});
+      },
+      forwarded);
 }
 
 bool Frontend::ShouldForward(bool forwarded) const {

@@ -161,8 +161,23 @@ TEST_CASE("postgres: a node's acknowledged commands survive SIGKILL, a lost disk
     INFO(over_http.body);
     CHECK(over_http.status == 200);
     CHECK(json::parse(over_http.body)["status"] == "duplicate");
+    // A batch's commands are decided in their order, as on the writer: the tenant exists
+    // before its first invitation.
+    const std::string batch =
+        R"([{"type":"create_tenant","tenant":"beta","actor":"system","id":"b1","owner":"bea",)"
+        R"("owner_email":"bea@beta.test","at":"2026-01-05T11:00:00Z"},)"
+        R"({"type":"invite_member","tenant":"beta","actor":"bea","id":"b2","user":"bo",)"
+        R"("email":"bo@beta.test","at":"2026-01-05T11:00:00Z"},)"
+        R"({"type":"invite_member","tenant":"beta","actor":"bea","id":"b3","user":"bu",)"
+        R"("email":"bu@beta.test","at":"2026-01-05T11:00:00Z"}])";
+    const ledger::testing::HttpReply ordered =
+        ledger::testing::HttpRequest(n2.http_port(), boost::beast::http::verb::post, "/v1/commands",
+                                     batch, ledger::testing::kSystemToken);
+    INFO(ordered.body);
+    REQUIRE(ordered.status == 200);
+    for (const json& r : json::parse(ordered.body)) CHECK(r["status"] == "accepted");
     const std::string forwarding = ledger::testing::HttpGet(n2.http_port(), "/metrics").body;
-    CHECK(forwarding.find("\nledger_commands_forwarded_total 2\n") != std::string::npos);
+    CHECK(forwarding.find("\nledger_commands_forwarded_total 5\n") != std::string::npos);
     // Past the lease's 5 s n1 still writes (it renews the lease while idle), and n2's copy
     // follows what n1 writes.
     std::this_thread::sleep_for(std::chrono::seconds(6));
@@ -260,7 +275,15 @@ TEST_CASE("postgres: a node's acknowledged commands survive SIGKILL, a lost disk
     CHECK(n1_health["role"] == "follower");
     CHECK(n1_health["position"] == accepted_by_n2["position"]);
     CHECK(n1_health["problem"].get<std::string>().find("leased by 'n2'") != std::string::npos);
+    INFO(n1->log());
     CHECK(n1_health["writer"] == "n2");
+    CHECK(n1_health["lag_events"] == 0);
+    // Its views hold n2's command (not its own fenced one): checks are right there.
+    commands::AccessDecision decision;
+    REQUIRE(Connect(*n1)->Check("acme", "n2user", "pcon.planner", "", &decision).ok());
+    CHECK(decision.reason == "invitation_pending");
+    REQUIRE(Connect(*n1)->Check("acme", "stale", "pcon.planner", "", &decision).ok());
+    CHECK(decision.reason == "not_member");
     // As a follower it forwards commands to n2: the one n2 took is a duplicate there.
     const json forwarded = Submit(*n1, {by_n2}).at(0);
     INFO(forwarded.dump());

@@ -2,6 +2,12 @@
 // it sends them over Cap'n Proto to the node that writes the log, answers with that
 // node's results, and first waits until its own copy holds them, so that a caller's
 // acknowledged command is visible to its next check on this node.
+//
+// Order is kept: one thread sends what is queued, in queue order, on one connection
+// (consecutive commands of one token as one submit, several submits pipelined), and the
+// writer queues a connection's commands in the order they arrive — so the commands of
+// one request (an HTTP batch, a Cap'n Proto submit) are decided in their order, as on
+// the writer itself.
 #pragma once
 
 #include <chrono>
@@ -20,6 +26,7 @@
 #include "commands/service.h"
 #include "ledger/status.h"
 #include "ledger/store.h"
+#include "server/client.h"
 
 namespace server {
 
@@ -34,14 +41,14 @@ struct PeerAddress {
 };
 
 // Finds where the node `name` listens (ledgerd asks PostgreSQL's ledger_nodes).
-// Called from the forwarder's threads, one call at a time.
+// Called from the forwarder's thread.
 using PeerDirectory = std::function<ledger::Status(const std::string& name, PeerAddress* out)>;
 
 // Options for CommandForwarder.
 struct ForwarderOptions {
-  int threads = 4;          // connections to the writer, one request in flight on each
-  size_t max_batch = 256;   // queued commands of one token sent in one request
-  std::string tls_ca_file;  // trust anchors for a writer that speaks TLS; empty: the system's
+  size_t max_batch = 256;    // consecutive queued commands of one token sent in one submit
+  size_t max_requests = 64;  // submits sent before their answers are read
+  std::string tls_ca_file;   // trust anchors for a writer that speaks TLS; empty: the system's
   // How long to wait for this node's copy to hold a forwarded command's events.
   std::chrono::milliseconds visible_within{5000};
   // How long the writer may take to answer (a stopped writer must not hold every thread):
@@ -57,7 +64,7 @@ class CommandForwarder {
 
   // REQUIRES: `store` outlives the forwarder.
   CommandForwarder(ledger::Store* store, PeerDirectory directory, ForwarderOptions options);
-  // Answers what is still queued `unavailable`, then joins the threads.
+  // Answers what is still queued `unavailable`, then joins the thread.
   ~CommandForwarder();
   CommandForwarder(const CommandForwarder&) = delete;
   CommandForwarder& operator=(const CommandForwarder&) = delete;
@@ -77,9 +84,14 @@ class CommandForwarder {
   struct Connection;
 
   void Run();
-  // Takes the first queued job and the next ones with the same token (mu_ held).
-  std::vector<Job> TakeBatch();
-  void Send(std::vector<Job>& batch, Connection* connection);
+  // Takes what is queued, in order, as runs of consecutive jobs of one token (mu_ held).
+  std::vector<std::vector<Job>> TakeRuns();
+  // Sends the runs as pipelined submits, then answers every job.
+  void Send(std::vector<std::vector<Job>>& runs, Connection* connection);
+  // Answers a run from the writer's response (or fails it).
+  void Answer(std::vector<Job>& run, ResponseFrame& frame, const PeerAddress& writer);
+  // Answers every job of `run` with a rejection.
+  static void FailRun(std::vector<Job>& run, const std::string& code, const std::string& message);
   // Where the writer listens now (cached by node name until a connection to it fails).
   ledger::Status LocateWriter(PeerAddress* out);
   void Forget(const std::string& node);
@@ -89,11 +101,10 @@ class CommandForwarder {
   const ForwarderOptions options_;
   std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<Job> queue_;  // guarded by mu_
-  bool stopping_ = false;  // guarded by mu_
-  std::mutex directory_mu_;
-  std::map<std::string, PeerAddress> known_;  // guarded by directory_mu_
-  std::vector<std::thread> threads_;
+  std::deque<Job> queue_;                     // guarded by mu_
+  bool stopping_ = false;                     // guarded by mu_
+  std::map<std::string, PeerAddress> known_;  // the forwarder's thread only
+  std::thread thread_;
 };
 
 // The HTTP status of a result object: 400 bad_request, 401 unauthorized, 403 forbidden,
