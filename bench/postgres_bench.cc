@@ -10,7 +10,11 @@
 #include <algorithm>
 #include <atomic>
 #include <boost/program_options.hpp>
+#include <csignal>
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <thread>
@@ -82,6 +86,43 @@ class ThrowawayPostgres {
  private:
   std::string dir_;
   int port_;
+};
+
+// A Patroni cluster of two PostgreSQL 15 nodes (synchronous, strict) and its etcd, started
+// by scripts/cluster.sh in `dir` (no ledgerd nodes), removed on destruction. Needs root.
+class PatroniCluster {
+ public:
+  PatroniCluster(const std::string& dir, int port_base) : dir_(dir) {
+    const std::string up = fmt::format(
+        "LEDGER_CLUSTER_NODES=2 LEDGER_CLUSTER_LEDGERD=0 LEDGER_CLUSTER_PORT_BASE={} '{}' up "
+        "'{}' >'{}.log' 2>&1",
+        port_base, LEDGER_CLUSTER_SH, dir, dir);
+    if (std::system(up.c_str()) != 0) {
+      Down();
+      throw std::runtime_error("cannot start the Patroni cluster: see " + dir + ".log");
+    }
+    std::ifstream in(dir + "/conninfo");
+    std::getline(in, conninfo_);
+    if (conninfo_.find("dbname=postgres") == std::string::npos) {
+      Down();
+      throw std::runtime_error("no conninfo in " + dir + "/conninfo");
+    }
+  }
+  ~PatroniCluster() { Down(); }
+  // The multi-host conninfo (target_session_attrs=read-write) for database `db`.
+  std::string conninfo(const std::string& db) const {
+    std::string c = conninfo_;
+    c.replace(c.find("dbname=postgres"), std::string("dbname=postgres").size(), "dbname=" + db);
+    return c;
+  }
+
+ private:
+  void Down() const {
+    const std::string down = fmt::format("'{}' down '{}' >/dev/null 2>&1", LEDGER_CLUSTER_SH, dir_);
+    [[maybe_unused]] const int rc = std::system(down.c_str());
+  }
+  std::string dir_;
+  std::string conninfo_;
 };
 
 // One libpq connection; throws on failure (the bench stops with the server's message).
@@ -269,6 +310,90 @@ double Median(std::vector<double> v) {
   return v[v.size() / 2];
 }
 
+// Stops a process (SIGSTOP) for its own lifetime, then lets it go on (SIGCONT).
+class Paused {
+ public:
+  explicit Paused(pid_t pid) : pid_(pid) { ::kill(pid_, SIGSTOP); }
+  ~Paused() { ::kill(pid_, SIGCONT); }
+  Paused(const Paused&) = delete;
+  Paused& operator=(const Paused&) = delete;
+
+ private:
+  const pid_t pid_;
+};
+
+// What one contest measured, round by round.
+struct Figures {
+  std::vector<double> peer, on_pg, local, pg_ratio, embedded_ratio;
+  std::vector<double> follower_checks, embedded_checks, check_ratio;
+};
+
+// How a contest runs: clients, commands per client and contender, rounds.
+struct Load {
+  int clients = 64;
+  long per_client = 0;
+  int rounds = 3;
+};
+
+// The ledger on the PostgreSQL reached by `conninfo(db)` (a writing node and a following
+// one) against the peer on the same PostgreSQL and against the embedded ledger, in
+// interleaved rounds; each ledgerd keeps its files under `dir`.
+Figures RunContest(const std::function<std::string(const std::string&)>& conninfo,
+                   const std::string& dir, const Load& load) {
+  Session(conninfo("postgres")).Exec("CREATE DATABASE peer");
+  Session(conninfo("postgres")).Exec("CREATE DATABASE ledger");
+  SetUpPeer(conninfo("peer"));
+  const std::string ledgerd = LedgerdNextToBench();
+  for (const char* sub : {"/node", "/embedded", "/follower"}) {
+    std::filesystem::create_directories(dir + sub);
+  }
+  Server node(dir + "/node"), embedded(dir + "/embedded"), follower(dir + "/follower");
+  if (!node.Start(ledgerd, {"--postgres", conninfo("ledger"), "--node", "bench"}) ||
+      !follower.Start(ledgerd, {"--postgres", conninfo("ledger"), "--node", "follower"}) ||
+      !embedded.Start(ledgerd)) {
+    throw std::runtime_error("cannot start " + ledgerd);
+  }
+  SetUpLedger(node);
+  SetUpLedger(embedded);
+  Figures f;
+  for (int round = 0; round < load.rounds; ++round) {
+    const std::string prefix = fmt::format("r{}", round);
+    {
+      // The follower is paused while commands are timed: on a cluster it runs on another
+      // machine; here its pulls would take the writer's and PostgreSQL's two cores.
+      const Paused paused(follower.pid());
+      f.peer.push_back(RunPeer(conninfo("peer"), prefix, load.clients, load.per_client));
+      f.on_pg.push_back(RunLedger(node, prefix, load.clients, load.per_client));
+      f.local.push_back(RunLedger(embedded, prefix, load.clients, load.per_client));
+    }
+    f.pg_ratio.push_back(f.on_pg.back() / f.peer.back());
+    f.embedded_ratio.push_back(f.on_pg.back() / f.local.back());
+    // Checks on a node that follows the log, against the embedded ledger, of the same
+    // users (the follower first catches up with this round's commands).
+    AwaitFollower(node, follower);
+    f.follower_checks.push_back(RunChecks(follower, prefix, load.clients, load.per_client * 2));
+    f.embedded_checks.push_back(RunChecks(embedded, prefix, load.clients, load.per_client * 2));
+    f.check_ratio.push_back(f.follower_checks.back() / f.embedded_checks.back());
+  }
+  node.Stop();
+  follower.Stop();
+  embedded.Stop();
+  return f;
+}
+
+// One contest's figures as JSON members (medians, and the ratio to the peer per round).
+std::string FiguresJson(const Figures& f) {
+  return fmt::format(
+      "\"ledger_on_postgres_per_s\":{:.0f},\"peer_plpgsql_per_s\":{:.0f},"
+      "\"embedded_ledger_per_s\":{:.0f},\"median_ratio_to_peer\":{:.2f},"
+      "\"median_ratio_to_embedded\":{:.2f},\"round_ratios_to_peer\":[{:.2f}],"
+      "\"follower_checks_per_s\":{:.0f},\"embedded_checks_per_s\":{:.0f},"
+      "\"median_checks_ratio_follower_to_embedded\":{:.2f}",
+      Median(f.on_pg), Median(f.peer), Median(f.local), Median(f.pg_ratio),
+      Median(f.embedded_ratio), fmt::join(f.pg_ratio, ","), Median(f.follower_checks),
+      Median(f.embedded_checks), Median(f.check_ratio));
+}
+
 }  // namespace
 
 int RunPostgresBench(int argc, char** argv) {
@@ -279,7 +404,8 @@ int RunPostgresBench(int argc, char** argv) {
   desc.add_options()("json", "one JSON line")("clients", po::value(&clients), "clients (64)")(
       "commands", po::value(&commands), "commands per round and contender (20000)")(
       "rounds", po::value(&rounds), "interleaved rounds (3)")("dir", po::value(&dir),
-                                                              "scratch directory (on disk)");
+                                                              "scratch directory (on disk)")(
+      "no-patroni", "skip the contest on a 2-node Patroni cluster (it needs root)");
   po::variables_map vm;
   try {
     po::store(po::parse_command_line(argc, argv, desc), vm);
@@ -294,54 +420,26 @@ int RunPostgresBench(int argc, char** argv) {
   }
   try {
     ScratchDir scratch(dir, "postgres");
-    ThrowawayPostgres pg(scratch.path() + "/pg", FreePort(), clients + 20);
-    Session(pg.conninfo("postgres")).Exec("CREATE DATABASE peer");
-    Session(pg.conninfo("postgres")).Exec("CREATE DATABASE ledger");
-    SetUpPeer(pg.conninfo("peer"));
-    const std::string ledgerd = LedgerdNextToBench();
-    std::filesystem::create_directories(scratch.path() + "/node");
-    std::filesystem::create_directories(scratch.path() + "/embedded");
-    std::filesystem::create_directories(scratch.path() + "/follower");
-    Server node(scratch.path() + "/node"), embedded(scratch.path() + "/embedded"),
-        follower(scratch.path() + "/follower");
-    if (!node.Start(ledgerd, {"--postgres", pg.conninfo("ledger"), "--node", "bench"}) ||
-        !follower.Start(ledgerd, {"--postgres", pg.conninfo("ledger"), "--node", "follower"}) ||
-        !embedded.Start(ledgerd)) {
-      fmt::print(stderr, "ledger-bench postgres: cannot start {}\n", ledgerd);
-      return 1;
+    const Load load{clients, commands / clients, rounds};
+    Figures single, patroni;
+    {
+      // One PostgreSQL, fsync on, no standby.
+      ThrowawayPostgres pg(scratch.path() + "/pg", FreePort(), clients + 20);
+      single = RunContest([&pg](const std::string& db) { return pg.conninfo(db); },
+                          scratch.path() + "/single", load);
     }
-    SetUpLedger(node);
-    SetUpLedger(embedded);
-    const long per_client = commands / clients;
-    std::vector<double> peer, on_pg, local, pg_ratio, embedded_ratio;
-    std::vector<double> follower_checks, embedded_checks, check_ratio;
-    for (int round = 0; round < rounds; ++round) {
-      const std::string prefix = fmt::format("r{}", round);
-      peer.push_back(RunPeer(pg.conninfo("peer"), prefix, clients, per_client));
-      on_pg.push_back(RunLedger(node, prefix, clients, per_client));
-      local.push_back(RunLedger(embedded, prefix, clients, per_client));
-      pg_ratio.push_back(on_pg.back() / peer.back());
-      embedded_ratio.push_back(on_pg.back() / local.back());
-      // Checks on a node that follows the log, against the embedded ledger, of the same
-      // users (the follower first catches up with this round's commands).
-      AwaitFollower(node, follower);
-      follower_checks.push_back(RunChecks(follower, prefix, clients, per_client * 2));
-      embedded_checks.push_back(RunChecks(embedded, prefix, clients, per_client * 2));
-      check_ratio.push_back(follower_checks.back() / embedded_checks.back());
+    const bool with_patroni = !vm.count("no-patroni");
+    if (with_patroni) {
+      // Two PostgreSQL under Patroni: every commit waits for the synchronous standby.
+      PatroniCluster cluster(scratch.path() + "/cluster", FreePort() + 100);
+      patroni = RunContest([&cluster](const std::string& db) { return cluster.conninfo(db); },
+                           scratch.path() + "/patroni", load);
     }
-    node.Stop();
-    follower.Stop();
-    embedded.Stop();
     fmt::print(
         "{{\"bench\":\"postgres\",\"cores\":{},\"clients\":{},\"commands_per_round\":{},"
-        "\"rounds\":{},\"ledger_on_postgres_per_s\":{:.0f},\"peer_plpgsql_per_s\":{:.0f},"
-        "\"embedded_ledger_per_s\":{:.0f},\"median_ratio_to_peer\":{:.2f},"
-        "\"median_ratio_to_embedded\":{:.2f},\"round_ratios_to_peer\":[{:.2f}],"
-        "\"follower_checks_per_s\":{:.0f},\"embedded_checks_per_s\":{:.0f},"
-        "\"median_checks_ratio_follower_to_embedded\":{:.2f}}}\n",
-        CpuMeter::Cores(), clients, per_client * clients, rounds, Median(on_pg), Median(peer),
-        Median(local), Median(pg_ratio), Median(embedded_ratio), fmt::join(pg_ratio, ","),
-        Median(follower_checks), Median(embedded_checks), Median(check_ratio));
+        "\"rounds\":{},{}{}}}\n",
+        CpuMeter::Cores(), clients, load.per_client * clients, rounds, FiguresJson(single),
+        with_patroni ? ",\"patroni_2_nodes\":{" + FiguresJson(patroni) + "}" : "");
   } catch (const std::exception& e) {
     fmt::print(stderr, "ledger-bench postgres: {}\n", e.what());
     return 1;

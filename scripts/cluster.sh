@@ -14,7 +14,8 @@
 #
 # DIR defaults to var/cluster in the repository. ledgerd nodes start when a built ledgerd
 # (build/release, build/dev, or $LEDGERD) lists --postgres in its --help, unless
-# LEDGER_CLUSTER_LEDGERD=0. Ports are LEDGER_CLUSTER_PORT_BASE (B,
+# LEDGER_CLUSTER_LEDGERD=0. LEDGER_CLUSTER_NODES=2 starts two PostgreSQL (and ledgerd)
+# nodes instead of three (ledger-bench postgres --patroni). Ports are LEDGER_CLUSTER_PORT_BASE (B,
 # default 5440) plus a fixed offset, away from the system services Debian may run (etcd
 # 2379, PostgreSQL 5432, Patroni 8008), which this script never touches:
 #   PostgreSQL      B+1..B+3   (5441-5443)    Patroni REST   B+11..B+13 (5451-5453)
@@ -40,7 +41,7 @@ set -uo pipefail
 
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 PG_BIN=/usr/lib/postgresql/15/bin
-NODES=(1 2 3)
+NODES=(1 2 3)  # LEDGER_CLUSTER_NODES=2 at `up`: two of each (kept in cluster.env)
 
 die() { echo "cluster.sh: $*" >&2; exit 1; }
 
@@ -60,10 +61,20 @@ set_ports() {  # from the base B
 }
 
 load_ports() {  # of the cluster in $DIR (0: found)
-  local base
+  local base nodes
   base=$(sed -n 's/^BASE=//p' "$DIR/cluster.env" 2>/dev/null) || return 1
   [ -n "$base" ] || return 1
+  nodes=$(sed -n 's/^NODES=//p' "$DIR/cluster.env" 2>/dev/null)
+  [ -z "$nodes" ] || set_nodes "$nodes"
   set_ports "$base"
+}
+
+set_nodes() {  # how many PostgreSQL (and ledgerd) nodes: 2 or 3
+  case "$1" in
+    2) NODES=(1 2) ;;
+    3) NODES=(1 2 3) ;;
+    *) die "LEDGER_CLUSTER_NODES must be 2 or 3, not '$1'" ;;
+  esac
 }
 
 all_ports() {
@@ -246,13 +257,14 @@ cluster_json() {
 # A leader, a synchronous standby, every node running. Fails the start at once when every
 # Patroni has exited.
 cluster_ready() {
-  pid_alive "$DIR/patroni1.pid" || pid_alive "$DIR/patroni2.pid" || pid_alive "$DIR/patroni3.pid" ||
-    fail_up "every Patroni exited"
-  cluster_json | jq -e '
+  local i alive=""
+  for i in "${NODES[@]}"; do pid_alive "$DIR/patroni$i.pid" && alive=1; done
+  [ -n "$alive" ] || fail_up "every Patroni exited"
+  cluster_json | jq -e --argjson n "${#NODES[@]}" '
     [.members[] | select(.state == "running")] as $up
     | ($up | map(select(.role == "leader")) | length) == 1
       and ($up | map(select(.role == "sync_standby")) | length) >= 1
-      and ($up | length) == 3' >/dev/null 2>&1
+      and ($up | length) == $n' >/dev/null 2>&1
 }
 
 # ---------------------------------------------------------------- ledgerd
@@ -369,6 +381,7 @@ check_can_start() {
 }
 
 cmd_up() {
+  set_nodes "${LEDGER_CLUSTER_NODES:-3}"
   set_ports "${LEDGER_CLUSTER_PORT_BASE:-5440}"
   "$REPO/scripts/setup.sh" || die "scripts/setup.sh failed"
   check_can_start
@@ -376,7 +389,7 @@ cmd_up() {
   chmod 0755 "$DIR"
   runuser -u postgres -- test -x "$DIR" ||
     die "the postgres user cannot reach $DIR (a parent directory is not searchable)"
-  echo "BASE=$BASE" >"$DIR/cluster.env"
+  printf 'BASE=%s\nNODES=%s\n' "$BASE" "${#NODES[@]}" >"$DIR/cluster.env"
   conninfo >"$DIR/conninfo"
 
   start_etcd

@@ -258,6 +258,10 @@ Status Store::Impl::WriteGroup(PreparedGroup* group) {
     }
   }
   rocksdb::WriteOptions wo;
+  // Synced even on an upstream log, where the group is durable already: without it a
+  // power loss can leave column families at different points (a flushed table ahead of
+  // a truncated WAL), and the conformance suite's power-loss test caught views behind
+  // their events on reopen.
   wo.sync = true;
   rocksdb::Status ws = db->Write(wo, &group->batch);
   stat_write_micros += MicrosSince(start);
