@@ -18,6 +18,7 @@
 
 #include "ledger/event.h"
 #include "server/client.h"
+#include "support/floating_seat.h"
 #include "support/ledgerd_process.h"
 #include "support/run_tool.h"
 #include "support/self_signed.h"
@@ -610,25 +611,7 @@ TEST_CASE("capnp: on the system clock, ledgerd writes a lease's expiry when no c
                std::chrono::system_clock::now().time_since_epoch())
         .count();
   };
-  const std::vector<std::string> commands = {
-      json{{"type", "define_product"},
-           {"actor", "system"},
-           {"product", "pcon"},
-           {"editions", {"std"}}}
-          .dump(),
-      Cmd("create_tenant", "system", {{"owner", "olga"}, {"owner_email", "olga@acme.test"}}),
-      Cmd("purchase_subscription", "olga",
-          {{"subscription", "F1"},
-           {"product", "pcon"},
-           {"edition", "std"},
-           {"seats", 1},
-           {"seat_model", "concurrent"},
-           {"lease_ttl_seconds", 60},  // the shortest TTL allowed
-           {"period_start", "2026-01-01T00:00:00Z"},
-           {"period_end", "2099-01-01T00:00:00Z"}}),
-      Cmd("assign_seat", "olga", {{"subscription", "F1"}, {"user", "olga"}}),
-      Cmd("checkout", "olga", {{"subscription", "F1"}, {"user", "olga"}, {"device", "pc"}}),
-  };
+  const std::vector<std::string> commands = ledger::testing::FloatingSeatCheckedOut();
   std::vector<std::string> results;
   REQUIRE(c->Submit(commands, &results).ok());
   for (const auto& r : results) REQUIRE(json::parse(r)["status"] == "accepted");

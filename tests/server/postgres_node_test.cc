@@ -18,6 +18,7 @@
 #include "ledger/time.h"
 #include "pg/pg_cluster.h"
 #include "server/client.h"
+#include "support/floating_seat.h"
 #include "support/http_request.h"
 #include "support/ledgerd_client.h"
 #include "support/ledgerd_process.h"
@@ -345,30 +346,7 @@ TEST_CASE("postgres: after a takeover the new writer expires the leases the dead
   auto n1 = std::make_unique<LedgerdProcess>(
       std::vector<std::string>{"--postgres", conninfo, "--node", "n1"}, Launch{{}, "n1", false});
   LedgerdProcess n2({"--postgres", conninfo, "--node", "n2"}, Launch{{}, "n2", false});
-  const std::vector<std::string> commands = {
-      json{{"type", "define_product"},
-           {"actor", "system"},
-           {"product", "pcon"},
-           {"editions", {"std"}}}
-          .dump(),
-      R"({"type":"create_tenant","tenant":"acme","actor":"system","owner":"olga",)"
-      R"("owner_email":"olga@acme.test"})",
-      json{{"type", "purchase_subscription"},
-           {"tenant", "acme"},
-           {"actor", "olga"},
-           {"subscription", "F1"},
-           {"product", "pcon"},
-           {"edition", "std"},
-           {"seats", 1},
-           {"seat_model", "concurrent"},
-           {"lease_ttl_seconds", 60},  // the shortest TTL allowed
-           {"period_start", "2026-01-01T00:00:00Z"},
-           {"period_end", "2099-01-01T00:00:00Z"}}
-          .dump(),
-      R"({"type":"assign_seat","tenant":"acme","actor":"olga","subscription":"F1","user":"olga"})",
-      R"({"type":"checkout","tenant":"acme","actor":"olga","subscription":"F1","user":"olga",)"
-      R"("device":"pc"})",
-  };
+  const std::vector<std::string> commands = ledger::testing::FloatingSeatCheckedOut();
   const std::vector<json> results = Submit(*n1, commands);
   for (const auto& r : results) REQUIRE(r["status"] == "accepted");
   const auto expires = ledger::ParseRfc3339(results.back()["expires_at"].get<std::string>());
