@@ -4,7 +4,8 @@
 //           [--tls-cert F --tls-key F] [--create-dev-token] [--clock manual]
 //           [--ready-file F] [--max-in-flight N] [--max-connections N] [--idle-timeout S]
 //           [--io-threads N] [--max-open-tables N] [--backup-dir DIR]
-//   ledgerd --postgres CONNINFO --node NAME [--data DIR] [--partitions 1] ...
+//   ledgerd --postgres CONNINFO --node NAME [--data DIR] [--partitions 1]
+//           [--advertise HOST] [--peer-tls-ca F] ...
 //
 // Defaults: data ./var/ledger, Cap'n Proto on 127.0.0.1:7700 (TLS with --tls-cert and
 // --tls-key), HTTP on 127.0.0.1:7701; port 0 picks a free port, and --ready-file gets the
@@ -89,7 +90,8 @@ int Usage(const std::string& message) {
              "               [--ready-file F] [--max-in-flight N] [--max-connections N]\n"
              "               [--idle-timeout SECONDS] [--io-threads N] [--max-open-tables N]\n"
              "               [--backup-dir DIR]\n"
-             "       ledgerd --postgres CONNINFO --node NAME [--data DIR] [--partitions 1] ...\n"
+             "       ledgerd --postgres CONNINFO --node NAME [--data DIR] [--partitions 1]\n"
+             "               [--advertise HOST] [--peer-tls-ca F] ...\n"
              "               (the log on PostgreSQL; --data: this node's copy, var/NAME)\n");
   return 2;
 }
