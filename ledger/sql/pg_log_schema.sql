@@ -102,12 +102,6 @@ BEGIN
 END
 $$;
 
--- The ledgerd nodes of this log and where they listen (written by each node once it
--- serves): a node that follows the log forwards commands to the writer's capnp address.
-CREATE TABLE IF NOT EXISTS ledger_nodes (
-  node       text        PRIMARY KEY,
-  capnp      text        NOT NULL,  -- HOST:PORT of its Cap'n Proto listener
-  http       text        NOT NULL,  -- HOST:PORT of its HTTP listener
-  tls        boolean     NOT NULL,  -- its Cap'n Proto listener speaks TLS
-  updated_at timestamptz NOT NULL DEFAULT now()
-);
+-- ledger_nodes (node, capnp, http, tls, updated_at), where each ledgerd node listens, is
+-- created by PgLog::Open (kNodesTableSql in ledger/src/pg/pg_log.cc) with a new log and on
+-- logs created before it existed.

@@ -70,11 +70,11 @@ struct InflightCommand {
 
 class Store::Impl {
  public:
-  // Pulls the log now (a follower) and waits until the local copy holds `position`.
-  Status AwaitPosition(uint64_t position, std::chrono::milliseconds timeout);
   ~Impl();
 
   Status Open(const StoreOptions& options, const std::string& path);
+  // Pulls the log now (a follower) and waits until the local copy holds `position`.
+  Status AwaitPosition(uint64_t position, std::chrono::milliseconds timeout);
 
   // Queues a write; `w->done` is called once it is durable or failed.
   void Submit(std::unique_ptr<QueuedWrite> w);

@@ -32,8 +32,9 @@ int HttpStatusOfResult(std::string_view status, std::string_view code) {
   if (status != "rejected") return 200;
   if (code == "bad_request") return 400;
   if (code == "unauthorized") return 401;
-  if (code == "forbidden") return 403;
   if (code == "unavailable") return 503;
+  // Domain rejections — "forbidden" included (R-rules on the actor) — are answers (200); a
+  // token's refusal is a 403 before any result exists (Frontend::Count).
   return 200;
 }
 
@@ -224,11 +225,14 @@ void CommandForwarder::Send(std::vector<std::vector<Job>>& runs, Connection* con
   }
   // Acknowledged by the writer: durable. Visible here before the callers hear of it.
   uint64_t visible = 0;
-  for (const auto& frame : answers) {
-    if (frame == nullptr || !frame->get().isResults()) continue;
-    for (const auto text : frame->get().getResults()) {
-      const commands::CommandResult r = ParseCommandResult(text.cStr());
-      if (r.status != "rejected") visible = std::max(visible, r.position);
+  std::vector<std::vector<commands::CommandResult>> results(runs.size());
+  for (size_t r = 0; r < runs.size(); ++r) {
+    if (answers[r] == nullptr || !answers[r]->get().isResults()) continue;
+    for (const auto text : answers[r]->get().getResults()) {
+      results[r].push_back(ParseCommandResult(text.cStr()));
+      if (results[r].back().status != "rejected") {
+        visible = std::max(visible, results[r].back().position);
+      }
     }
   }
   store_->AwaitPosition(visible, options_.visible_within).PermitUncheckedError();
@@ -239,7 +243,7 @@ void CommandForwarder::Send(std::vector<std::vector<Job>>& runs, Connection* con
     if (answers[r] == nullptr) {
       FailRun(runs[r], "unavailable", lost);
     } else {
-      Answer(runs[r], *answers[r], writer);
+      Answer(runs[r], *answers[r], results[r], writer);
     }
   }
 }
@@ -251,6 +255,7 @@ void CommandForwarder::FailRun(std::vector<Job>& run, const std::string& code,
 }
 
 void CommandForwarder::Answer(std::vector<Job>& run, ResponseFrame& frame,
+                              const std::vector<commands::CommandResult>& results,
                               const PeerAddress& writer) {
   const auto response = frame.get();
   if (response.isError()) {
@@ -263,9 +268,8 @@ void CommandForwarder::Answer(std::vector<Job>& run, ResponseFrame& frame,
                    "the writer " + Describe(writer) + " answered out of protocol");
   }
   for (size_t i = 0; i < run.size(); ++i) {
-    const char* text = response.getResults()[i].cStr();
-    const commands::CommandResult r = ParseCommandResult(text);
-    run[i].done(text, HttpStatusOfResult(r.status, r.code));
+    run[i].done(response.getResults()[i].cStr(),
+                HttpStatusOfResult(results[i].status, results[i].code));
   }
 }
 

@@ -131,16 +131,12 @@ void Frontend::SubmitCommandResult(
   ServerMetrics* metrics = metrics_;
   auto finish = [metrics, start, done = std::move(done)](commands::CommandResult r) {
     metrics->append_latency.Observe(NowMicros() - start);
-    int status = 200;
+    const int status = HttpStatusOfResult(r.status, r.code);
     if (r.status == "accepted") metrics->commands_accepted.fetch_add(1);
     if (r.status == "duplicate") metrics->commands_duplicate.fetch_add(1);
     if (r.status == "rejected") {
       metrics->commands_rejected.fetch_add(1);
-      if (r.code == "bad_request") status = 400;
-      if (r.code == "unavailable") {
-        status = 503;
-        LogStoreError(r.message);
-      }
+      if (r.code == "unavailable") LogStoreError(r.message);
     }
     // Answer first, then let a draining server see the count drop.
     done(std::move(r), status);

@@ -177,8 +177,18 @@ TEST_CASE("postgres: a node's acknowledged commands survive SIGKILL, a lost disk
     INFO(ordered.body);
     REQUIRE(ordered.status == 200);
     for (const json& r : json::parse(ordered.body)) CHECK(r["status"] == "accepted");
+    // A domain rejection answers 200 through a follower as on the writer (not the 403 of a
+    // token's refusal).
+    const ledger::testing::HttpReply refused = ledger::testing::HttpRequest(
+        n2.http_port(), boost::beast::http::verb::post, "/v1/commands",
+        R"({"type":"create_tenant","tenant":"gamma","actor":"olga","id":"g1","owner":"olga",)"
+        R"("owner_email":"olga@gamma.test","at":"2026-01-05T11:00:00Z"})",
+        ledger::testing::kSystemToken);
+    INFO(refused.body);
+    CHECK(refused.status == 200);
+    CHECK(json::parse(refused.body)["code"] == "forbidden");
     const std::string forwarding = ledger::testing::HttpGet(n2.http_port(), "/metrics").body;
-    CHECK(forwarding.find("\nledger_commands_forwarded_total 5\n") != std::string::npos);
+    CHECK(forwarding.find("\nledger_commands_forwarded_total 6\n") != std::string::npos);
     // Past the lease's 5 s n1 still writes (it renews the lease while idle), and n2's copy
     // follows what n1 writes.
     std::this_thread::sleep_for(std::chrono::seconds(6));

@@ -15,11 +15,13 @@
 namespace ledger {
 namespace {
 
-// Serializes schema creation between nodes starting together on an empty database.
-// The node directory, as in pg_log_schema.sql (which creates it with a new log).
+// The node directory: where each ledgerd node listens (PgLog::AdvertiseNode), for
+// followers forwarding commands to the writer. Created with a new log and added to logs
+// created before it existed; pg_log_schema.sql points here.
 constexpr char kNodesTableSql[] =
     "CREATE TABLE IF NOT EXISTS ledger_nodes (node text PRIMARY KEY, capnp text NOT NULL, "
     "http text NOT NULL, tls boolean NOT NULL, updated_at timestamptz NOT NULL DEFAULT now())";
+// Serializes schema creation between nodes starting together on an empty database.
 constexpr char kSchemaLockSql[] = "SELECT pg_advisory_xact_lock(7220281740238571)";
 constexpr char kFormatVersion[] = "1";
 // Most partitions a log may have (each is a lease to hold and a writer to run).
@@ -159,6 +161,7 @@ Status PgLog::Impl::EnsureSchema(const PgLogOptions& options) {
     }
     const uint32_t n = options.partitions == 0 ? kDefaultPgPartitions : options.partitions;
     s = Exec(pg::kSchemaSql, nullptr, "postgres: create schema");
+    if (s.ok()) s = Exec(kNodesTableSql, nullptr, "postgres: create schema");
     if (s.ok()) {
       s = Exec(fmt::format("INSERT INTO ledger_meta VALUES ('format', '{}'), ('partitions', '{}');"
                            "INSERT INTO ledger_partitions (partition) "

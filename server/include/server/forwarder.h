@@ -89,7 +89,8 @@ class CommandForwarder {
   // Sends the runs as pipelined submits, then answers every job.
   void Send(std::vector<std::vector<Job>>& runs, Connection* connection);
   // Answers a run from the writer's response (or fails it).
-  void Answer(std::vector<Job>& run, ResponseFrame& frame, const PeerAddress& writer);
+  void Answer(std::vector<Job>& run, ResponseFrame& frame,
+              const std::vector<commands::CommandResult>& results, const PeerAddress& writer);
   // Answers every job of `run` with a rejection.
   static void FailRun(std::vector<Job>& run, const std::string& code, const std::string& message);
   // Where the writer listens now (cached by node name until a connection to it fails).
@@ -107,8 +108,8 @@ class CommandForwarder {
   std::thread thread_;
 };
 
-// The HTTP status of a result object: 400 bad_request, 401 unauthorized, 403 forbidden,
-// 503 unavailable, else 200.
+// The HTTP status of a result object, as ledgerd answers it: 400 bad_request, 401
+// unauthorized, 503 unavailable, else 200 (domain rejections, "forbidden" included).
 int HttpStatusOfResult(std::string_view status, std::string_view code);
 
 // A result object (CommandResult::ToJson) read back: every field but an import's report.
