@@ -68,8 +68,11 @@ SUMMARY=()
 
 log() { echo "[$((SECONDS - T0))s] $*"; }
 summary() { SUMMARY+=("$*"); }  # a line of the figures printed at the end
+# The reason of a failure, printed again after the clean-up's logs (CI keeps the ends).
+FAILURE=""
 fail() {
-  echo "FAIL: $*" >&2
+  FAILURE="FAIL: $*"
+  echo "$FAILURE" >&2
   exit 1
 }
 # Sleeps $1 seconds without a fork (a read that times out on a pipe nobody writes): on two
@@ -134,6 +137,7 @@ cleanup() {
     rm -rf "$WORK"
   fi
   log "cluster down, $WORK removed"
+  [ -z "$FAILURE" ] || echo "$FAILURE" >&2
   exit "$rc"
 }
 
@@ -220,6 +224,7 @@ client() {
       pos=${BASH_REMATCH[1]}
     elif [[ $out == '{"status":"rejected"'* && $out == *'"code":"unavailable"'* ]]; then
       outcome=unavailable
+      echo "$id $out" >>"$sdir/unavailable"
     else
       outcome=other
       echo "$id $out" >>"$sdir/other"
@@ -568,23 +573,37 @@ scenario_stop() {  # $1: the round
   figures=$(load_figures "$sdir")
   log "stop: load stopped: $figures"
   check_scenario "$sdir" stop
-  # Sent to the stopped node after it stopped and not acknowledged: the woken node's groups
-  # were fenced, never committed, so resubmitting them now accepts them (a duplicate would
-  # mean the stale node wrote). (Acknowledged ones were forwarded by the node once it
-  # knew it follows: they are in the log, rightly.)
-  local sent committed
-  sent=$(all_records "$sdir" | awk -v t="$t_stop" -v p="${HTTP_PORTS[victim]}" '$2 > t && $6 == p && $4 != "ack"' | wc -l)
+  # Sent to the stopped node after it stopped and not acknowledged. Those its answer
+  # says were not committed (its fenced group was refused, or it refused them as a
+  # follower, or the connection was refused) must not be in the log: a duplicate would
+  # mean the stale node wrote. The others' outcome is unknown to the client (the
+  # node, woken, forwarded them to n$new and the answer came too late or said so):
+  # either way is right.
+  local sent refused committed
+  all_records "$sdir" | awk -v t="$t_stop" -v p="${HTTP_PORTS[victim]}" \
+    '$2 > t && $6 == p && $4 != "ack"' >"$sdir/sent_to_stopped"
+  sent=$(wc -l <"$sdir/sent_to_stopped")
   [ "$sent" -gt 0 ] || fail "stop: no unacknowledged command reached the stopped node (nothing to fence)"
-  committed=$(awk -v t="$t_stop" -v p="${HTTP_PORTS[victim]}" '
-    NR == FNR { if ($2 > t && $6 == p && $4 != "ack") sent[$1] = 1; next }
-    ($1 in sent) && $2 != "accepted" { print $1 " " $2 }' <(all_records "$sdir") "$sdir/resubmitted" |
-    head -n 5)
-  [ -z "$committed" ] || fail "stop: commands sent to the stopped node were in the log:
-$committed"
-  log "stop: none of the $sent unacknowledged commands sent to n$victim while it was stopped committed"
+  awk 'NR == FNR { answer[$1] = $0; next }
+    ($4 == "noanswer" && $7 == 7) ||
+    ($4 == "unavailable" && (answer[$1] ~ /refused/ || answer[$1] ~ /follows the log/)) { print $1 }' \
+    <(cat "$sdir/unavailable" 2>/dev/null) "$sdir/sent_to_stopped" >"$sdir/refused_by_stopped"
+  refused=$(wc -l <"$sdir/refused_by_stopped")
+  committed=$(awk 'NR == FNR { refused[$1] = 1; next } ($1 in refused) && $2 != "accepted" { print $1 " " $2 }' \
+    "$sdir/refused_by_stopped" "$sdir/resubmitted" | head -n 5)
+  [ -z "$committed" ] || fail "stop: commands the stopped node answered as not committed were in the log:
+$committed
+their answers:
+$(grep -F -f <(cut -d' ' -f1 <<<"$committed" | sed 's/$/ /') "$sdir/unavailable" 2>/dev/null | head -n 5)"
+  log "stop: of the $sent unacknowledged commands sent to n$victim while it was stopped, the" \
+    "$refused answered as refused (fenced group, follower, connection refused) did not commit;" \
+    "$(awk 'FILENAME == ARGV[1] { refused[$1] = 1; next }
+      FILENAME == ARGV[2] { if (!($1 in refused)) other[$1] = 1; next }
+      ($1 in other) && $2 != "accepted"' "$sdir/refused_by_stopped" "$sdir/sent_to_stopped" \
+      "$sdir/resubmitted" | wc -l) of the others had committed"
   summary "round $r, SIGSTOP of the writer: n$new writes after $(secs $((t_taken - t_stop))) s;" \
     "n$victim, woken, follows after $(secs $((t_follows - t_cont))) s; $sent unacknowledged" \
-    "commands sent to it while stopped, none committed; $figures"
+    "commands sent to it while stopped, none of the $refused refused committed; $figures"
 }
 
 # ---------------------------------------------------------------- between rounds
