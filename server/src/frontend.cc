@@ -4,12 +4,14 @@
 #include <kj/exception.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <mutex>
 #include <nlohmann/json.hpp>
 
 #include "commands/command.h"
 #include "ledger/time.h"
 #include "replay/as_of.h"
+#include "replay/digest.h"
 #include "replay/event_json.h"
 #include "replay/state_json.h"
 
@@ -81,13 +83,14 @@ AuthDecision Frontend::AuthorizeCommand(std::optional<std::string_view> token,
   // rejection log.
   AuthDecision auth;
   if (cmd->type == "define_product") {
-    auth = Authorize(*tokens_, token, "", cmd->actor);
+    auth = Authorize(*tokens_, token, "", cmd->actor, Right::kWrite);
   } else if (!cmd->tenant.empty()) {
-    auth = Authorize(*tokens_, token, cmd->tenant, cmd->actor);
+    auth = Authorize(*tokens_, token, cmd->tenant, cmd->actor, Right::kWrite);
   } else if (cmd->actor == "system") {
-    auth = Authorize(*tokens_, token, "", cmd->actor);
-  } else if (!token || tokens_->Find(*token) == nullptr) {
-    auth = Authorize(*tokens_, token, "*", "");  // the 401 with its message
+    auth = Authorize(*tokens_, token, "", cmd->actor, Right::kWrite);
+  } else {
+    // No tenant to reach: still a token that may write (else the 401 or 403 it gets).
+    auth = AuthorizeAnyTenant(*tokens_, token, Right::kWrite);
   }
   return auth;
 }
@@ -152,7 +155,7 @@ void Frontend::SubmitCommandResult(
 Refusal Frontend::Check(std::optional<std::string_view> token, const std::string& tenant,
                         const std::string& user, const std::string& product,
                         const std::string& at_text, commands::AccessDecision* decision) {
-  const AuthDecision auth = Authorize(*tokens_, token, tenant, "");
+  const AuthDecision auth = Authorize(*tokens_, token, tenant, "", Right::kCheck);
   if (!auth.ok()) return Count(auth);
   if (user.empty()) return {400, "bad_request", "user: required"};
   if (product.empty()) return {400, "bad_request", "product: required"};
@@ -169,7 +172,7 @@ Refusal Frontend::Check(std::optional<std::string_view> token, const std::string
 
 Refusal Frontend::Fold(std::optional<std::string_view> token, const std::string& tenant,
                        commands::TenantState* state, ledger::Micros* at) {
-  const AuthDecision auth = Authorize(*tokens_, token, tenant, "");
+  const AuthDecision auth = Authorize(*tokens_, token, tenant, "", Right::kCheck);
   if (!auth.ok()) return Count(auth);
   ledger::Status s;
   try {
@@ -236,10 +239,71 @@ void Frontend::Backup(std::optional<std::string_view> token, std::string_view bo
   }
 }
 
+std::optional<RouteAnswer> Frontend::Replay(std::optional<std::string_view> token,
+                                            const std::string& tenant, std::string_view verb,
+                                            const QueryParams& query) {
+  const std::optional<Right> right = ReplayVerbRight(verb);
+  if (!right) return std::nullopt;
+  const AuthDecision auth = Authorize(*tokens_, token, tenant, "", *right);
+  if (!auth.ok()) {
+    const Refusal r = Count(auth);
+    return RouteAnswer{r.http_status, RejectedBody(r.code, r.message)};
+  }
+  const ReplaySources sources{engine_.store, engine_.reader, engine_.views};
+  return RunReplayVerb(sources, tenant, verb, query);
+}
+
+RouteAnswer Frontend::Tenants(std::optional<std::string_view> token, const QueryParams& query) {
+  const AuthDecision auth = AuthorizeAnyTenant(*tokens_, token, Right::kCheck);
+  if (!auth.ok()) {
+    const Refusal r = Count(auth);
+    return {r.http_status, RejectedBody(r.code, r.message)};
+  }
+  const TokenGrant& grant = *tokens_->Find(*token);
+  size_t limit = 1000;
+  std::string after;
+  for (const auto& [name, value] : query) {
+    if (name == "limit") {
+      char* end = nullptr;
+      const unsigned long n = std::strtoul(value.c_str(), &end, 10);
+      if (value.empty() || *end != '\0' || n < 1 || n > 1000) {
+        return {400, RejectedBody("bad_request", "limit: a number from 1 to 1000")};
+      }
+      limit = n;
+    } else if (name == "after") {
+      after = value;
+    } else {
+      return {400, RejectedBody("bad_request", name + ": not a parameter of this route")};
+    }
+  }
+  std::vector<replay::DigestEntry> heads;
+  const ledger::Status s = replay::CollectDigest(*engine_.store, std::nullopt, &heads);
+  if (!s.ok()) return {503, RejectedBody("unavailable", s.ToString())};
+  nlohmann::json ids = nlohmann::json::array();
+  std::string last;
+  bool more = false;
+  for (const auto& head : heads) {  // in tenant order
+    if (head.tenant == commands::kCatalogStream || head.tenant <= after ||
+        !grant.Covers(head.tenant)) {
+      continue;
+    }
+    if (ids.size() == limit) {
+      more = true;
+      break;
+    }
+    ids.push_back(head.tenant);
+    last = head.tenant;
+  }
+  nlohmann::json body = {{"tenants", std::move(ids)}};
+  if (more) body["next"] = last;
+  return {200, body.dump()};
+}
+
 Refusal Frontend::AuthorizeEvents(std::optional<std::string_view> token,
                                   const std::string& tenant) {
-  const AuthDecision auth = tenant.empty() ? AuthorizeAllTenants(*tokens_, token)
-                                           : Authorize(*tokens_, token, tenant, "");
+  const AuthDecision auth = tenant.empty()
+                                ? AuthorizeAllTenants(*tokens_, token, Right::kAuditRead)
+                                : Authorize(*tokens_, token, tenant, "", Right::kAuditRead);
   return auth.ok() ? Refusal{} : Count(auth);
 }
 

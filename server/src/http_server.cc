@@ -187,6 +187,10 @@ class Session : public std::enable_shared_from_this<Session> {
       if (method != http::verb::get) return Send(405, Error("bad_request", "method: use GET"));
       return Events(query);
     }
+    if (path == "/v1/tenants") {
+      if (method != http::verb::get) return Send(405, Error("bad_request", "method: use GET"));
+      return Answer(server_->frontend->Tenants(Token(), query));
+    }
     constexpr std::string_view kTenants = "/v1/tenants/";
     if (path.rfind(kTenants, 0) == 0) {
       const std::string rest = path.substr(kTenants.size());
@@ -199,7 +203,9 @@ class Session : public std::enable_shared_from_this<Session> {
         }
         if (method != http::verb::get) return Send(405, Error("bad_request", "method: use GET"));
         if (what == "check") return Check(tenant, query);
-        if (what == "state") return State(tenant);
+        if (auto answer = server_->frontend->Replay(Token(), tenant, what, query)) {
+          return Answer(std::move(*answer));
+        }
       }
     }
     return Send(404, Error("not_found", "no such resource: " + path));
@@ -221,11 +227,8 @@ class Session : public std::enable_shared_from_this<Session> {
     SendText(200, d.ToJson(), "application/json");
   }
 
-  void State(const std::string& tenant) {
-    std::string body;
-    const Refusal r = server_->frontend->State(Token(), tenant, &body);
-    if (!r.ok()) return Refuse(r);
-    SendText(200, std::move(body), "application/json");
+  void Answer(RouteAnswer answer) {
+    SendText(answer.http_status, std::move(answer.body), answer.content_type.c_str());
   }
 
   // The lease routes (lease_routes.h); `rest` is what follows ".../leases" in the path.

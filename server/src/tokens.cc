@@ -12,6 +12,66 @@ namespace server {
 using ledger::Status;
 using nlohmann::json;
 
+std::string_view RoleName(Role role) {
+  switch (role) {
+    case Role::kUnset:
+      return "";
+    case Role::kService:
+      return "service";
+    case Role::kSupport:
+      return "support";
+    case Role::kAuditor:
+      return "auditor";
+    case Role::kAdmin:
+      return "admin";
+  }
+  return "";
+}
+
+std::string_view RightName(Right right) {
+  switch (right) {
+    case Right::kWrite:
+      return "submit commands";
+    case Right::kCheck:
+      return "check access";
+    case Right::kSupportRead:
+      return "read the tenant's history";
+    case Right::kAuditRead:
+      return "read audit data (digest, verify, export, events)";
+    case Right::kBackup:
+      return "run backups";
+  }
+  return "";
+}
+
+bool RoleAllows(Role role, Right right) {
+  switch (role) {
+    case Role::kUnset:
+      // The rights of tokens before roles: they could already read every event of their
+      // tenants (the events stream), so the history and audit reads add nothing.
+      return true;
+    case Role::kService:
+      return right == Right::kWrite || right == Right::kCheck;
+    case Role::kSupport:
+      return right == Right::kCheck || right == Right::kSupportRead;
+    case Role::kAuditor:
+      return right == Right::kCheck || right == Right::kSupportRead || right == Right::kAuditRead;
+    case Role::kAdmin:
+      return true;
+  }
+  return false;
+}
+
+namespace {
+
+AuthDecision RoleRefusal(const TokenGrant& grant, Right right) {
+  return {403, "forbidden",
+          "token '" + grant.name + "' (role " + std::string(RoleName(grant.role)) + ") may not " +
+              std::string(RightName(right))};
+}
+
+}  // namespace
+
 Status TokenRegistry::Parse(std::string_view text, TokenRegistry* out) {
   const json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (!j.is_array()) {
@@ -26,7 +86,8 @@ Status TokenRegistry::Parse(std::string_view text, TokenRegistry* out) {
     const std::string where = "tokens[" + std::to_string(i) + "]";
     if (!e.is_object()) return Status::InvalidArgument(where + ": not an object");
     for (const auto& [key, value] : e.items()) {
-      if (key != "name" && key != "token_sha256" && key != "tenants" && key != "system") {
+      if (key != "name" && key != "token_sha256" && key != "tenants" && key != "system" &&
+          key != "role") {
         return Status::InvalidArgument(where + ": unknown field '" + key + "'");
       }
     }
@@ -66,6 +127,21 @@ Status TokenRegistry::Parse(std::string_view text, TokenRegistry* out) {
         return Status::InvalidArgument(where + ".system: true or false");
       }
       g.system = e["system"].get<bool>();
+    }
+    if (e.contains("role")) {
+      const json& role = e["role"];
+      const std::string name = role.is_string() ? role.get<std::string>() : "";
+      bool known = false;
+      for (Role r : {Role::kService, Role::kSupport, Role::kAuditor, Role::kAdmin}) {
+        if (name == RoleName(r)) {
+          g.role = r;
+          known = true;
+        }
+      }
+      if (!known) {
+        return Status::InvalidArgument(where +
+                                       ".role: \"service\", \"support\", \"auditor\" or \"admin\"");
+      }
     }
     registry.grants_.push_back(std::move(g));
   }
@@ -112,13 +188,14 @@ std::optional<std::string_view> BearerToken(std::string_view authorization) {
 }
 
 AuthDecision Authorize(const TokenRegistry& tokens, std::optional<std::string_view> token,
-                       std::string_view tenant, std::string_view actor) {
+                       std::string_view tenant, std::string_view actor, Right right) {
   AuthDecision d;
   if (!token) {
     return {401, "unauthorized", "no token: send Authorization: Bearer <token>"};
   }
   const TokenGrant* grant = tokens.Find(*token);
   if (grant == nullptr) return {401, "unauthorized", "unknown token"};
+  if (!RoleAllows(grant->role, right)) return RoleRefusal(*grant, right);
   if (tenant.empty()) {
     if (!grant->system) {
       return {403, "forbidden", "token '" + grant->name + "' may not change the product catalog"};
@@ -135,11 +212,21 @@ AuthDecision Authorize(const TokenRegistry& tokens, std::optional<std::string_vi
   return d;
 }
 
-AuthDecision AuthorizeAllTenants(const TokenRegistry& tokens,
-                                 std::optional<std::string_view> token) {
+AuthDecision AuthorizeAnyTenant(const TokenRegistry& tokens, std::optional<std::string_view> token,
+                                Right right) {
   if (!token) return {401, "unauthorized", "no token: send Authorization: Bearer <token>"};
   const TokenGrant* grant = tokens.Find(*token);
   if (grant == nullptr) return {401, "unauthorized", "unknown token"};
+  if (!RoleAllows(grant->role, right)) return RoleRefusal(*grant, right);
+  return {};
+}
+
+AuthDecision AuthorizeAllTenants(const TokenRegistry& tokens, std::optional<std::string_view> token,
+                                 Right right) {
+  if (!token) return {401, "unauthorized", "no token: send Authorization: Bearer <token>"};
+  const TokenGrant* grant = tokens.Find(*token);
+  if (grant == nullptr) return {401, "unauthorized", "unknown token"};
+  if (!RoleAllows(grant->role, right)) return RoleRefusal(*grant, right);
   if (!grant->all_tenants) {
     return {403, "forbidden",
             "token '" + grant->name + "' does not reach every tenant: name one (tenant=...)"};
@@ -151,10 +238,12 @@ AuthDecision AuthorizeAdmin(const TokenRegistry& tokens, std::optional<std::stri
   if (!token) return {401, "unauthorized", "no token: send Authorization: Bearer <token>"};
   const TokenGrant* grant = tokens.Find(*token);
   if (grant == nullptr) return {401, "unauthorized", "unknown token"};
-  if (!grant->all_tenants || !grant->system) {
+  const bool admin = grant->role == Role::kAdmin || (grant->role == Role::kUnset && grant->system);
+  if (!grant->all_tenants || !admin) {
     return {403, "forbidden",
             "token '" + grant->name +
-                "' may not run backups (that needs \"tenants\": [\"*\"] and \"system\": true)"};
+                "' may not run backups (that needs \"tenants\": [\"*\"] and \"role\": "
+                "\"admin\", or no role and \"system\": true)"};
   }
   return {};
 }

@@ -285,8 +285,8 @@ int main(int argc, char** argv) {
   }
   server::ServerMetrics metrics;
   server::Frontend frontend(
-      {store.get(), service.get(), reader.get(), backups.get(), forwarder.get()}, &tokens,
-      &metrics);
+      {store.get(), service.get(), reader.get(), backups.get(), forwarder.get(), views.get()},
+      &tokens, &metrics);
   server::ConnectionLimits limits;
   limits.max_connections = max_connections;
   limits.idle_timeout_seconds = idle_timeout;

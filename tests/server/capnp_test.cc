@@ -18,6 +18,7 @@
 
 #include "ledger/event.h"
 #include "server/client.h"
+#include "support/command_json.h"
 #include "support/floating_seat.h"
 #include "support/ledgerd_process.h"
 #include "support/run_tool.h"
@@ -46,10 +47,7 @@ std::unique_ptr<LedgerClient> Connect(const LedgerdProcess& d, const std::string
 }
 
 std::string Cmd(const std::string& type, const std::string& actor, json fields) {
-  fields["type"] = type;
-  fields["actor"] = actor;
-  if (type != "define_product") fields["tenant"] = fields.value("tenant", "acme");
-  return fields.dump();
+  return ledger::testing::CommandJson(type, actor, std::move(fields)).dump();
 }
 
 // acme (owner olga, member bob) and globex; product pcon; a 1-seat subscription L1.
@@ -284,6 +282,41 @@ TEST_CASE("capnp: tokens and tenant scoping", "[server][capnp]") {
   CHECK(json::parse(state)["members"].size() == 1);
   CHECK(d.log().find(kAcmeToken) == std::string::npos);
   CHECK(d.log().find(kSystemToken) == std::string::npos);
+}
+
+TEST_CASE("capnp: read-only roles check and read, and are refused every submit",
+          "[server][capnp][auth]") {
+  LedgerdProcess d;
+  Setup(*Connect(d, kSystemToken));
+  const std::string invite =
+      Cmd("invite_member", "olga", {{"user", "dan"}, {"email", "dan@acme.test"}});
+  commands::AccessDecision expected;
+  REQUIRE(Connect(d, kSystemToken)->Check("acme", "bob", "pcon", "", &expected).ok());
+  for (const char* token : {ledger::testing::kSupportToken, ledger::testing::kAuditorToken}) {
+    INFO(token);
+    auto c = Connect(d, token);
+    std::vector<std::string> results;
+    REQUIRE(c->Submit({invite}, &results).ok());
+    CHECK(json::parse(results.at(0))["code"] == "forbidden");
+    CHECK(json::parse(results.at(0))["message"].get<std::string>().find("may not submit") !=
+          std::string::npos);
+    commands::AccessDecision decision;
+    REQUIRE(c->Check("acme", "bob", "pcon", "", &decision).ok());
+    CHECK(decision.ToJson() == expected.ToJson());
+  }
+  // The events stream is audit data: the auditor reads it, support does not.
+  std::vector<std::string> events;
+  uint64_t next = 0, last = 0;
+  CHECK(Connect(d, ledger::testing::kAuditorToken)
+            ->ReadEvents(1, "acme", 100, &events, &next, &last)
+            .ok());
+  auto support = Connect(d, ledger::testing::kSupportToken);
+  CHECK_FALSE(support->ReadEvents(1, "acme", 100, &events, &next, &last).ok());
+  CHECK(support->remote_error()->code == "forbidden");
+  // Nothing a read-only token sent reached the ledger.
+  std::string state;
+  REQUIRE(Connect(d, kSystemToken)->State("acme", &state).ok());
+  CHECK(state.find("dan") == std::string::npos);
 }
 
 TEST_CASE("capnp: hostile frames get an error or a closed connection, never a crash",

@@ -22,6 +22,7 @@
 #include <thread>
 
 #include "ledger/sha256.h"
+#include "support/command_json.h"
 #include "support/http_request.h"
 #include "support/ledgerd_process.h"
 #include "support/run_tool.h"
@@ -69,10 +70,7 @@ class Ledgerd {
 };
 
 json Cmd(const std::string& type, const std::string& actor, json fields) {
-  fields["type"] = type;
-  fields["actor"] = actor;
-  if (type != "define_product") fields["tenant"] = fields.value("tenant", "acme");
-  return fields;
+  return ledger::testing::CommandJson(type, actor, std::move(fields));
 }
 
 // acme (owner olga) with pcon, bob and carol active members, and a 1-seat subscription L1.

@@ -2,7 +2,9 @@
 // development tokens that work against the file they come with.
 #include "server/tokens.h"
 
+#include <array>
 #include <catch2/catch.hpp>
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "support/run_tool.h"
@@ -54,7 +56,7 @@ TEST_CASE("tokens: the 401/403 matrix", "[server][auth]") {
   };
   for (const auto& c : cases) {
     INFO((c.token ? std::string(*c.token) : "(none)") << " " << c.tenant << " " << c.actor);
-    const auto d = Authorize(r, c.token, c.tenant, c.actor);
+    const auto d = Authorize(r, c.token, c.tenant, c.actor, server::Right::kWrite);
     CHECK(d.http_status == c.status);
     if (c.status == 401) CHECK(d.code == "unauthorized");
     if (c.status == 403) CHECK(d.code == "forbidden");
@@ -111,9 +113,50 @@ TEST_CASE("tokens: a development token works against its own file entry", "[serv
   ledger::testing::Write(dir / "tokens.json", dev.file_json);
   TokenRegistry r;
   REQUIRE(TokenRegistry::Load(dir / "tokens.json", &r).ok());
-  CHECK(Authorize(r, std::string_view(dev.token), "acme", "system").ok());
-  CHECK(!Authorize(r, std::string_view("x" + dev.token.substr(1)), "acme", "olga").ok());
+  CHECK(Authorize(r, std::string_view(dev.token), "acme", "system", server::Right::kWrite).ok());
+  CHECK(!Authorize(r, std::string_view("x" + dev.token.substr(1)), "acme", "olga",
+                   server::Right::kWrite)
+             .ok());
   CHECK(server::NewDevelopmentToken("dev").token != dev.token);
   CHECK(TokenRegistry::Load(dir / "missing.json", &r).code() ==
         ledger::Status::Code::kInvalidArgument);
+}
+
+TEST_CASE("tokens: each role reaches exactly its rights, only on its tenants", "[server][auth]") {
+  using server::Right;
+  auto entry = [](const std::string& name, const std::string& role) {
+    return "{\"name\":\"" + name + "\",\"token_sha256\":\"" +
+           ledger::ToHex(ledger::Sha256("s3cret-" + name)) + "\",\"tenants\":[\"acme\"]" +
+           (role.empty() ? "" : ",\"role\":\"" + role + "\"") + "}";
+  };
+  TokenRegistry r;
+  REQUIRE(TokenRegistry::Parse("[" + entry("svc", "service") + "," + entry("sup", "support") + "," +
+                                   entry("aud", "auditor") + "," + entry("adm", "admin") + "," +
+                                   entry("old", "") + "]",
+                               &r)
+              .ToString() == "OK");
+  const Right rights[] = {Right::kWrite, Right::kCheck, Right::kSupportRead, Right::kAuditRead};
+  // Allowed (1) or 403 (0), per right in the order above.
+  const std::map<std::string, std::array<int, 4>> matrix = {
+      {"svc", {1, 1, 0, 0}}, {"sup", {0, 1, 1, 0}}, {"aud", {0, 1, 1, 1}},
+      {"adm", {1, 1, 1, 1}}, {"old", {1, 1, 1, 1}},
+  };
+  for (const auto& [name, allowed] : matrix) {
+    const std::string token = "s3cret-" + name;
+    for (size_t i = 0; i < 4; ++i) {
+      INFO(name << " right " << i);
+      const auto d = Authorize(r, std::string_view(token), "acme", "olga", rights[i]);
+      CHECK(d.http_status == (allowed[i] ? 200 : 403));
+      if (!allowed[i]) CHECK(d.message.find("may not") != std::string::npos);
+      // Never another tenant's data, whatever the role.
+      CHECK(Authorize(r, std::string_view(token), "globex", "olga", rights[i]).http_status == 403);
+    }
+  }
+  // A read-only token cannot submit even a command that names no tenant.
+  CHECK(server::AuthorizeAnyTenant(r, std::string_view("s3cret-sup"), Right::kWrite).http_status ==
+        403);
+  CHECK(server::AuthorizeAnyTenant(r, std::string_view("s3cret-svc"), Right::kWrite).ok());
+  TokenRegistry bad;
+  const auto s = TokenRegistry::Parse("[" + entry("x", "root") + "]", &bad);
+  CHECK(s.message().find(".role:") != std::string::npos);
 }

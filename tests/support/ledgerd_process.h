@@ -27,6 +27,11 @@ namespace ledger::testing {
 
 constexpr char kSystemToken[] = "tok-system";
 constexpr char kAcmeToken[] = "tok-acme";
+// One token per role (server/tokens.h), each for tenant acme only.
+constexpr char kServiceToken[] = "tok-acme-service";
+constexpr char kSupportToken[] = "tok-acme-support";
+constexpr char kAuditorToken[] = "tok-acme-auditor";
+constexpr char kAdminToken[] = "tok-acme-admin";
 
 // How to start ledgerd, when not directly on a data directory in the test's folder.
 struct Launch {
@@ -52,10 +57,15 @@ class LedgerdProcess {
                   {"tenants", std::move(tenants)},
                   {"system", sys}};
     };
-    Write(dir_ / "tokens.json",
-          json::array({entry("billing", kSystemToken, json::array({"*"}), true),
-                       entry("acme-app", kAcmeToken, json::array({"acme"}), false)})
-              .dump());
+    json tokens = json::array({entry("billing", kSystemToken, json::array({"*"}), true),
+                               entry("acme-app", kAcmeToken, json::array({"acme"}), false)});
+    for (const char* role : {"service", "support", "auditor", "admin"}) {
+      const std::string name = std::string("acme-") + role;
+      json e = entry(name.c_str(), ("tok-" + name).c_str(), json::array({"acme"}), false);
+      e["role"] = role;
+      tokens.push_back(std::move(e));
+    }
+    Write(dir_ / "tokens.json", tokens.dump());
     Start();
   }
   ~LedgerdProcess() { Kill(); }

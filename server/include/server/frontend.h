@@ -12,9 +12,11 @@
 #include "commands/service.h"
 #include "ledger/store.h"
 #include "projections/view_reader.h"
+#include "projections/views.h"
 #include "server/backups.h"
 #include "server/forwarder.h"
 #include "server/metrics.h"
+#include "server/replay_routes.h"
 #include "server/tokens.h"
 
 namespace server {
@@ -37,6 +39,8 @@ struct Engine {
   // Sends commands to the node that writes the log while this one follows it (DESIGN
   // section 7); nullptr: a follower refuses them as unavailable.
   CommandForwarder* forwarder = nullptr;
+  // The views the reader reads, for the verify route; nullptr: verify answers 503.
+  const projections::ViewProjector* views = nullptr;
 };
 
 // A request's answer when it is not a success: the HTTP status it maps to (Cap'n Proto
@@ -90,6 +94,14 @@ class Frontend {
   Refusal Fold(std::optional<std::string_view> token, const std::string& tenant,
                commands::TenantState* state, ledger::Micros* at);
 
+  // GET /v1/tenants/{tenant}/{verb} for a replay verb (replay_routes.h), once `token` has
+  // the verb's right on `tenant`; nullopt when `verb` is not a replay verb.
+  std::optional<RouteAnswer> Replay(std::optional<std::string_view> token,
+                                    const std::string& tenant, std::string_view verb,
+                                    const QueryParams& query);
+  // GET /v1/tenants: {"tenants":[ids]}, the tenants with events that `token` reaches, in
+  // id order; `limit` (1..1000) and `after` (the last id of the previous page) page it.
+  RouteAnswer Tenants(std::optional<std::string_view> token, const QueryParams& query);
   // May `token` read the log of `tenant` (every tenant when empty)?
   Refusal AuthorizeEvents(std::optional<std::string_view> token, const std::string& tenant);
 

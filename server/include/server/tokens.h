@@ -14,14 +14,44 @@
 
 namespace server {
 
-// One entry of the tokens file:
-// {"name", "token_sha256", "tenants": ["*"] or [ids], "system": true|false}.
+// What a token is for (its entry's "role"). Least privilege: support and auditor tokens
+// read and never write.
+enum class Role {
+  kUnset,    // no "role": the rights tokens had before roles (all but backups, which
+             // need "system": true and every tenant)
+  kService,  // backend services: submit commands, check, state, leases
+  kSupport,  // read-only: check, state, history, explain, diff, usage, rejections
+  kAuditor,  // read-only: what support reads, plus digest, verify, export, the events
+  kAdmin,    // everything, backups included (with every tenant)
+};
+
+// The name of a role as the tokens file spells it ("" for kUnset).
+std::string_view RoleName(Role role);
+
+// What a request needs, besides reaching its tenant.
+enum class Right {
+  kWrite,        // submit commands (HTTP, Cap'n Proto); lease checkout/heartbeat/checkin
+  kCheck,        // access checks, the tenant's state, the lease list, the tenant list
+  kSupportRead,  // history, explain, diff, usage, rejections
+  kAuditRead,    // digest, verify, export, the events stream
+  kBackup,       // backups of the whole ledger
+};
+
+// The name of a right, for messages ("write", "check", ...).
+std::string_view RightName(Right right);
+
+// Whether `role` carries `right` (backups also need every tenant; see AuthorizeAdmin).
+bool RoleAllows(Role role, Right right);
+
+// One entry of the tokens file: {"name", "token_sha256", "tenants": ["*"] or [ids],
+// "system": true|false, "role": "service"|"support"|"auditor"|"admin" (optional)}.
 struct TokenGrant {
   std::string name;
   ledger::Digest token_sha256{};
   bool all_tenants = false;
   std::set<std::string> tenants;
   bool system = false;
+  Role role = Role::kUnset;
 
   // True if the grant reaches `tenant`.
   bool Covers(std::string_view tenant) const {
@@ -60,20 +90,27 @@ struct AuthDecision {
 // The token of an "Authorization: Bearer <token>" header value, or nullopt.
 std::optional<std::string_view> BearerToken(std::string_view authorization);
 
-// May the holder of `token` (nullopt: none presented) act on `tenant` (empty: the global
-// catalog) as `actor`? No or unknown token → 401; a tenant outside the grant, or actor
-// `system` (or the catalog) without "system": true → 403.
+// May the holder of `token` (nullopt: none presented) do what `right` covers on `tenant`
+// (empty: the global catalog) as `actor`? No or unknown token → 401; a role without the
+// right, a tenant outside the grant, or actor `system` (or the catalog) without
+// "system": true → 403.
 AuthDecision Authorize(const TokenRegistry& tokens, std::optional<std::string_view> token,
-                       std::string_view tenant, std::string_view actor);
+                       std::string_view tenant, std::string_view actor, Right right);
 
-// May the holder of `token` read every tenant (a grant with "*")? 401 or 403 otherwise.
-AuthDecision AuthorizeAllTenants(const TokenRegistry& tokens,
-                                 std::optional<std::string_view> token);
+// May the holder of `token` do what `right` covers on some tenant (a request that names
+// none, such as a command without its tenant)? 401 or 403 otherwise.
+AuthDecision AuthorizeAnyTenant(const TokenRegistry& tokens, std::optional<std::string_view> token,
+                                Right right);
+
+// May the holder of `token` do what `right` covers on every tenant (a grant with "*")?
+// 401 or 403 otherwise.
+AuthDecision AuthorizeAllTenants(const TokenRegistry& tokens, std::optional<std::string_view> token,
+                                 Right right);
 
 // May the holder of `token` run administrative operations on the whole ledger (backups)?
-// That takes the admin rights of DESIGN 6.3, which the tokens file spells as a grant for
-// every tenant ("*") with "system": true: a backup holds every tenant's data. 401 or 403
-// otherwise.
+// That takes the admin rights of DESIGN 6.3: a grant for every tenant ("*") — a backup
+// holds every tenant's data — with role admin, or without a role and "system": true.
+// 401 or 403 otherwise.
 AuthDecision AuthorizeAdmin(const TokenRegistry& tokens, std::optional<std::string_view> token);
 
 // A new random token (64 hex characters) and its tokens-file entry with all tenants and

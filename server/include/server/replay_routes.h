@@ -1,0 +1,51 @@
+// The audit verbs of ledger-replay over HTTP (issue 19): GET /v1/tenants/{t}/VERB answers
+// exactly the JSON of `ledger-replay VERB --tenant t ... --json` (export: its lines), from
+// the same library calls (replay/), with the CLI's options as query parameters of the
+// same names (known-at is known_at). Authorization is the caller's (Frontend).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "ledger/store.h"
+#include "projections/view_reader.h"
+#include "projections/views.h"
+#include "server/tokens.h"
+
+namespace server {
+
+// A request's query parameters, decoded, in order.
+using QueryParams = std::vector<std::pair<std::string, std::string>>;
+
+// What a route answers: status, body and its media type.
+struct RouteAnswer {
+  int http_status = 200;
+  std::string body;
+  std::string content_type = "application/json";
+};
+
+// The right replay verb `verb` needs (state: check; history, explain, diff, usage:
+// support reads; digest, verify, export: audit reads), or nullopt when `verb` is not one.
+std::optional<Right> ReplayVerbRight(std::string_view verb);
+
+// What the verbs read: the store, its views and their reader. `views` may be null (verify
+// then answers 503).
+struct ReplaySources {
+  const ledger::Store* store = nullptr;
+  const projections::ViewReader* reader = nullptr;
+  const projections::ViewProjector* views = nullptr;
+};
+
+// Runs replay verb `verb` (ReplayVerbRight) on `tenant`. Bad parameters → 400
+// bad_request naming the parameter; a tenant without events → 404 unknown_tenant.
+// history takes `limit` (1..1000) and `after` (the `next` of the previous page).
+RouteAnswer RunReplayVerb(const ReplaySources& sources, const std::string& tenant,
+                          std::string_view verb, const QueryParams& query);
+
+// The error body every route answers: {"status":"rejected","code","message"}.
+std::string RejectedBody(const std::string& code, const std::string& message);
+
+}  // namespace server

@@ -1,0 +1,237 @@
+// The audit verbs over HTTP and least-privilege tokens (issue 19), against a real ledgerd:
+// each route answers exactly what `ledger-replay VERB --json` prints for the same data,
+// bad parameters are named, and every role reaches exactly its routes on its tenants.
+// clang-format off
+#include <utility>  // before Boost.Asio 1.74, whose awaitable.hpp uses std::exchange
+// clang-format on
+#include <catch2/catch.hpp>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "support/command_json.h"
+#include "support/http_request.h"
+#include "support/ledgerd_process.h"
+#include "support/run_tool.h"
+
+namespace {
+
+namespace http = boost::beast::http;
+using json = nlohmann::json;
+using ledger::testing::HttpReply;
+using ledger::testing::HttpRequest;
+using ledger::testing::LedgerdProcess;
+
+json Cmd(const std::string& type, const std::string& actor, json fields) {
+  return ledger::testing::CommandJson(type, actor, std::move(fields));
+}
+
+// acme: bob invited, seated on L1 and revoked (backdated); one rejected attempt; globex.
+void Setup(const LedgerdProcess& d) {
+  const json commands = json::array({
+      Cmd("define_product", "system",
+          {{"product", "pcon"}, {"editions", {"std"}}, {"at", "2026-01-05T09:00:00Z"}}),
+      Cmd("create_tenant", "system", {{"owner", "olga"}, {"owner_email", "olga@acme.test"}}),
+      Cmd("create_tenant", "system",
+          {{"tenant", "globex"}, {"owner", "gus"}, {"owner_email", "gus@globex.test"}}),
+      Cmd("invite_member", "olga", {{"user", "bob"}, {"email", "bob@acme.test"}}),
+      Cmd("accept_invitation", "bob", json::object()),
+      Cmd("purchase_subscription", "olga",
+          {{"subscription", "L1"},
+           {"product", "pcon"},
+           {"edition", "std"},
+           {"seats", 1},
+           {"period_start", "2026-01-01T00:00:00Z"},
+           {"period_end", "2027-01-01T00:00:00Z"}}),
+      Cmd("assign_seat", "olga",
+          {{"subscription", "L1"}, {"user", "bob"}, {"at", "2026-02-01T10:00:00Z"}}),
+      Cmd("assign_seat", "olga", {{"subscription", "L1"}, {"user", "olga"}}),  // no seat left
+      Cmd("revoke_seat", "olga",
+          {{"subscription", "L1"}, {"user", "bob"}, {"at", "2026-03-01T10:00:00Z"}}),
+  });
+  const HttpReply r = HttpRequest(d.http_port(), http::verb::post, "/v1/commands", commands.dump(),
+                                  ledger::testing::kSystemToken);
+  REQUIRE(r.status == 200);
+  const json results = r.Json();
+  for (size_t i = 0; i < results.size(); ++i) {
+    INFO(results[i].dump());
+    CHECK(results[i]["status"] == (i == 7 ? "rejected" : "accepted"));
+  }
+}
+
+HttpReply Get(const LedgerdProcess& d, const std::string& target, const std::string& token) {
+  return HttpRequest(d.http_port(), http::verb::get, target, "", token);
+}
+
+}  // namespace
+
+TEST_CASE("ledgerd: the replay verbs over HTTP answer what ledger-replay --json prints",
+          "[server][ledgerd][replay]") {
+  LedgerdProcess d;
+  Setup(d);
+  // Route → the ledger-replay arguments of the same question.
+  const std::vector<std::pair<std::string, std::string>> pairs = {
+      {"history?user=bob", "history --tenant acme --user bob"},
+      {"history?subscription=L1&from=2026-01-01T00:00:00Z&to=2027-01-01T00:00:00Z",
+       "history --tenant acme --subscription L1 --from 2026-01-01T00:00:00Z --to "
+       "2027-01-01T00:00:00Z"},
+      {"explain?user=bob&product=pcon&at=2026-02-15T00:00:00Z",
+       "explain --tenant acme --user bob --product pcon --at 2026-02-15T00:00:00Z"},
+      {"diff?from=2026-02-15T00:00:00Z&to=2026-03-15T00:00:00Z",
+       "diff --tenant acme --from 2026-02-15T00:00:00Z --to 2026-03-15T00:00:00Z"},
+      {"state?at=2026-02-15T00:00:00Z", "state --tenant acme --at 2026-02-15T00:00:00Z"},
+      {"state?position=5", "state --tenant acme --position 5"},
+      {"usage?subscription=L1&from=2026-01-01T00:00:00Z&to=2026-04-01T00:00:00Z",
+       "usage --tenant acme --subscription L1 --from 2026-01-01T00:00:00Z --to "
+       "2026-04-01T00:00:00Z"},
+      {"digest", "digest --tenant acme"},
+  };
+  std::map<std::string, std::string> answers;
+  for (const auto& [route, args] : pairs) {
+    const HttpReply r = Get(d, "/v1/tenants/acme/" + route, ledger::testing::kSystemToken);
+    INFO(route << " -> " << r.status << " " << r.body);
+    REQUIRE(r.status == 200);
+    answers[route] = r.Json().dump();
+  }
+  // What support staff look for: the revocation, with its actor and the rejected attempt.
+  const json history = json::parse(answers["history?user=bob"]);
+  CHECK(history.dump().find("seat_revoked") != std::string::npos);
+  CHECK(json::parse(answers["explain?user=bob&product=pcon&at=2026-02-15T00:00:00Z"])["allowed"] ==
+        true);
+  const HttpReply exported =
+      Get(d, "/v1/tenants/acme/export?format=jsonl", ledger::testing::kSystemToken);
+  REQUIRE(exported.status == 200);
+  const HttpReply verified = Get(d, "/v1/tenants/acme/verify", ledger::testing::kSystemToken);
+  REQUIRE(verified.status == 200);
+  CHECK(verified.Json()["ok"] == true);
+
+  // The same questions to ledger-replay on the same data, once ledgerd has stopped.
+  REQUIRE(d.Stop() == 0);
+  for (const auto& [route, args] : pairs) {
+    const auto run =
+        ledger::testing::Tool(LEDGER_REPLAY, "--data " + d.data() + " " + args + " --json");
+    INFO(args);
+    REQUIRE(run.exit_code == 0);
+    CHECK(json::parse(run.text()).dump() == answers[route]);
+  }
+  const auto lines = ledger::testing::Tool(
+      LEDGER_REPLAY, "--data " + d.data() + " export --tenant acme --format jsonl");
+  CHECK(lines.text() == exported.body);
+}
+
+TEST_CASE("ledgerd: replay routes name a bad parameter, page long histories, list tenants",
+          "[server][ledgerd][replay]") {
+  LedgerdProcess d;
+  Setup(d);
+  const std::string sys = ledger::testing::kSystemToken;
+  const std::vector<std::pair<std::string, std::string>> bad = {
+      {"history", "user, subscription, group"},
+      {"history?user=bob&group=g", "user, subscription, group"},
+      {"history?user=bob&from=yesterday", "from:"},
+      {"explain?user=bob", "product: required"},
+      {"diff?from=2026-01-01T00:00:00Z", "to: required"},
+      {"usage?subscription=L1&from=2026-03-01T00:00:00Z&to=2026-02-01T00:00:00Z", "to:"},
+      {"state?at=2026-01-01T00:00:00Z&position=3", "at, position"},
+      {"export?format=xml", "format:"},
+      {"history?user=bob&limit=0", "limit:"},
+      {"digest?tenant=globex", "tenant: not a parameter"},
+  };
+  for (const auto& [route, named] : bad) {
+    const HttpReply r = Get(d, "/v1/tenants/acme/" + route, sys);
+    INFO(route << " -> " << r.body);
+    CHECK(r.status == 400);
+    CHECK(r.Json()["code"] == "bad_request");
+    CHECK(r.Json()["message"].get<std::string>().find(named) != std::string::npos);
+  }
+  CHECK(Get(d, "/v1/tenants/nobody/history?user=bob", sys).status == 404);
+
+  // Pages of one entry each, following `next`, give the whole history in order.
+  const json whole = Get(d, "/v1/tenants/acme/history?user=bob", sys).Json();
+  json paged = json::array();
+  std::string after;
+  for (int pages = 0; pages < 50; ++pages) {
+    const json page =
+        Get(d,
+            "/v1/tenants/acme/history?user=bob&limit=1" + (after.empty() ? "" : "&after=" + after),
+            sys)
+            .Json();
+    REQUIRE(page["entries"].size() == 1);
+    paged.push_back(page["entries"][0]);
+    if (!page.contains("next")) break;
+    after = page["next"].get<std::string>();
+  }
+  CHECK(paged == whole["entries"]);
+  CHECK(whole["entries"].size() >= 3);
+
+  // The tenants a token reaches.
+  CHECK(Get(d, "/v1/tenants", sys).Json()["tenants"] == json::array({"acme", "globex"}));
+  CHECK(Get(d, "/v1/tenants", ledger::testing::kAcmeToken).Json()["tenants"] ==
+        json::array({"acme"}));
+  const json first = Get(d, "/v1/tenants?limit=1", sys).Json();
+  CHECK(first["tenants"] == json::array({"acme"}));
+  CHECK(Get(d, "/v1/tenants?after=" + first["next"].get<std::string>(), sys).Json()["tenants"] ==
+        json::array({"globex"}));
+  CHECK(Get(d, "/v1/tenants", "").status == 401);
+}
+
+TEST_CASE("ledgerd: each role reaches exactly its routes, and only its tenant's",
+          "[server][ledgerd][replay][auth]") {
+  LedgerdProcess d;
+  Setup(d);
+  const std::vector<std::string> reads = {
+      "check?user=bob&product=pcon",                                              // 0 check
+      "state",                                                                    // 1 check
+      "leases",                                                                   // 2 check
+      "history?user=bob",                                                         // 3 support
+      "explain?user=bob&product=pcon",                                            // 4 support
+      "diff?from=1&to=5",                                                         // 5 support
+      "usage?subscription=L1&from=2026-01-01T00:00:00Z&to=2026-02-01T00:00:00Z",  // 6 support
+      "digest",                                                                   // 7 audit
+      "verify",                                                                   // 8 audit
+      "export",                                                                   // 9 audit
+  };
+  // Per token: may it write, and which reads (by index above) it gets.
+  struct Expect {
+    const char* token;
+    bool write;
+    std::vector<int> allowed;
+    bool events;
+  };
+  const Expect expects[] = {
+      {ledger::testing::kServiceToken, true, {0, 1, 2}, false},
+      {ledger::testing::kSupportToken, false, {0, 1, 2, 3, 4, 5, 6}, false},
+      {ledger::testing::kAuditorToken, false, {0, 1, 2, 3, 4, 5, 6, 7, 8, 9}, true},
+      {ledger::testing::kAdminToken, true, {0, 1, 2, 3, 4, 5, 6, 7, 8, 9}, true},
+      {ledger::testing::kAcmeToken, true, {0, 1, 2, 3, 4, 5, 6, 7, 8, 9}, true},  // no role
+  };
+  int n = 0;
+  for (const Expect& e : expects) {
+    for (size_t i = 0; i < reads.size(); ++i) {
+      const bool allowed = std::find(e.allowed.begin(), e.allowed.end(), int(i)) != e.allowed.end();
+      const HttpReply r = Get(d, "/v1/tenants/acme/" + reads[i], e.token);
+      INFO(e.token << " GET " << reads[i] << " -> " << r.status << " " << r.body);
+      CHECK(r.status == (allowed ? 200 : 403));
+      // Never another tenant's data, at any route.
+      CHECK(Get(d, "/v1/tenants/globex/" + reads[i], e.token).status == 403);
+    }
+    const HttpReply events = Get(d, "/v1/events?tenant=acme&follow=0", e.token);
+    INFO(e.token << " events -> " << events.body);
+    CHECK(events.status == (e.events ? 200 : 403));
+    const json invite = Cmd("invite_member", "olga",
+                            {{"id", "inv-" + std::to_string(++n)},
+                             {"user", "u" + std::to_string(n)},
+                             {"email", "u@acme.test"}});
+    const HttpReply w =
+        HttpRequest(d.http_port(), http::verb::post, "/v1/commands", invite.dump(), e.token);
+    INFO(e.token << " POST -> " << w.body);
+    CHECK(w.status == (e.write ? 200 : 403));
+    if (!e.write) CHECK(w.Json()["code"] == "forbidden");
+    const HttpReply lease = HttpRequest(d.http_port(), http::verb::post, "/v1/tenants/acme/leases",
+                                        R"({"subscription":"L1","user":"bob"})", e.token);
+    if (!e.write) CHECK(lease.status == 403);
+    // Backups need every tenant: no acme-only token runs one.
+    CHECK(HttpRequest(d.http_port(), http::verb::post, "/v1/admin/backup", "", e.token).status ==
+          403);
+  }
+}
