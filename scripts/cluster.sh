@@ -277,7 +277,7 @@ find_ledgerd() {
   for f in "${LEDGERD:-}" "$REPO/build/release/server/ledgerd" "$REPO/build/dev/server/ledgerd"; do
     [ -n "$f" ] && [ -x "$f" ] || continue
     BUILT=${BUILT:-$f}
-    # (--help exits non-zero: test its text, not a pipeline's status)
+    # (test the text --help prints, not a pipeline's status)
     if [[ "$("$f" --help 2>&1)" == *--postgres* ]]; then
       LEDGERD_BIN=$f
       return 0

@@ -379,7 +379,7 @@ int Run(int argc, char** argv) {
     throw UsageError{e.what()};
   }
   if (vm.count("help")) {
-    std::cout << kUsage;
+    std::cout << kUsage << "\n" << options << "\n";
     return 0;
   }
   Args a(vm);

@@ -56,24 +56,24 @@ constexpr int kOk = 0;
 constexpr int kFailed = 1;
 constexpr int kUsage = 2;
 
+constexpr char kUsageText[] =
+    "usage: ledgerctl --data DIR [--clock manual] submit FILE|-\n"
+    "       ledgerctl --data DIR check --tenant T --user U --product P [--at TIME]\n"
+    "       ledgerctl --data DIR import-members --tenant T --actor A FILE.csv "
+    "[--subscription S] [--group G] [--commit] [--at TIME]\n"
+    "       ledgerctl --data DIR checkout --tenant T --subscription S --user U "
+    "--device D [--actor A] [--at TIME]\n"
+    "       ledgerctl --data DIR heartbeat|checkin --tenant T --actor A --lease L "
+    "[--at TIME]\n"
+    "       (checkout, heartbeat, checkin exit 1 when rejected)\n"
+    "       ledgerctl --data DIR backup DEST\n"
+    "       ledgerctl backup --list DEST\n"
+    "       ledgerctl restore BACKUP --data NEWDIR [--backup-id N]\n"
+    "       ledgerctl --postgres CONNINFO [--data COPY] VERB ...   (the log on PostgreSQL)\n"
+    "       ledgerctl --server HOST:PORT [--token T] [--tls [--tls-ca FILE]] VERB ...\n";
+
 int Usage(const std::string& message) {
-  fmt::print(stderr, "ledgerctl: {}\n", message);
-  fmt::print(
-      stderr,
-      "usage: ledgerctl --data DIR [--clock manual] submit FILE|-\n"
-      "       ledgerctl --data DIR check --tenant T --user U --product P [--at TIME]\n"
-      "       ledgerctl --data DIR import-members --tenant T --actor A FILE.csv "
-      "[--subscription S] [--group G] [--commit] [--at TIME]\n"
-      "       ledgerctl --data DIR checkout --tenant T --subscription S --user U "
-      "--device D [--actor A] [--at TIME]\n"
-      "       ledgerctl --data DIR heartbeat|checkin --tenant T --actor A --lease L "
-      "[--at TIME]\n"
-      "       (checkout, heartbeat, checkin exit 1 when rejected)\n"
-      "       ledgerctl --data DIR backup DEST\n"
-      "       ledgerctl backup --list DEST\n"
-      "       ledgerctl restore BACKUP --data NEWDIR [--backup-id N]\n"
-      "       ledgerctl --postgres CONNINFO [--data COPY] VERB ...   (the log on PostgreSQL)\n"
-      "       ledgerctl --server HOST:PORT [--token T] [--tls [--tls-ca FILE]] VERB ...\n");
+  fmt::print(stderr, "ledgerctl: {}\n{}", message, kUsageText);
   return kUsage;
 }
 
@@ -346,7 +346,10 @@ int main(int argc, char** argv) {
   } catch (const po::error& e) {
     return Usage(e.what());
   }
-  if (vm.count("help")) return Usage("help");
+  if (vm.count("help")) {
+    std::cout << kUsageText << "\n" << global << "\n";
+    return 0;
+  }
   if (verb.empty()) return Usage("no verb given");
   const auto mode = ledger::ParseClockMode(clock);
   if (!mode) return Usage("--clock must be system or manual");

@@ -82,17 +82,18 @@ bool Within(const std::string& inner, const std::string& outer) {
   return true;
 }
 
+constexpr char kUsageText[] =
+    "usage: ledgerd [--data DIR] [--listen HOST:PORT] [--http HOST:PORT] --tokens FILE\n"
+    "               [--tls-cert F --tls-key F] [--create-dev-token] [--clock manual]\n"
+    "               [--ready-file F] [--max-in-flight N] [--max-connections N]\n"
+    "               [--idle-timeout SECONDS] [--io-threads N] [--max-open-tables N]\n"
+    "               [--backup-dir DIR]\n"
+    "       ledgerd --postgres CONNINFO --node NAME [--data DIR] [--partitions 1]\n"
+    "               [--advertise HOST] [--peer-tls-ca F] ...\n"
+    "               (the log on PostgreSQL; --data: this node's copy, var/NAME)\n";
+
 int Usage(const std::string& message) {
-  fmt::print(stderr, "ledgerd: {}\n", message);
-  fmt::print(stderr,
-             "usage: ledgerd [--data DIR] [--listen HOST:PORT] [--http HOST:PORT] --tokens FILE\n"
-             "               [--tls-cert F --tls-key F] [--create-dev-token] [--clock manual]\n"
-             "               [--ready-file F] [--max-in-flight N] [--max-connections N]\n"
-             "               [--idle-timeout SECONDS] [--io-threads N] [--max-open-tables N]\n"
-             "               [--backup-dir DIR]\n"
-             "       ledgerd --postgres CONNINFO --node NAME [--data DIR] [--partitions 1]\n"
-             "               [--advertise HOST] [--peer-tls-ca F] ...\n"
-             "               (the log on PostgreSQL; --data: this node's copy, var/NAME)\n");
+  fmt::print(stderr, "ledgerd: {}\n{}", message, kUsageText);
   return 2;
 }
 
@@ -162,7 +163,10 @@ int main(int argc, char** argv) {
   } catch (const po::error& e) {
     return Usage(e.what());
   }
-  if (vm.count("help")) return Usage("help");
+  if (vm.count("help")) {
+    std::cout << kUsageText << "\n" << options << "\n";
+    return 0;
+  }
   if (tokens_file.empty()) return Usage("--tokens FILE is required");
   if (postgres.empty() != node.empty()) return Usage("--postgres and --node go together");
   if (!postgres.empty() && partitions > 1) {

@@ -311,6 +311,24 @@ TEST_CASE("ledgerd: the events stream, scoped by tenant, with a live tail", "[se
   CHECK(d.Stop() == 0);
 }
 
+TEST_CASE("ledgerd, ledgerctl, ledger-replay: --help lists every option on stdout, exit 0",
+          "[server][ledgerd]") {
+  const std::vector<std::pair<std::string, std::vector<std::string>>> tools = {
+      {LEDGERD,
+       {"--data", "--listen", "--http", "--tokens", "--tls-cert", "--postgres", "--node",
+        "--backup-dir", "--idle-timeout", "default 1024"}},
+      {LEDGERCTL,
+       {"--data", "--clock", "--server", "--token", "--tls-ca", "--postgres", "submit", "check"}},
+      {LEDGER_REPLAY, {"--data", "--tenant", "--json", "--postgres", "history", "verify"}},
+  };
+  for (const auto& [tool, expected] : tools) {
+    const auto r = ledger::testing::Tool(tool, "--help");  // stdout only
+    INFO(tool << "\n" << r.text());
+    CHECK(r.exit_code == 0);
+    for (const auto& word : expected) CHECK(r.text().find(word) != std::string::npos);
+  }
+}
+
 TEST_CASE("ledgerd: bad options exit 2 with a message naming the option", "[server][ledgerd]") {
   ledger::testing::TempDir dir;
   const std::string tokens = dir.path() + "/tokens.json";

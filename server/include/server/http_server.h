@@ -1,11 +1,16 @@
 // ledgerd's HTTP/1.1 front end (Boost.Beast): the JSON of DESIGN 6.1 over
 //   POST /v1/commands                       one command object or an array of them
+//   GET  /v1/tenants                        the tenants the token reaches
 //   GET  /v1/tenants/{t}/check?user=&product=[&at=]
-//   GET  /v1/tenants/{t}/state
+//   GET  /v1/tenants/{t}/state[?at=|position=][&known_at=]
+//   GET  /v1/tenants/{t}/history|explain|diff|usage|digest|verify|export?...
+//                                           the ledger-replay verbs (replay_routes.h)
+//   GET|POST /v1/tenants/{t}/leases[/{id}[/heartbeat]], DELETE .../leases/{id}
 //   GET  /v1/events?from=N[&tenant=T][&follow=0]   JSON lines, then a live tail
 //   POST /v1/admin/backup                   a backup into --backup-dir (admin tokens)
 //   GET  /healthz, GET /metrics             (no token needed)
-// Every request but /healthz and /metrics carries "Authorization: Bearer <token>".
+// Every request but /healthz and /metrics carries "Authorization: Bearer <token>"; the
+// token's role decides which routes it reaches (tokens.h).
 // Command responses are sent only once the command is durable (group commit).
 #pragma once
 
