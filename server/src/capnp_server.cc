@@ -24,6 +24,7 @@
 #include "listener.h"
 #include "server/protocol.capnp.h"
 #include "server/request.h"
+#include "tls_context.h"
 
 namespace server {
 namespace {
@@ -550,28 +551,9 @@ CapnpServer::~CapnpServer() = default;
 
 ledger::Status CapnpServer::Listen(const std::string& host, uint16_t port, uint16_t* bound_port) {
   const CapnpOptions& o = impl_->options;
-  if (o.tls_cert_file.empty() != o.tls_key_file.empty()) {
-    return ledger::Status::InvalidArgument("--tls-cert and --tls-key go together");
-  }
-  if (!o.tls_cert_file.empty()) {
-    impl_->tls.emplace(ssl::context::tls_server);
-    ssl::context& ctx = *impl_->tls;
-    error_code ec;
-    ctx.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
-                        ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 |
-                        ssl::context::single_dh_use,
-                    ec);
-    if (!ec) ctx.use_certificate_chain_file(o.tls_cert_file, ec);
-    if (ec) {
-      return ledger::Status::InvalidArgument(
-          fmt::format("--tls-cert {}: {}", o.tls_cert_file, ec.message()));
-    }
-    ctx.use_private_key_file(o.tls_key_file, ssl::context::pem, ec);
-    if (ec) {
-      return ledger::Status::InvalidArgument(
-          fmt::format("--tls-key {}: {}", o.tls_key_file, ec.message()));
-    }
-  }
+  const ledger::Status s = detail::LoadServerTls(o.tls_cert_file, o.tls_key_file, "--tls-cert",
+                                                 "--tls-key", &impl_->tls);
+  if (!s.ok()) return s;
   return impl_->Bind("--listen", host, port, bound_port);
 }
 

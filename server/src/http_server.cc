@@ -4,6 +4,7 @@
 
 #include <boost/asio.hpp>
 #include <boost/beast.hpp>
+#include <boost/beast/ssl.hpp>
 #include <chrono>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -15,6 +16,7 @@
 #include "lease_routes.h"
 #include "listener.h"
 #include "replay/event_json.h"
+#include "tls_context.h"
 
 namespace server {
 namespace {
@@ -85,6 +87,7 @@ struct HttpServer::Impl : detail::Listener {
   Frontend* frontend;
   ServerMetrics& metrics;
   HttpOptions options;
+  std::optional<net::ssl::context> tls;  // set: HTTPS only
 
   Impl(Frontend* f, HttpOptions o)
       : detail::Listener(o.connections.threads), frontend(f), metrics(f->metrics()), options(o) {}
@@ -94,17 +97,33 @@ struct HttpServer::Impl : detail::Listener {
 
 namespace {
 
-// One HTTP connection: read a request, answer it, repeat while keep-alive.
-class Session : public std::enable_shared_from_this<Session> {
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+
+// One HTTP connection: read a request, answer it, repeat while keep-alive. `Stream` is a
+// beast::tcp_stream (HTTP) or a TlsStream over one (HTTPS).
+template <class Stream>
+class Session : public std::enable_shared_from_this<Session<Stream>> {
  public:
   Session(tcp::socket socket, HttpServer::Impl* server)
-      : stream_(std::move(socket)), server_(server) {
+      : stream_(MakeStream(std::move(socket), server)), server_(server) {
     server_->metrics.http_connections.fetch_add(1);
   }
   ~Session() { server_->metrics.http_connections.fetch_sub(1); }
 
   void Start() {
-    net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->Read(); });
+    net::dispatch(stream_.get_executor(), [self = this->shared_from_this()] {
+      if constexpr (std::is_same_v<Stream, TlsStream>) {
+        // The handshake, bounded like an idle connection.
+        self->Lowest().expires_after(
+            std::chrono::seconds(self->server_->options.connections.idle_timeout_seconds));
+        self->stream_.async_handshake(net::ssl::stream_base::server, [self](beast::error_code ec) {
+          if (ec) return self->Close();
+          self->Read();
+        });
+      } else {
+        self->Read();
+      }
+    });
   }
 
  private:
@@ -113,10 +132,10 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_.emplace();
     parser_->body_limit(server_->options.max_body_bytes);
     parser_->header_limit(16 << 10);
-    stream_.expires_after(std::chrono::seconds(server_->options.connections.idle_timeout_seconds));
+    Lowest().expires_after(std::chrono::seconds(server_->options.connections.idle_timeout_seconds));
     http::async_read(
         stream_, buffer_, *parser_,
-        [self = shared_from_this()](beast::error_code ec, size_t) { self->OnRead(ec); });
+        [self = this->shared_from_this()](beast::error_code ec, size_t) { self->OnRead(ec); });
   }
 
   void OnRead(beast::error_code ec) {
@@ -260,7 +279,7 @@ class Session : public std::enable_shared_from_this<Session> {
                           &error)) {
       return Send(400, Error("bad_request", error));
     }
-    auto self = shared_from_this();
+    auto self = this->shared_from_this();
     server_->frontend->SubmitCommand(Token(), command, [self](CommandOutcome outcome) {
       net::post(self->stream_.get_executor(), [self, outcome = std::move(outcome)]() mutable {
         self->SendText(outcome.http_status, std::move(outcome.json), "application/json");
@@ -304,7 +323,7 @@ class Session : public std::enable_shared_from_this<Session> {
     auto results = std::make_shared<std::vector<std::string>>(n);
     auto remaining = std::make_shared<std::atomic<size_t>>(n);
     auto status = std::make_shared<std::atomic<int>>(200);
-    auto self = shared_from_this();
+    auto self = this->shared_from_this();
     auto finish = [self, results, batch, status]() {
       net::post(self->stream_.get_executor(), [self, results, batch, status] {
         std::string text;
@@ -339,7 +358,7 @@ class Session : public std::enable_shared_from_this<Session> {
   // POST /v1/admin/backup: a backup into ledgerd's --backup-dir (admin tokens only),
   // answered once it is taken.
   void AdminBackup() {
-    auto self = shared_from_this();
+    auto self = this->shared_from_this();
     server_->frontend->Backup(Token(), request_.body(), [self](CommandOutcome outcome) {
       net::post(self->stream_.get_executor(), [self, outcome = std::move(outcome)]() mutable {
         self->SendText(outcome.http_status, std::move(outcome.json), "application/json");
@@ -371,12 +390,12 @@ class Session : public std::enable_shared_from_this<Session> {
     res->chunked(true);
     res->keep_alive(false);
     auto sr = std::make_shared<http::response_serializer<http::empty_body>>(*res);
-    stream_.expires_never();
-    http::async_write_header(stream_, *sr,
-                             [self = shared_from_this(), res, sr](beast::error_code ec, size_t) {
-                               if (ec) return self->Close();
-                               self->PumpEvents();
-                             });
+    Lowest().expires_never();
+    http::async_write_header(
+        stream_, *sr, [self = this->shared_from_this(), res, sr](beast::error_code ec, size_t) {
+          if (ec) return self->Close();
+          self->PumpEvents();
+        });
   }
 
   void PumpEvents() {
@@ -400,7 +419,7 @@ class Session : public std::enable_shared_from_this<Session> {
     if (!out->empty()) {
       tail_last_write_ = now;
       return net::async_write(stream_, http::make_chunk(net::buffer(*out)),
-                              [self = shared_from_this(), out](beast::error_code ec, size_t) {
+                              [self = this->shared_from_this(), out](beast::error_code ec, size_t) {
                                 if (ec) return self->Close();
                                 self->PumpEvents();
                               });
@@ -408,11 +427,11 @@ class Session : public std::enable_shared_from_this<Session> {
     if (!tail_follow_ || server_->stopping.load()) {
       return net::async_write(
           stream_, http::make_chunk_last(),
-          [self = shared_from_this()](beast::error_code, size_t) { self->Close(); });
+          [self = this->shared_from_this()](beast::error_code, size_t) { self->Close(); });
     }
     if (!tail_timer_) tail_timer_.emplace(stream_.get_executor());
     tail_timer_->expires_after(std::chrono::milliseconds(20));
-    tail_timer_->async_wait([self = shared_from_this()](beast::error_code ec) {
+    tail_timer_->async_wait([self = this->shared_from_this()](beast::error_code ec) {
       if (ec) return self->Close();
       self->PumpEvents();
     });
@@ -430,7 +449,7 @@ class Session : public std::enable_shared_from_this<Session> {
     res->body() = std::move(body);
     res->prepare_payload();
     http::async_write(stream_, *res,
-                      [self = shared_from_this(), res](beast::error_code ec, size_t) {
+                      [self = this->shared_from_this(), res](beast::error_code ec, size_t) {
                         if (ec || !res->keep_alive()) return self->Close();
                         self->Read();
                       });
@@ -446,11 +465,21 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void Close() {
     beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
-    stream_.close();
+    Lowest().socket().shutdown(tcp::socket::shutdown_both, ec);
+    Lowest().close();
   }
 
-  beast::tcp_stream stream_;
+  static Stream MakeStream(tcp::socket socket, HttpServer::Impl* server) {
+    if constexpr (std::is_same_v<Stream, TlsStream>) {
+      return Stream(std::move(socket), *server->tls);
+    } else {
+      return Stream(std::move(socket));
+    }
+  }
+  // The TCP stream under any TLS: its timeouts, its socket.
+  beast::tcp_stream& Lowest() { return beast::get_lowest_layer(stream_); }
+
+  Stream stream_;
   HttpServer::Impl* server_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
@@ -474,7 +503,11 @@ void HttpServer::Impl::Accept() {
       beast::error_code ignored;
       socket.close(ignored);  // over the connection cap
     } else {
-      std::make_shared<Session>(std::move(socket), this)->Start();
+      if (tls) {
+        std::make_shared<Session<TlsStream>>(std::move(socket), this)->Start();
+      } else {
+        std::make_shared<Session<beast::tcp_stream>>(std::move(socket), this)->Start();
+      }
     }
     if (!stopping.load()) Accept();
   });
@@ -486,6 +519,10 @@ HttpServer::HttpServer(Frontend* frontend, HttpOptions options)
 HttpServer::~HttpServer() = default;
 
 ledger::Status HttpServer::Listen(const std::string& host, uint16_t port, uint16_t* bound_port) {
+  const HttpOptions& o = impl_->options;
+  const ledger::Status s = detail::LoadServerTls(o.tls_cert_file, o.tls_key_file, "--http-tls-cert",
+                                                 "--http-tls-key", &impl_->tls);
+  if (!s.ok()) return s;
   return impl_->Bind("--http", host, port, bound_port);
 }
 

@@ -84,7 +84,8 @@ bool Within(const std::string& inner, const std::string& outer) {
 
 constexpr char kUsageText[] =
     "usage: ledgerd [--data DIR] [--listen HOST:PORT] [--http HOST:PORT] --tokens FILE\n"
-    "               [--tls-cert F --tls-key F] [--create-dev-token] [--clock manual]\n"
+    "               [--tls-cert F --tls-key F] [--http-tls-cert F --http-tls-key F]\n"
+    "               [--create-dev-token] [--clock manual]\n"
     "               [--ready-file F] [--max-in-flight N] [--max-connections N]\n"
     "               [--idle-timeout SECONDS] [--io-threads N] [--max-open-tables N]\n"
     "               [--backup-dir DIR]\n"
@@ -132,6 +133,9 @@ int main(int argc, char** argv) {
       "http", po::value(&http), "HTTP listener HOST:PORT (port 0: any)")(
       "tls-cert", po::value(&tls_cert), "PEM certificate chain: Cap'n Proto over TLS")(
       "tls-key", po::value(&tls_key), "PEM private key of --tls-cert")(
+      "http-tls-cert", po::value(&http_options.tls_cert_file),
+      "PEM certificate chain: the HTTP listener serves HTTPS only")(
+      "http-tls-key", po::value(&http_options.tls_key_file), "PEM private key of --http-tls-cert")(
       "max-in-flight", po::value(&capnp_options.max_in_flight),
       "Cap'n Proto requests running per connection (default 256)")(
       "max-connections", po::value(&max_connections), "per listener (default 1024)")(
@@ -310,8 +314,9 @@ int main(int argc, char** argv) {
   std::thread http_io([&] { http_server.Run(); });
   int stop_signal = 0;  // a SIGTERM or SIGINT taken before the wait below
   std::thread capnp_io([&] { capnp_server.Run(); });
-  fmt::print(stderr, "ledgerd: serving {} on capnp{}://{}:{} and http://{}:{} ({} tokens)\n", data,
-             tls_cert.empty() ? "" : "+tls", capnp_host, capnp_bound, host, bound, tokens.size());
+  fmt::print(stderr, "ledgerd: serving {} on capnp{}://{}:{} and http{}://{}:{} ({} tokens)\n",
+             data, tls_cert.empty() ? "" : "+tls", capnp_host, capnp_bound,
+             http_options.tls_cert_file.empty() ? "" : "s", host, bound, tokens.size());
   if (!postgres.empty()) {
     const std::string advertised =
         advertise.empty() ? ledgerd::AdvertisedHost(capnp_host) : advertise;

@@ -14,6 +14,8 @@
 #include "support/http_request.h"
 #include "support/ledgerd_process.h"
 #include "support/run_tool.h"
+#include "support/self_signed.h"
+#include "support/temp_dir.h"
 
 namespace {
 
@@ -234,4 +236,36 @@ TEST_CASE("ledgerd: each role reaches exactly its routes, and only its tenant's"
     CHECK(HttpRequest(d.http_port(), http::verb::post, "/v1/admin/backup", "", e.token).status ==
           403);
   }
+}
+
+TEST_CASE("ledgerd: HTTPS on the HTTP listener with a self-signed certificate",
+          "[server][ledgerd][tls]") {
+  ledger::testing::TempDir certs;
+  REQUIRE(ledger::testing::WriteSelfSignedCertificate(certs / "cert.pem", certs / "key.pem"));
+  REQUIRE(ledger::testing::WriteSelfSignedCertificate(certs / "other.pem", certs / "other.key"));
+  LedgerdProcess d({"--http-tls-cert", certs / "cert.pem", "--http-tls-key", certs / "key.pem"});
+  CHECK(d.log().find(" and https://") != std::string::npos);
+  const uint16_t port = d.http_port();
+  // A client that trusts the certificate gets the routes, token and all.
+  const HttpReply health =
+      ledger::testing::HttpsRequest(port, certs / "cert.pem", http::verb::get, "/healthz");
+  CHECK(health.status == 200);
+  const HttpReply tenants = ledger::testing::HttpsRequest(
+      port, certs / "cert.pem", http::verb::get, "/v1/tenants", ledger::testing::kSystemToken);
+  CHECK(tenants.status == 200);
+  CHECK(tenants.Json()["tenants"] == json::array());
+  CHECK(ledger::testing::HttpsRequest(port, certs / "cert.pem", http::verb::get, "/v1/tenants")
+            .status == 401);
+  // One that trusts another certificate does not connect; plain HTTP gets no answer.
+  CHECK(ledger::testing::HttpsRequest(port, certs / "other.pem", http::verb::get, "/healthz")
+            .status == 0);
+  CHECK(HttpRequest(port, http::verb::get, "/healthz").status == 0);
+  // Half a pair, or an unreadable file, is a clear error at start.
+  ledger::testing::TempDir dir;
+  const auto half = ledger::testing::ToolWithErrors(
+      LEDGERD, "--data " + dir.path() + "/d --tokens " + dir.path() +
+                   "/t.json --create-dev-token " +
+                   "--http 127.0.0.1:0 --listen 127.0.0.1:0 --http-tls-cert " + certs / "cert.pem");
+  CHECK(half.exit_code != 0);
+  CHECK(half.text().find("--http-tls-cert and --http-tls-key go together") != std::string::npos);
 }

@@ -6,7 +6,9 @@
 // clang-format on
 
 #include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/beast.hpp>
+#include <boost/beast/ssl.hpp>
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -48,6 +50,43 @@ inline HttpReply HttpRequest(uint16_t port, boost::beast::http::verb method,
   beast::flat_buffer buffer;
   http::response<http::string_body> res;
   http::read(stream, buffer, res, ec);
+  if (ec) return r;
+  r.status = static_cast<int>(res.result_int());
+  r.body = res.body();
+  return r;
+}
+
+// HttpRequest over TLS, trusting only the certificates in `ca_file` and checking that the
+// server's certificate names 127.0.0.1. status 0: no connection, handshake or answer.
+inline HttpReply HttpsRequest(uint16_t port, const std::string& ca_file,
+                              boost::beast::http::verb method, const std::string& target,
+                              const std::string& token = "") {
+  namespace beast = boost::beast;
+  namespace http = beast::http;
+  namespace net = boost::asio;
+  namespace ssl = net::ssl;
+  net::io_context ioc;
+  ssl::context ctx(ssl::context::tls_client);
+  ctx.set_verify_mode(ssl::verify_peer);
+  HttpReply r;
+  beast::error_code ec;
+  ctx.load_verify_file(ca_file, ec);
+  if (ec) return r;
+  beast::ssl_stream<beast::tcp_stream> stream(ioc, ctx);
+  stream.set_verify_callback(ssl::host_name_verification("127.0.0.1"));
+  beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(10));
+  beast::get_lowest_layer(stream).connect(
+      net::ip::tcp::endpoint(net::ip::make_address("127.0.0.1"), port), ec);
+  if (!ec) stream.handshake(ssl::stream_base::client, ec);
+  if (ec) return r;
+  http::request<http::string_body> req(method, target, 11);
+  req.set(http::field::host, "127.0.0.1");
+  if (!token.empty()) req.set(http::field::authorization, "Bearer " + token);
+  req.prepare_payload();
+  http::write(stream, req, ec);
+  beast::flat_buffer buffer;
+  http::response<http::string_body> res;
+  if (!ec) http::read(stream, buffer, res, ec);
   if (ec) return r;
   r.status = static_cast<int>(res.result_int());
   r.body = res.body();

@@ -28,6 +28,8 @@ namespace server {
 struct HttpOptions {
   ConnectionLimits connections;     // longer command arrays: 413
   size_t max_body_bytes = 1 << 20;  // larger bodies: 413
+  std::string tls_cert_file;        // PEM chain; with tls_key_file: serve HTTPS only
+  std::string tls_key_file;
 };
 
 // The HTTP/1.1 listener. Listen, then Run() on one thread; StopAccepting() and Stop() from
