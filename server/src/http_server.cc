@@ -308,10 +308,25 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   // all are durable (one object for an object, an array for an array). The status is the
   // last non-200 status of any command (200 when all were decided).
   void Commands() {
-    const json body = json::parse(request_.body(), nullptr, /*allow_exceptions=*/false);
+    json body = json::parse(request_.body(), nullptr, /*allow_exceptions=*/false);
     const bool batch = body.is_array();
     if (!body.is_object() && !batch) {
       return Send(400, Error("bad_request", "body: a JSON command object or an array of them"));
+    }
+    if (const auto key = request_.find("Idempotency-Key"); key != request_.end()) {
+      // Stripe's header, an alias of the command's id: the same key with the same
+      // command answers the original result (duplicate), with another idempotency_key_reused.
+      const std::string id(key->value());
+      if (batch) {
+        return Send(400, Error("bad_request",
+                               "Idempotency-Key: only with one command (each command of an "
+                               "array carries its own id)"));
+      }
+      if (id.empty()) return Send(400, Error("bad_request", "Idempotency-Key: empty"));
+      if (body.contains("id") && body["id"] != id) {
+        return Send(400, Error("bad_request", "Idempotency-Key: differs from the command's id"));
+      }
+      body["id"] = id;
     }
     if (batch && body.size() > server_->options.connections.max_batch_commands) {
       return Send(

@@ -269,3 +269,35 @@ TEST_CASE("ledgerd: HTTPS on the HTTP listener with a self-signed certificate",
   CHECK(half.exit_code != 0);
   CHECK(half.text().find("--http-tls-cert and --http-tls-key go together") != std::string::npos);
 }
+
+TEST_CASE("ledgerd: the Idempotency-Key header is the command's id", "[server][ledgerd]") {
+  LedgerdProcess d;
+  Setup(d);
+  const std::string sys = ledger::testing::kSystemToken;
+  auto post = [&](const json& body, const std::string& key) {
+    return HttpRequest(d.http_port(), http::verb::post, "/v1/commands", body.dump(), sys,
+                       {{"Idempotency-Key", key}});
+  };
+  const json carol = Cmd("invite_member", "olga", {{"user", "carol"}, {"email", "c@acme.test"}});
+  const HttpReply first = post(carol, "inv-carol-1");
+  REQUIRE(first.status == 200);
+  CHECK(first.Json()["status"] == "accepted");
+  CHECK(first.Json()["id"] == "inv-carol-1");
+  // The same key and command: the original result, as a duplicate.
+  const HttpReply again = post(carol, "inv-carol-1");
+  CHECK(again.Json()["status"] == "duplicate");
+  CHECK(again.Json()["position"] == first.Json()["position"]);
+  // The same key, another command: refused, nothing recorded.
+  json dan = carol;
+  dan["user"] = "dan";
+  const HttpReply reused = post(dan, "inv-carol-1");
+  CHECK(reused.Json()["code"] == "idempotency_key_reused");
+  // A key that contradicts the body's id, or a key for an array: bad_request naming it.
+  json with_id = dan;
+  with_id["id"] = "other";
+  const HttpReply contradicts = post(with_id, "inv-dan-1");
+  CHECK(contradicts.status == 400);
+  CHECK(contradicts.Json()["message"].get<std::string>().find("Idempotency-Key") !=
+        std::string::npos);
+  CHECK(post(json::array({dan}), "inv-dan-1").status == 400);
+}

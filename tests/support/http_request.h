@@ -12,6 +12,8 @@
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace ledger::testing {
 
@@ -28,7 +30,8 @@ struct HttpReply {
 // (when not empty); reads the answer even if the server closes before the body is sent.
 inline HttpReply HttpRequest(uint16_t port, boost::beast::http::verb method,
                              const std::string& target, const std::string& body = "",
-                             const std::string& token = "") {
+                             const std::string& token = "",
+                             const std::vector<std::pair<std::string, std::string>>& headers = {}) {
   namespace beast = boost::beast;
   namespace http = beast::http;
   namespace net = boost::asio;
@@ -41,6 +44,7 @@ inline HttpReply HttpRequest(uint16_t port, boost::beast::http::verb method,
   http::request<http::string_body> req(method, target, 11);
   req.set(http::field::host, "127.0.0.1");
   if (!token.empty()) req.set(http::field::authorization, "Bearer " + token);
+  for (const auto& [name, value] : headers) req.set(name, value);
   if (!body.empty()) {
     req.body() = body;
     req.set(http::field::content_type, "application/json");

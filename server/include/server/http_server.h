@@ -1,5 +1,6 @@
 // ledgerd's HTTP/1.1 front end (Boost.Beast): the JSON of DESIGN 6.1 over
 //   POST /v1/commands                       one command object or an array of them
+//                                           (Idempotency-Key header: the one command's id)
 //   GET  /v1/tenants                        the tenants the token reaches
 //   GET  /v1/tenants/{t}/check?user=&product=[&at=]
 //   GET  /v1/tenants/{t}/state[?at=|position=][&known_at=]
