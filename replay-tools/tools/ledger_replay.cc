@@ -36,6 +36,7 @@
 #include "replay/export.h"
 #include "replay/history.h"
 #include "replay/pg_copy.h"
+#include "replay/rejections.h"
 #include "replay/state_json.h"
 #include "replay/table.h"
 #include "replay/usage.h"
@@ -56,6 +57,7 @@ constexpr char kUsage[] =
     "  digest  [--tenant T]\n"
     "  export  [--tenant T] --format jsonl|csv [--from TIME|N --to TIME|N]\n"
     "  usage   --tenant T --subscription S --from TIME --to TIME\n"
+    "  rejections --tenant T [--from TIME --to TIME]\n"
     "  rebuild\n";
 
 // Bad usage: a message naming the problem, the usage, exit 2.
@@ -215,6 +217,23 @@ int Usage(const replay::AuditLedger& l, const Args& a) {
     Print(j);
   } else {
     replay::PrintUsage(j, std::cout);
+  }
+  return 0;
+}
+
+int Rejections(const replay::AuditLedger& l, const Args& a) {
+  a.Only({"tenant", "from", "to"});
+  replay::RejectionsQuery q;
+  q.tenant = a.str("tenant");
+  q.from = a.time("from");
+  q.to = a.time("to");
+  nlohmann::json j;
+  ledger::Status s = replay::Rejections(l.store(), q, &j);
+  if (!s.ok()) return Fail(s);
+  if (a.has("json")) {
+    Print(j);
+  } else {
+    replay::PrintRejections(j, std::cout);
   }
   return 0;
 }
@@ -396,8 +415,8 @@ int Run(int argc, char** argv) {
   } else if (data.empty()) {
     throw UsageError{"--data DIR or --postgres CONNINFO is required"};
   }
-  static const char* kVerbs[] = {"state",  "diff",   "history", "explain", "verify",
-                                 "digest", "export", "usage",   "rebuild"};
+  static const char* kVerbs[] = {"state",  "diff",   "history", "explain",    "verify",
+                                 "digest", "export", "usage",   "rejections", "rebuild"};
   if (std::find(std::begin(kVerbs), std::end(kVerbs), verb) == std::end(kVerbs)) {
     throw UsageError{"unknown verb '" + verb + "'"};
   }
@@ -412,6 +431,7 @@ int Run(int argc, char** argv) {
   if (verb == "verify") return Verify(*ledger, a);
   if (verb == "digest") return Digest(*ledger, a);
   if (verb == "usage") return Usage(*ledger, a);
+  if (verb == "rejections") return Rejections(*ledger, a);
   return Export(*ledger, a);
 }
 

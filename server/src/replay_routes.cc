@@ -14,6 +14,7 @@
 #include "replay/explain.h"
 #include "replay/export.h"
 #include "replay/history.h"
+#include "replay/rejections.h"
 #include "replay/state_json.h"
 #include "replay/usage.h"
 #include "replay/verify.h"
@@ -211,6 +212,21 @@ RouteAnswer Usage(const ReplaySources& src, const std::string& tenant, const Que
   return Json(j);
 }
 
+RouteAnswer Rejections(const ReplaySources& src, const std::string& tenant,
+                       const QueryParams& query) {
+  const Params p(query, {"from", "to", "limit", "after"});
+  replay::RejectionsQuery q;
+  q.tenant = tenant;
+  q.from = p.Time("from");
+  q.to = p.Time("to");
+  q.after = p.Number("after", 0, UINT64_MAX).value_or(0);
+  q.limit = p.Number("limit", 1, kMaxPageEntries).value_or(kMaxPageEntries);
+  json j;
+  const ledger::Status s = replay::Rejections(*src.store, q, &j);
+  if (!s.ok()) return FromStatus(s, tenant);
+  return Json(j);
+}
+
 RouteAnswer Digest(const ReplaySources& src, const std::string& tenant, const QueryParams& query) {
   const Params p(query, {});
   std::vector<replay::DigestEntry> entries;
@@ -270,7 +286,8 @@ RouteAnswer Export(const ReplaySources& src, const std::string& tenant, const Qu
 
 std::optional<Right> ReplayVerbRight(std::string_view verb) {
   if (verb == "state") return Right::kCheck;
-  if (verb == "history" || verb == "explain" || verb == "diff" || verb == "usage") {
+  if (verb == "history" || verb == "explain" || verb == "diff" || verb == "usage" ||
+      verb == "rejections") {
     return Right::kSupportRead;
   }
   if (verb == "digest" || verb == "verify" || verb == "export") return Right::kAuditRead;
@@ -289,6 +306,7 @@ RouteAnswer RunReplayVerb(const ReplaySources& sources, const std::string& tenan
     if (verb == "history") return History(sources, tenant, query);
     if (verb == "explain") return Explain(sources, tenant, query);
     if (verb == "usage") return Usage(sources, tenant, query);
+    if (verb == "rejections") return Rejections(sources, tenant, query);
     if (verb == "digest") return Digest(sources, tenant, query);
     if (verb == "verify") return Verify(sources, tenant, query);
     if (verb == "export") return Export(sources, tenant, query);

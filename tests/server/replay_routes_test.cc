@@ -88,6 +88,9 @@ TEST_CASE("ledgerd: the replay verbs over HTTP answer what ledger-replay --json 
        "usage --tenant acme --subscription L1 --from 2026-01-01T00:00:00Z --to "
        "2026-04-01T00:00:00Z"},
       {"digest", "digest --tenant acme"},
+      {"rejections", "rejections --tenant acme"},
+      {"rejections?from=2026-01-01T00:00:00Z&to=2027-01-01T00:00:00Z",
+       "rejections --tenant acme --from 2026-01-01T00:00:00Z --to 2027-01-01T00:00:00Z"},
   };
   std::map<std::string, std::string> answers;
   for (const auto& [route, args] : pairs) {
@@ -101,6 +104,11 @@ TEST_CASE("ledgerd: the replay verbs over HTTP answer what ledger-replay --json 
   CHECK(history.dump().find("seat_revoked") != std::string::npos);
   CHECK(json::parse(answers["explain?user=bob&product=pcon&at=2026-02-15T00:00:00Z"])["allowed"] ==
         true);
+  const json rejected = json::parse(answers["rejections"])["rejections"];
+  REQUIRE(rejected.size() == 1);
+  CHECK(rejected[0]["command_type"] == "assign_seat");
+  CHECK(rejected[0]["actor"] == "olga");
+  CHECK(rejected[0]["code"] == "seat_limit_reached");
   const HttpReply exported =
       Get(d, "/v1/tenants/acme/export?format=jsonl", ledger::testing::kSystemToken);
   REQUIRE(exported.status == 200);
@@ -192,6 +200,7 @@ TEST_CASE("ledgerd: each role reaches exactly its routes, and only its tenant's"
       "digest",                                                                   // 7 audit
       "verify",                                                                   // 8 audit
       "export",                                                                   // 9 audit
+      "rejections",                                                               // 10 support
   };
   // Per token: may it write, and which reads (by index above) it gets.
   struct Expect {
@@ -202,10 +211,10 @@ TEST_CASE("ledgerd: each role reaches exactly its routes, and only its tenant's"
   };
   const Expect expects[] = {
       {ledger::testing::kServiceToken, true, {0, 1, 2}, false},
-      {ledger::testing::kSupportToken, false, {0, 1, 2, 3, 4, 5, 6}, false},
-      {ledger::testing::kAuditorToken, false, {0, 1, 2, 3, 4, 5, 6, 7, 8, 9}, true},
-      {ledger::testing::kAdminToken, true, {0, 1, 2, 3, 4, 5, 6, 7, 8, 9}, true},
-      {ledger::testing::kAcmeToken, true, {0, 1, 2, 3, 4, 5, 6, 7, 8, 9}, true},  // no role
+      {ledger::testing::kSupportToken, false, {0, 1, 2, 3, 4, 5, 6, 10}, false},
+      {ledger::testing::kAuditorToken, false, {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10}, true},
+      {ledger::testing::kAdminToken, true, {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10}, true},
+      {ledger::testing::kAcmeToken, true, {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10}, true},  // no role
   };
   int n = 0;
   for (const Expect& e : expects) {

@@ -27,8 +27,9 @@ struct RouteAnswer {
   std::string content_type = "application/json";
 };
 
-// The right replay verb `verb` needs (state: check; history, explain, diff, usage:
-// support reads; digest, verify, export: audit reads), or nullopt when `verb` is not one.
+// The right replay verb `verb` needs (state: check; history, explain, diff, usage,
+// rejections: support reads; digest, verify, export: audit reads), or nullopt when `verb`
+// is not one.
 std::optional<Right> ReplayVerbRight(std::string_view verb);
 
 // What the verbs read: the store, its views and their reader. `views` may be null (verify
@@ -41,7 +42,8 @@ struct ReplaySources {
 
 // Runs replay verb `verb` (ReplayVerbRight) on `tenant`. Bad parameters → 400
 // bad_request naming the parameter; a tenant without events → 404 unknown_tenant.
-// history takes `limit` (1..1000) and `after` (the `next` of the previous page).
+// history and rejections take `limit` (1..1000) and `after` (the `next` of the previous
+// page).
 RouteAnswer RunReplayVerb(const ReplaySources& sources, const std::string& tenant,
                           std::string_view verb, const QueryParams& query);
 
