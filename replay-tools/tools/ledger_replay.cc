@@ -41,6 +41,7 @@
 #include "replay/table.h"
 #include "replay/usage.h"
 #include "replay/verify.h"
+#include "replay/what_if.h"
 
 namespace po = boost::program_options;
 
@@ -58,6 +59,7 @@ constexpr char kUsage[] =
     "  export  [--tenant T] --format jsonl|csv [--from TIME|N --to TIME|N]\n"
     "  usage   --tenant T --subscription S --from TIME --to TIME\n"
     "  rejections --tenant T [--from TIME --to TIME]\n"
+    "  what-if --tenant T FILE [--at TIME]   (commands decided on a copy; nothing recorded)\n"
     "  rebuild\n";
 
 // Bad usage: a message naming the problem, the usage, exit 2.
@@ -238,6 +240,62 @@ int Rejections(const replay::AuditLedger& l, const Args& a) {
   return 0;
 }
 
+// The commands of a what-if file: a JSON array of objects, or one object per line.
+std::vector<std::string> ReadCommands(const std::string& file) {
+  std::ifstream in_file;
+  if (file != "-") {
+    in_file.open(file);
+    if (!in_file) throw UsageError{"cannot read " + file};
+  }
+  std::istream& in = file == "-" ? std::cin : in_file;
+  std::stringstream text;
+  text << in.rdbuf();
+  const std::string all = text.str();
+  std::vector<std::string> commands;
+  const size_t first = all.find_first_not_of(" \t\r\n");
+  if (first != std::string::npos && all[first] == '[') {
+    const nlohmann::json array = nlohmann::json::parse(all, nullptr, false);
+    if (!array.is_array()) throw UsageError{file + ": not a JSON array"};
+    for (const auto& c : array) commands.push_back(c.dump());
+    return commands;
+  }
+  std::istringstream lines(all);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.find_first_not_of(" \t\r") != std::string::npos) commands.push_back(line);
+  }
+  return commands;
+}
+
+int WhatIf(const replay::AuditLedger& l, const Args& a) {
+  a.Only({"tenant", "at", "file"});
+  replay::WhatIfQuery q;
+  q.tenant = a.str("tenant");
+  q.at = a.time("at");
+  q.commands = ReadCommands(a.str("file"));
+  nlohmann::json j;
+  ledger::Status s = replay::WhatIf(l.store(), l.reader(), q, &j);
+  if (!s.ok()) return Fail(s);
+  if (a.has("json")) {
+    Print(j);
+    return 0;
+  }
+  replay::Table table({"AT", "COMMAND", "ID", "OUTCOME", "EVENTS"});
+  for (const auto& r : j["results"]) {
+    std::string events;
+    for (const auto& e : r.value("effects", nlohmann::json::array()))
+      events += e.get<std::string>() + "(due) ";
+    for (const auto& e : r.value("events", nlohmann::json::array()))
+      events += e.get<std::string>() + " ";
+    table.Add({r.value("at", ""), r["type"].get<std::string>(), r["id"].get<std::string>(),
+               r["status"] == "accepted" ? "accepted" : r["code"].get<std::string>(), events});
+  }
+  table.Print(std::cout);
+  std::cout << "\nwhat would change, " << j["from"]["at"].get<std::string>() << " → "
+            << j["to"]["at"].get<std::string>() << ":\n";
+  replay::PrintDiff(j["diff"], std::cout);
+  return 0;
+}
+
 int Explain(const replay::AuditLedger& l, const Args& a) {
   a.Only({"tenant", "user", "product", "at"});
   replay::ExplainQuery q{a.str("tenant"), a.str("user"), a.str("product"), a.time("at")};
@@ -386,9 +444,11 @@ int Run(int argc, char** argv) {
       "from", po::value<std::string>(), "start: time or position")(
       "to", po::value<std::string>(), "end: time or position")("digest", po::value<std::string>(),
                                                                "digest file to check")(
-      "format", po::value<std::string>(), "jsonl or csv");
+      "format", po::value<std::string>(), "jsonl or csv")(
+      "file", po::value<std::string>(),
+      "what-if: the commands (JSON lines or an array; - = stdin)");
   po::positional_options_description positional;
-  positional.add("verb", 1);
+  positional.add("verb", 1).add("file", 1);
   po::variables_map vm;
   try {
     po::store(po::command_line_parser(argc, argv).options(options).positional(positional).run(),
@@ -415,8 +475,8 @@ int Run(int argc, char** argv) {
   } else if (data.empty()) {
     throw UsageError{"--data DIR or --postgres CONNINFO is required"};
   }
-  static const char* kVerbs[] = {"state",  "diff",   "history", "explain",    "verify",
-                                 "digest", "export", "usage",   "rejections", "rebuild"};
+  static const char* kVerbs[] = {"state",  "diff",  "history",    "explain", "verify", "digest",
+                                 "export", "usage", "rejections", "what-if", "rebuild"};
   if (std::find(std::begin(kVerbs), std::end(kVerbs), verb) == std::end(kVerbs)) {
     throw UsageError{"unknown verb '" + verb + "'"};
   }
@@ -432,6 +492,7 @@ int Run(int argc, char** argv) {
   if (verb == "digest") return Digest(*ledger, a);
   if (verb == "usage") return Usage(*ledger, a);
   if (verb == "rejections") return Rejections(*ledger, a);
+  if (verb == "what-if") return WhatIf(*ledger, a);
   return Export(*ledger, a);
 }
 

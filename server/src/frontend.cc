@@ -253,6 +253,17 @@ std::optional<RouteAnswer> Frontend::Replay(std::optional<std::string_view> toke
   return RunReplayVerb(sources, tenant, verb, query);
 }
 
+RouteAnswer Frontend::WhatIf(std::optional<std::string_view> token, const std::string& tenant,
+                             const QueryParams& query, const std::string& body) {
+  const AuthDecision auth = Authorize(*tokens_, token, tenant, "", Right::kSupportRead);
+  if (!auth.ok()) {
+    const Refusal r = Count(auth);
+    return {r.http_status, RejectedBody(r.code, r.message)};
+  }
+  const ReplaySources sources{engine_.store, engine_.reader, engine_.views};
+  return RunWhatIf(sources, tenant, query, body);
+}
+
 RouteAnswer Frontend::Tenants(std::optional<std::string_view> token, const QueryParams& query) {
   const AuthDecision auth = AuthorizeAnyTenant(*tokens_, token, Right::kCheck);
   if (!auth.ok()) {

@@ -220,6 +220,12 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
         if (what == "leases" || what.rfind("leases/", 0) == 0) {
           return Leases(tenant, what.substr(std::string_view("leases").size()), method, query);
         }
+        if (what == "what-if") {
+          if (method != http::verb::post) {
+            return Send(405, Error("bad_request", "method: use POST"));
+          }
+          return Answer(server_->frontend->WhatIf(Token(), tenant, query, request_.body()));
+        }
         if (method != http::verb::get) return Send(405, Error("bad_request", "method: use GET"));
         if (what == "check") return Check(tenant, query);
         if (auto answer = server_->frontend->Replay(Token(), tenant, what, query)) {

@@ -18,6 +18,7 @@
 #include "replay/state_json.h"
 #include "replay/usage.h"
 #include "replay/verify.h"
+#include "replay/what_if.h"
 
 namespace server {
 namespace {
@@ -317,6 +318,36 @@ RouteAnswer RunReplayVerb(const ReplaySources& sources, const std::string& tenan
                                                  e.getDescription().cStr())};
   }
   return {404, RejectedBody("not_found", "no such resource: " + std::string(verb))};
+}
+
+RouteAnswer RunWhatIf(const ReplaySources& sources, const std::string& tenant,
+                      const QueryParams& query, const std::string& body) {
+  try {
+    const Params p(query, {"at"});
+    replay::WhatIfQuery q;
+    q.tenant = tenant;
+    q.at = p.Time("at");
+    const json commands = json::parse(body, nullptr, /*allow_exceptions=*/false);
+    if (commands.is_object()) {
+      q.commands.push_back(commands.dump());
+    } else if (commands.is_array()) {
+      if (commands.size() > replay::kMaxWhatIfCommands) {
+        throw BadParam{fmt::format("body: more than {} commands", replay::kMaxWhatIfCommands)};
+      }
+      for (const auto& c : commands) q.commands.push_back(c.dump());
+    } else {
+      throw BadParam{"body: a JSON command object or an array of them"};
+    }
+    json out;
+    const ledger::Status s = replay::WhatIf(*sources.store, *sources.reader, q, &out);
+    if (!s.ok()) return FromStatus(s, tenant);
+    return Json(out);
+  } catch (const BadParam& bad) {
+    return {400, RejectedBody("bad_request", bad.message)};
+  } catch (const kj::Exception& e) {
+    return {503, RejectedBody("unavailable", std::string("a stored event cannot be decoded: ") +
+                                                 e.getDescription().cStr())};
+  }
 }
 
 std::string RejectedBody(const std::string& code, const std::string& message) {

@@ -310,3 +310,65 @@ TEST_CASE("ledgerd: the Idempotency-Key header is the command's id", "[server][l
         std::string::npos);
   CHECK(post(json::array({dan}), "inv-dan-1").status == 400);
 }
+
+TEST_CASE("ledgerd: what-if decides commands on a copy, records nothing, answers the diff",
+          "[server][ledgerd][replay]") {
+  LedgerdProcess d;
+  Setup(d);
+  const std::string sys = ledger::testing::kSystemToken;
+  const std::string before = Get(d, "/v1/tenants/acme/digest", sys).body;
+  // At 15 February bob holds L1's one seat. What if olga revoked it and gave it to herself?
+  const json commands = json::array({
+      Cmd("revoke_seat", "olga", {{"id", "w1"}, {"subscription", "L1"}, {"user", "bob"}}),
+      Cmd("assign_seat", "olga", {{"id", "w2"}, {"subscription", "L1"}, {"user", "olga"}}),
+      Cmd("assign_seat", "olga", {{"id", "w3"}, {"subscription", "L1"}, {"user", "bob"}}),
+      Cmd("invite_member", "gus",
+          {{"id", "w4"}, {"tenant", "globex"}, {"user", "x"}, {"email", "x@globex.test"}}),
+  });
+  const HttpReply r = HttpRequest(d.http_port(), http::verb::post,
+                                  "/v1/tenants/acme/what-if?at=2026-02-15T00:00:00Z",
+                                  commands.dump(), ledger::testing::kSupportToken);
+  INFO(r.body);
+  REQUIRE(r.status == 200);
+  const json j = r.Json();
+  REQUIRE(j["results"].size() == 4);
+  CHECK(j["results"][0]["status"] == "accepted");
+  CHECK(j["results"][0]["events"] == json::array({"seat_revoked"}));
+  CHECK(j["results"][1]["status"] == "accepted");
+  CHECK(j["results"][2]["code"] == "seat_limit_reached");  // the real rules
+  CHECK(j["results"][3]["code"] == "bad_request");         // another tenant
+  CHECK(
+      j["diff"]["access"]["lost"] ==
+      json::array(
+          {{{"product", "pcon"}, {"reason", "no_seat"}, {"subscription", "L1"}, {"user", "bob"}}}));
+  CHECK(j["diff"]["access"]["gained"] ==
+        json::array({{{"product", "pcon"}, {"subscription", "L1"}, {"user", "olga"}}}));
+  // Nothing was recorded, and ledger-replay answers the same from the data directory.
+  CHECK(Get(d, "/v1/tenants/acme/digest", sys).body == before);
+  REQUIRE(d.Stop() == 0);
+  ledger::testing::Write(d.data() + "/../what-if.json", commands.dump());
+  const auto cli = ledger::testing::Tool(
+      LEDGER_REPLAY, "--data " + d.data() + " what-if --tenant acme " + d.data() +
+                         "/../what-if.json --at 2026-02-15T00:00:00Z --json");
+  REQUIRE(cli.exit_code == 0);
+  CHECK(json::parse(cli.text()) == j);
+}
+
+TEST_CASE("ledgerd: what-if refuses writers' mistakes and other tenants",
+          "[server][ledgerd][replay]") {
+  LedgerdProcess d;
+  Setup(d);
+  auto post = [&](const std::string& target, const std::string& body, const std::string& token) {
+    return HttpRequest(d.http_port(), http::verb::post, target, body, token);
+  };
+  const std::string one =
+      Cmd("revoke_seat", "olga", {{"subscription", "L1"}, {"user", "bob"}}).dump();
+  CHECK(post("/v1/tenants/acme/what-if", "not json", ledger::testing::kSystemToken).status == 400);
+  CHECK(post("/v1/tenants/acme/what-if?at=soon", one, ledger::testing::kSystemToken).status == 400);
+  CHECK(post("/v1/tenants/acme/what-if", one, ledger::testing::kServiceToken).status == 403);
+  CHECK(post("/v1/tenants/globex/what-if", one, ledger::testing::kSupportToken).status == 403);
+  CHECK(post("/v1/tenants/nobody/what-if", one, ledger::testing::kSystemToken).status == 404);
+  CHECK(HttpRequest(d.http_port(), http::verb::get, "/v1/tenants/acme/what-if", "",
+                    ledger::testing::kSystemToken)
+            .status == 405);
+}

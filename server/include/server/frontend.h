@@ -99,6 +99,10 @@ class Frontend {
   std::optional<RouteAnswer> Replay(std::optional<std::string_view> token,
                                     const std::string& tenant, std::string_view verb,
                                     const QueryParams& query);
+  // POST /v1/tenants/{tenant}/what-if (replay_routes.h RunWhatIf), once `token` has the
+  // support reads of `tenant`. Records nothing.
+  RouteAnswer WhatIf(std::optional<std::string_view> token, const std::string& tenant,
+                     const QueryParams& query, const std::string& body);
   // GET /v1/tenants: {"tenants":[ids]}, the tenants with events that `token` reaches, in
   // id order; `limit` (1..1000) and `after` (the last id of the previous page) page it.
   RouteAnswer Tenants(std::optional<std::string_view> token, const QueryParams& query);

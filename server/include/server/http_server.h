@@ -6,6 +6,7 @@
 //   GET  /v1/tenants/{t}/state[?at=|position=][&known_at=]
 //   GET  /v1/tenants/{t}/history|explain|diff|usage|digest|verify|export?...
 //                                           the ledger-replay verbs (replay_routes.h)
+//   POST /v1/tenants/{t}/what-if[?at=]     commands decided on a copy, nothing recorded
 //   GET|POST /v1/tenants/{t}/leases[/{id}[/heartbeat]], DELETE .../leases/{id}
 //   GET  /v1/events?from=N[&tenant=T][&follow=0]   JSON lines, then a live tail
 //   POST /v1/admin/backup                   a backup into --backup-dir (admin tokens)

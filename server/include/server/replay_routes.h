@@ -47,6 +47,11 @@ struct ReplaySources {
 RouteAnswer RunReplayVerb(const ReplaySources& sources, const std::string& tenant,
                           std::string_view verb, const QueryParams& query);
 
+// POST /v1/tenants/{t}/what-if[?at=TIME] with a JSON array of commands (or one command):
+// replay::WhatIf's answer (authorization done: support reads).
+RouteAnswer RunWhatIf(const ReplaySources& sources, const std::string& tenant,
+                      const QueryParams& query, const std::string& body);
+
 // The error body every route answers: {"status":"rejected","code","message"}.
 std::string RejectedBody(const std::string& code, const std::string& message);
 
