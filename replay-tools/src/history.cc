@@ -4,6 +4,7 @@
 #include <map>
 
 #include "replay/event_json.h"
+#include "replay/rejections.h"
 #include "replay/summary.h"
 #include "replay/table.h"
 
@@ -117,13 +118,9 @@ ledger::Status History(const ledger::Store& store, const projections::ViewReader
     if (query.from && r.at < *query.from) return true;
     if (query.to && r.at > *query.to) return true;
     if (!Mentions(r.command_json, query.kind, query.id)) return true;
-    rejected.emplace_back(r.at, json{{"rejected", true},
-                                     {"at", ledger::FormatRfc3339(r.at)},
-                                     {"actor", r.actor},
-                                     {"command_id", r.command_id},
-                                     {"command_type", r.command_type},
-                                     {"code", r.code},
-                                     {"message", r.message}});
+    json entry = RejectionJson(r);
+    entry["rejected"] = true;
+    rejected.emplace_back(r.at, std::move(entry));
     return true;
   });
   if (!s.ok()) return s;

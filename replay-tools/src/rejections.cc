@@ -7,6 +7,11 @@ namespace replay {
 
 using nlohmann::json;
 
+json RejectionJson(const ledger::RejectionRecord& r) {
+  return json{{"at", ledger::FormatRfc3339(r.at)}, {"actor", r.actor}, {"command_id", r.command_id},
+              {"command_type", r.command_type},    {"code", r.code},   {"message", r.message}};
+}
+
 ledger::Status Rejections(const ledger::Store& store, const RejectionsQuery& query, json* out) {
   json list = json::array();
   bool more = false;
@@ -20,13 +25,9 @@ ledger::Status Rejections(const ledger::Store& store, const RejectionsQuery& que
           more = true;
           return false;
         }
-        list.push_back(json{{"sequence", r.sequence},
-                            {"at", ledger::FormatRfc3339(r.at)},
-                            {"actor", r.actor},
-                            {"command_id", r.command_id},
-                            {"command_type", r.command_type},
-                            {"code", r.code},
-                            {"message", r.message}});
+        json entry = RejectionJson(r);
+        entry["sequence"] = r.sequence;
+        list.push_back(std::move(entry));
         last = r.sequence;
         return true;
       });

@@ -22,6 +22,10 @@ struct RejectionsQuery {
   size_t limit = 0;
 };
 
+// One rejection's fields as every report shows them: {"at","actor","command_id",
+// "command_type","code","message"}.
+nlohmann::json RejectionJson(const ledger::RejectionRecord& r);
+
 // {"tenant","rejections":[{"sequence","at","actor","command_id","command_type","code",
 // "message"}...]} in sequence order, and "next" (the last sequence given, as text) when
 // `limit` cut the list short.
