@@ -115,6 +115,10 @@ std::string Date(Micros day_start) { return ledger::FormatRfc3339(day_start).sub
 }  // namespace
 
 ledger::Status Usage(const ledger::Store& store, const UsageQuery& q, nlohmann::json* out) {
+  if (q.to <= q.from) return ledger::Status::InvalidArgument("to: must be later than from");
+  if (q.to - q.from > kMaxUsageWindow) {
+    return ledger::Status::InvalidArgument("from, to: at most 10 years per report");
+  }
   std::vector<Change> changes;
   std::set<std::string> held;
   bool seen = false;

@@ -27,6 +27,10 @@ struct UsageQuery {
 // NotFound if the subscription never existed in the tenant.
 ledger::Status Usage(const ledger::Store& store, const UsageQuery& query, nlohmann::json* out);
 
+// Longest window one report covers; a longer one (or `to` not after `from`) is
+// InvalidArgument naming from/to.
+inline constexpr ledger::Micros kMaxUsageWindow = int64_t{3660} * 86'400'000'000;
+
 // The report as an aligned table with a summary line.
 void PrintUsage(const nlohmann::json& report, std::ostream& out);
 
