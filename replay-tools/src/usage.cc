@@ -112,6 +112,52 @@ void Collect(ledger::schema::Event::Reader e, const std::string& sub, std::set<s
 
 std::string Date(Micros day_start) { return ledger::FormatRfc3339(day_start).substr(0, 10); }
 
+// The moments inside the window at which a named subscription's holders or seats may
+// change: every event's effective time and the subscription's due changes (renewal or
+// expiry at period end, a scheduled decrease), and the window's start.
+std::set<Micros> NamedPoints(const ledger::Store& store, const UsageQuery& q,
+                             const commands::Subscription& last, ledger::Status* status) {
+  std::set<Micros> points{q.from};
+  auto inside = [&](Micros t) { return t > q.from && t < q.to; };
+  auto cursor = store.ReadStream(q.tenant);
+  for (; cursor->Valid(); cursor->Next()) {
+    const Micros t = cursor->event().event().getEffectiveAt();
+    if (inside(t)) points.insert(t);
+  }
+  *status = cursor->status();
+  for (Micros t : {last.period_end, last.trial_end}) {
+    if (inside(t)) points.insert(t);
+  }
+  if (last.pending_decrease && inside(last.pending_decrease->effective_at)) {
+    points.insert(last.pending_decrease->effective_at);
+  }
+  return points;
+}
+
+// Named seats: at each point, the users holding a seat of the subscription as of that
+// business time (the bitemporal fold every reader uses, due changes applied), as
+// changes of the level. Backdated corrections count from their effective time.
+ledger::Status CollectNamed(const ledger::Store& store, const UsageQuery& q,
+                            const commands::Subscription& last, std::vector<Change>* changes) {
+  ledger::Status s;
+  const std::set<Micros> points = NamedPoints(store, q, last, &s);
+  if (!s.ok()) return s;
+  int64_t level = 0;
+  for (Micros t : points) {
+    commands::TenantState as_of, due;
+    s = commands::LoadTenantAsOf(store, q.tenant, commands::AsOf{.at = t}, &as_of);
+    if (!s.ok()) return s;
+    const commands::TenantState& state = commands::ApplyDueEffects(as_of, t, &due) ? due : as_of;
+    const auto it = state.subscriptions.find(q.subscription);
+    const bool live = it != state.subscriptions.end() && !it->second.expired;
+    const int64_t now = live ? static_cast<int64_t>(state.AssignedCount(it->second)) : 0;
+    changes->push_back(Change{t, 0, static_cast<int>(now - level),
+                              it == state.subscriptions.end() ? 0 : it->second.seats});
+    level = now;
+  }
+  return ledger::Status::OK();
+}
+
 }  // namespace
 
 ledger::Status Usage(const ledger::Store& store, const UsageQuery& q, nlohmann::json* out) {
@@ -134,11 +180,20 @@ ledger::Status Usage(const ledger::Store& store, const UsageQuery& q, nlohmann::
     return ledger::Status::NotFound(
         fmt::format("subscription '{}' of tenant '{}' not found", q.subscription, q.tenant));
   }
-  // Time rules (R15): a scheduled seat decrease that fell due by the end of the window
-  // counts from then, written by the clock or not, as the access check counts it.
-  commands::TenantState due;
-  for (const auto& effect : commands::StepDueEffects(state, q.to, /*expire_leases=*/false, &due)) {
-    Collect(effect.reader(), q.subscription, &held, &changes, &seen);
+  const auto sub = state.subscriptions.find(q.subscription);
+  if (sub != state.subscriptions.end() && sub->second.seat_model == commands::SeatModel::NAMED) {
+    // Named seats: the holders over time instead of leases.
+    changes.clear();
+    ledger::Status s = CollectNamed(store, q, sub->second, &changes);
+    if (!s.ok()) return s;
+  } else {
+    // Time rules (R15): a scheduled seat decrease that fell due by the end of the window
+    // counts from then, written by the clock or not, as the access check counts it.
+    commands::TenantState due;
+    for (const auto& effect :
+         commands::StepDueEffects(state, q.to, /*expire_leases=*/false, &due)) {
+      Collect(effect.reader(), q.subscription, &held, &changes, &seen);
+    }
   }
   std::stable_sort(changes.begin(), changes.end(), [](const Change& a, const Change& b) {
     return a.at != b.at ? a.at < b.at : a.version < b.version;

@@ -180,3 +180,45 @@ TEST_CASE("usage: peak and average concurrent use per day, days at capacity", "[
                                 "2026-01-09T00:00:00Z --to 2026-01-06T00:00:00Z")
             .exit_code == 2);
 }
+
+TEST_CASE("usage of a named subscription: users holding a seat per day, backdated included",
+          "[replay][usage]") {
+  LeaseLedger l;
+  // N1, 2 named seats: bob directly from Jan 10 12:00, carol through group g from Jan 12,
+  // bob revoked Jan 15 06:00, and given back by a correction recorded on Jan 20 but
+  // effective Jan 17 12:00.
+  Write(
+      l.dir / "named.jsonl",
+      R"({"type":"purchase_subscription","tenant":"acme","actor":"olga","id":"n1","subscription":"N1","product":"pcon","edition":"std","seats":2,"period_start":"2026-01-01T00:00:00Z","period_end":"2027-01-01T00:00:00Z","at":"2026-01-10T00:00:00Z"}
+{"type":"assign_seat","tenant":"acme","actor":"olga","id":"n2","subscription":"N1","user":"bob","at":"2026-01-10T12:00:00Z"}
+{"type":"create_group","tenant":"acme","actor":"olga","id":"n3","group":"g","name":"G","at":"2026-01-12T00:00:00Z"}
+{"type":"add_group_member","tenant":"acme","actor":"olga","id":"n4","group":"g","user":"carol"}
+{"type":"assign_group","tenant":"acme","actor":"olga","id":"n5","subscription":"N1","group":"g"}
+{"type":"revoke_seat","tenant":"acme","actor":"olga","id":"n6","subscription":"N1","user":"bob","at":"2026-01-15T06:00:00Z"}
+{"type":"assign_seat","tenant":"acme","actor":"olga","id":"n7","subscription":"N1","user":"bob","at":"2026-01-20T00:00:00Z","effective_at":"2026-01-17T12:00:00Z","reason":"ticket 1: the revocation was a mistake"}
+)");
+  const Run submitted =
+      Tool(LEDGERCTL, "--data " + l.data + " --clock manual submit " + (l.dir / "named.jsonl"));
+  INFO(submitted.text());
+  REQUIRE(submitted.exit_code == 0);
+  REQUIRE(submitted.text().find("rejected") == std::string::npos);
+  const json r = l.Replay(
+      "usage --tenant acme --subscription N1 --from 2026-01-09T00:00:00Z --to "
+      "2026-01-21T00:00:00Z");
+  REQUIRE(r["days"].size() == 12);
+  auto day = [&](int i) { return r["days"][static_cast<size_t>(i)]; };
+  INFO(r.dump());
+  CHECK(day(0)["date"] == "2026-01-09");
+  CHECK(day(0)["peak"] == 0);
+  CHECK(day(1)["peak"] == 1);  // Jan 10: bob from noon
+  CHECK(day(1)["average"] == 0.5);
+  CHECK(day(2)["average"] == 1.0);
+  CHECK(day(4)["peak"] == 2);  // Jan 13: bob and carol, every seat taken
+  CHECK(day(4)["at_capacity"] == true);
+  CHECK(day(6)["average"] == 1.25);  // Jan 15: bob until 06:00
+  CHECK(day(7)["peak"] == 1);        // Jan 16
+  CHECK(day(7)["at_capacity"] == false);
+  CHECK(day(8)["average"] == 1.5);  // Jan 17: the correction counts from noon
+  CHECK(day(10)["peak"] == 2);      // Jan 19
+  CHECK(r["peak"] == 2);
+}

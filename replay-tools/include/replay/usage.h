@@ -1,6 +1,7 @@
-// Concurrent-seat usage of a subscription (R19) — the evidence for a true-up: per UTC
-// day, the peak and the time-weighted average number of leases in use, the seats, and
-// whether every seat was in use at some moment.
+// Seat usage of a subscription — the evidence for a true-up: per UTC day, the peak and
+// the time-weighted average number of seats in use (a concurrent subscription: leases in
+// use, R19; a named one: users holding a seat, directly or through a group), the seats,
+// and whether every seat was in use at some moment.
 #pragma once
 
 #include <nlohmann/json.hpp>
