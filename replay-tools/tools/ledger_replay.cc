@@ -62,6 +62,76 @@ constexpr char kUsage[] =
     "  what-if --tenant T FILE [--at TIME]   (commands decided on a copy; nothing recorded)\n"
     "  rebuild\n";
 
+// What `ledger-replay VERB --help` prints: the verb's synopsis, what it answers, and the
+// HTTP route that answers the same JSON.
+struct VerbHelp {
+  const char* verb;
+  const char* text;
+};
+constexpr VerbHelp kVerbHelp[] = {
+    {"state",
+     "usage: ledger-replay --data DIR state --tenant T [--at TIME|--position N] [--known-at TIME] "
+     "[--json]\n"
+     "The tenant's members, groups and subscriptions (seats, assignments, violations, pending\n"
+     "changes, leases) now, at a business time (--at), right after a position (--position),\n"
+     "or as the ledger knew it at --known-at (later backdated corrections not seen).\n"
+     "HTTP: GET /v1/tenants/T/state?at=&position=&known_at="},
+    {"diff",
+     "usage: ledger-replay --data DIR diff --tenant T --from TIME|N --to TIME|N [--json]\n"
+     "What changed between two times or positions: members, groups, subscriptions, and who\n"
+     "gained or lost access to which product, and why.\n"
+     "HTTP: GET /v1/tenants/T/diff?from=&to="},
+    {"history",
+     "usage: ledger-replay --data DIR history --tenant T (--user U|--subscription S|--group G)\n"
+     "         [--from TIME --to TIME] [--json]\n"
+     "Everything that touched one user, subscription or group, in order: each event with its\n"
+     "actor, recorded and effective time, reason and what it caused, and the rejected\n"
+     "attempts (who tried what, when, and why it was refused).\n"
+     "HTTP: GET /v1/tenants/T/history?user=|subscription=|group=&from=&to=&limit=&after="},
+    {"explain",
+     "usage: ledger-replay --data DIR explain --tenant T --user U --product P [--at TIME] "
+     "[--json]\n"
+     "Whether the user may use the product (now or at --at) and the causal chain of events\n"
+     "that decides it.\n"
+     "HTTP: GET /v1/tenants/T/explain?user=&product=&at="},
+    {"verify",
+     "usage: ledger-replay --data DIR verify [--tenant T] [--digest FILE] [--json]\n"
+     "Re-hashes every event and checks the chains, the stream index, the heads and the views\n"
+     "(rebuilt and compared); with --digest, that the history still extends each kept head.\n"
+     "Exit 3 when it finds a problem.\n"
+     "HTTP: GET /v1/tenants/T/verify"},
+    {"digest",
+     "usage: ledger-replay --data DIR digest [--tenant T] [--json]\n"
+     "Each tenant's head (version, hash): keep it outside the ledger, and a later verify\n"
+     "--digest proves nothing before it was altered.\n"
+     "HTTP: GET /v1/tenants/T/digest"},
+    {"export",
+     "usage: ledger-replay --data DIR export [--tenant T] --format jsonl|csv [--from TIME|N "
+     "--to TIME|N]\n"
+     "Every event in the range, one JSON line or one RFC 4180 CSV row each, in constant memory.\n"
+     "HTTP: GET /v1/tenants/T/export?format=&from=&to= (streamed)"},
+    {"usage",
+     "usage: ledger-replay --data DIR usage --tenant T --subscription S --from TIME --to TIME "
+     "[--json]\n"
+     "Seats in use per day (peak, time-weighted average, seats bought, at capacity); for a\n"
+     "concurrent subscription, its floating leases.\n"
+     "HTTP: GET /v1/tenants/T/usage?subscription=&from=&to="},
+    {"rejections",
+     "usage: ledger-replay --data DIR rejections --tenant T [--from TIME --to TIME] [--json]\n"
+     "Every refused command of the tenant: when, who, which command, the code and message.\n"
+     "HTTP: GET /v1/tenants/T/rejections?from=&to=&limit=&after="},
+    {"what-if",
+     "usage: ledger-replay --data DIR what-if --tenant T FILE [--at TIME] [--json]\n"
+     "Decides the commands of FILE (JSON lines or an array; - = stdin) on a copy of the tenant\n"
+     "with the real rules and time effects, and prints each result and what would change.\n"
+     "Nothing is recorded.\n"
+     "HTTP: POST /v1/tenants/T/what-if?at="},
+    {"rebuild",
+     "usage: ledger-replay --data DIR rebuild\n"
+     "Drops the views and rebuilds them from the log (the one verb that writes; stop ledgerd\n"
+     "first)."},
+};
+
 // Bad usage: a message naming the problem, the usage, exit 2.
 struct UsageError {
   std::string message;
@@ -454,7 +524,19 @@ int Run(int argc, char** argv) {
     throw UsageError{e.what()};
   }
   if (vm.count("help")) {
-    std::cout << kUsage << "\n" << options << "\n";
+    if (vm.count("verb")) {
+      const std::string verb = vm["verb"].as<std::string>();
+      for (const VerbHelp& h : kVerbHelp) {
+        if (verb == h.verb) {
+          std::cout << h.text << "\n";
+          return 0;
+        }
+      }
+      throw UsageError{"unknown verb '" + verb + "'"};
+    }
+    std::cout << kUsage << "\n"
+              << options << "\n"
+              << "ledger-replay VERB --help says what a verb answers.\n";
     return 0;
   }
   Args a(vm);

@@ -23,6 +23,7 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/program_options.hpp>
 #include <condition_variable>
 #include <deque>
@@ -71,6 +72,50 @@ constexpr char kUsageText[] =
     "       ledgerctl restore BACKUP --data NEWDIR [--backup-id N]\n"
     "       ledgerctl --postgres CONNINFO [--data COPY] VERB ...   (the log on PostgreSQL)\n"
     "       ledgerctl --server HOST:PORT [--token T] [--tls [--tls-ca FILE]] VERB ...\n";
+
+// What `ledgerctl VERB --help` prints: the verb's synopsis, options and outcome.
+struct VerbHelp {
+  const char* verb;
+  const char* text;
+};
+constexpr VerbHelp kVerbHelp[] = {
+    {"submit",
+     "usage: ledgerctl [--data DIR|--server HOST:PORT|--postgres CONNINFO] submit FILE|-\n"
+     "Submits the commands of FILE (JSON lines, or one JSON array; - = stdin), in order, and\n"
+     "prints one result line each: accepted (version, position, events), duplicate (the id\n"
+     "was seen: its original result) or rejected (code, message). Exit 0 when all were\n"
+     "read, whatever their status; 2 on bad usage."},
+    {"check",
+     "usage: ledgerctl [--data DIR|--server HOST:PORT] check --tenant T --user U --product P "
+     "[--at TIME]\n"
+     "Whether the user may use the product now (or at --at, replayed): allowed, reason\n"
+     "(no_seat, not_a_member, ...) and the subscription that grants it."},
+    {"import-members",
+     "usage: ledgerctl --data DIR import-members --tenant T --actor A FILE.csv [--subscription S]\n"
+     "         [--group G] [--commit] [--at TIME]\n"
+     "Reads email,user,name,role rows; without --commit prints the report (valid rows, and\n"
+     "each bad row with its line and field) and records nothing; with --commit appends the\n"
+     "valid rows as one command (and assigns --subscription / adds to --group)."},
+    {"checkout",
+     "usage: ledgerctl ... checkout --tenant T --subscription S --user U --device D [--actor A] "
+     "[--at TIME]\n"
+     "Takes a floating seat of a concurrent subscription: the lease id and when it expires\n"
+     "(renew with heartbeat). Exit 1 when rejected (no_free_seat, ...)."},
+    {"heartbeat",
+     "usage: ledgerctl ... heartbeat --tenant T --actor A --lease L [--at TIME]\n"
+     "Renews a lease: its new expiry. Exit 1 when rejected (not_found once expired)."},
+    {"checkin",
+     "usage: ledgerctl ... checkin --tenant T --actor A --lease L [--at TIME]\n"
+     "Gives a floating seat back. Exit 1 when rejected."},
+    {"backup",
+     "usage: ledgerctl --data DIR backup DEST | ledgerctl backup --list DEST |\n"
+     "       ledgerctl --server HOST:PORT backup\n"
+     "Takes an incremental, verified backup of a live ledger into DEST (over --server: into\n"
+     "ledgerd's --backup-dir; admin token with every tenant); --list shows the backups kept."},
+    {"restore",
+     "usage: ledgerctl restore BACKUP --data NEWDIR [--backup-id N]\n"
+     "Restores the latest (or the given) backup into a new, empty directory and verifies it."},
+};
 
 int Usage(const std::string& message) {
   fmt::print(stderr, "ledgerctl: {}\n{}", message, kUsageText);
@@ -346,8 +391,22 @@ int main(int argc, char** argv) {
   } catch (const po::error& e) {
     return Usage(e.what());
   }
+  const bool verb_help =
+      std::find(verb_args.begin(), verb_args.end(), "--help") != verb_args.end() ||
+      std::find(verb_args.begin(), verb_args.end(), "-h") != verb_args.end();
+  if ((vm.count("help") || verb_help) && !verb.empty()) {
+    for (const VerbHelp& h : kVerbHelp) {
+      if (verb == h.verb) {
+        std::cout << h.text << "\n";
+        return 0;
+      }
+    }
+    return Usage("unknown verb '" + verb + "'");
+  }
   if (vm.count("help")) {
-    std::cout << kUsageText << "\n" << global << "\n";
+    std::cout << kUsageText << "\n"
+              << global << "\n"
+              << "ledgerctl VERB --help says what a verb does.\n";
     return 0;
   }
   if (verb.empty()) return Usage("no verb given");

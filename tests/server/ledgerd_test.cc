@@ -329,6 +329,37 @@ TEST_CASE("ledgerd, ledgerctl, ledger-replay: --help lists every option on stdou
   }
 }
 
+TEST_CASE("ledger-replay and ledgerctl VERB --help say what the verb does", "[server][ledgerd]") {
+  const std::vector<std::pair<std::string, std::string>> verbs = {
+      {"history", "GET /v1/tenants/T/history"},
+      {"explain", "causal chain"},
+      {"export", "(streamed)"},
+      {"what-if", "Nothing is recorded"},
+      {"verify", "Exit 3"},
+      {"rebuild", "the one verb that writes"}};
+  for (const auto& [verb, words] : verbs) {
+    const auto r = ledger::testing::Tool(LEDGER_REPLAY, verb + " --help");
+    INFO(verb << "\n" << r.text());
+    CHECK(r.exit_code == 0);
+    CHECK(r.text().find("usage: ledger-replay --data DIR " + verb) != std::string::npos);
+    CHECK(r.text().find(words) != std::string::npos);
+  }
+  const auto bad = ledger::testing::ToolWithErrors(LEDGER_REPLAY, "frobnicate --help");
+  CHECK(bad.exit_code == 2);
+  CHECK(bad.text().find("unknown verb 'frobnicate'") != std::string::npos);
+  // ledgerctl likewise.
+  for (const std::string verb : {"submit", "check", "import-members", "checkout", "heartbeat",
+                                 "checkin", "backup", "restore"}) {
+    const auto r = ledger::testing::Tool(LEDGERCTL, verb + " --help");
+    INFO(verb << "\n" << r.text());
+    CHECK(r.exit_code == 0);
+    CHECK(r.text().find("usage: ledgerctl") != std::string::npos);
+    CHECK(r.text().find(verb) != std::string::npos);
+  }
+  CHECK(ledger::testing::Tool(LEDGERCTL, "check --help").text().find("--product P") !=
+        std::string::npos);
+}
+
 TEST_CASE("ledgerd: bad options exit 2 with a message naming the option", "[server][ledgerd]") {
   ledger::testing::TempDir dir;
   const std::string tokens = dir.path() + "/tokens.json";
