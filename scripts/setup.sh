@@ -21,6 +21,10 @@ PACKAGES=(
   # Where the package scripts start system services (etcd on 2379, PostgreSQL "main" on
   # 5432, patroni.service without a config), cluster.sh leaves them alone: its ports differ.
   patroni etcd-server etcd-client curl jq
+  # tests/console: the web console in headless Chromium, driven by Selenium.
+  chromium chromium-driver python3-selenium
+  # tests/console/openapi_test.py: responses checked against openapi.json (JSON Schema).
+  python3-jsonschema
 )
 
 missing=()

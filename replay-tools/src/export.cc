@@ -2,6 +2,7 @@
 
 #include <kj/exception.h>
 
+#include <algorithm>
 #include <iterator>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -78,25 +79,32 @@ void FormatEvent(ledger::schema::Event::Reader event, bool csv, std::string* lin
 }
 
 // Where the selected events come from: a tenant's stream or the whole log, starting as
-// close to the range as the indexes allow.
-std::unique_ptr<ledger::EventCursor> OpenCursor(const ledger::Store& store,
-                                                const ExportOptions& o) {
-  if (o.tenant) return store.ReadStream(*o.tenant);
-  return store.ReadLog(o.from_position, o.to_position);
+// close to the range (and to the page's cursor) as the indexes allow.
+std::unique_ptr<ledger::EventCursor> OpenCursor(const ledger::Store& store, const ExportOptions& o,
+                                                const ExportCursor& page) {
+  if (o.tenant) return store.ReadStream(*o.tenant, std::max<uint64_t>(1, page.next_version));
+  return store.ReadLog(std::max(o.from_position, page.next_position), o.to_position);
 }
 
-// Writes the events of `cursor` that `o` selects, one line each; counts them in *rows.
-ledger::Status WriteEvents(ledger::EventCursor& cursor, const ExportOptions& o, bool csv,
-                           std::ostream& out, uint64_t* rows) {
+// Writes at most `max_rows` of the events of `events` that `o` selects, one line each;
+// counts them in *rows and moves `page` past the last event read.
+ledger::Status WriteEvents(ledger::EventCursor& events, const ExportOptions& o, bool csv,
+                           uint64_t max_rows, ExportCursor* page, std::ostream& out,
+                           uint64_t* rows) {
   std::string line;
-  for (; cursor.Valid(); cursor.Next()) {
-    const auto event = cursor.event().event();
+  for (; events.Valid(); events.Next()) {
+    const auto event = events.event().event();
     const uint64_t position = event.getPosition();
     const ledger::Micros recorded_at = event.getRecordedAt();
     // Positions grow along a stream and recorded_at never decreases along the log, so
     // nothing after an event past either end of the range can be selected.
     if (position > o.to_position || (o.to_time && recorded_at > *o.to_time)) break;
     if (position < o.from_position || (o.from_time && recorded_at < *o.from_time)) continue;
+    if (*rows == max_rows) {
+      page->next_version = event.getVersion();
+      page->next_position = position;
+      return ledger::Status::OK();
+    }
     try {
       FormatEvent(event, csv, &line);
     } catch (const kj::Exception& e) {
@@ -107,24 +115,33 @@ ledger::Status WriteEvents(ledger::EventCursor& cursor, const ExportOptions& o, 
     if (!out) return ledger::Status::IOError("export: writing the output failed");
     ++*rows;
   }
-  return cursor.status();
+  page->done = events.status().ok();
+  return events.status();
 }
 
 }  // namespace
 
-ledger::Status Export(const ledger::Store& store, const ExportOptions& options, std::ostream& out,
-                      uint64_t* rows) {
+ledger::Status ExportPage(const ledger::Store& store, const ExportOptions& options,
+                          uint64_t max_rows, ExportCursor* cursor, std::ostream& out,
+                          uint64_t* rows) {
   *rows = 0;
   if (options.format != "jsonl" && options.format != "csv") {
     return ledger::Status::InvalidArgument("format must be jsonl or csv");
   }
+  if (cursor->done) return ledger::Status::OK();
   const bool csv = options.format == "csv";
-  if (csv) WriteCsvHeader(out);
-  auto cursor = OpenCursor(store, options);
-  ledger::Status s = WriteEvents(*cursor, options, csv, out, rows);
+  if (csv && cursor->next_version == 0 && cursor->next_position == 0) WriteCsvHeader(out);
+  auto events = OpenCursor(store, options, *cursor);
+  ledger::Status s = WriteEvents(*events, options, csv, max_rows, cursor, out, rows);
   if (s.ok()) out.flush();
   if (s.ok() && !out) s = ledger::Status::IOError("export: writing the output failed");
   return s;
+}
+
+ledger::Status Export(const ledger::Store& store, const ExportOptions& options, std::ostream& out,
+                      uint64_t* rows) {
+  ExportCursor cursor;
+  return ExportPage(store, options, UINT64_MAX, &cursor, out, rows);
 }
 
 }  // namespace replay

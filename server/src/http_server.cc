@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "commands/lease_table.h"
+#include "console_files.h"
 #include "lease_routes.h"
 #include "listener.h"
 #include "replay/event_json.h"
@@ -190,6 +191,14 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
       return SendText(200, MetricsText(server_->metrics, server_->frontend->store().Stats()),
                       "text/plain; version=0.0.4");
     }
+    if (path == "/" || path == "/console" || path.rfind("/console/", 0) == 0) {
+      return Console(path, method);
+    }
+    if (path == "/openapi.json") {
+      if (method != http::verb::get) return Send(405, Error("bad_request", "method: use GET"));
+      const ConsoleFile* spec = FindConsoleFile("openapi.json");
+      return SendText(200, std::string(spec->body), "application/json");
+    }
     const auto header = request_[http::field::authorization];
     token_.reset();
     if (auto t = BearerToken(std::string_view(header.data(), header.size())))
@@ -236,6 +245,26 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     return Send(404, Error("not_found", "no such resource: " + path));
   }
 
+  // GET /console/NAME: the web console's files (console_files.h), with headers that let
+  // the browser run nothing but them and never frame them; "/" and "/console" lead there.
+  void Console(const std::string& path, http::verb method) {
+    if (method != http::verb::get) return Send(405, Error("bad_request", "method: use GET"));
+    constexpr std::string_view kPrefix = "/console/";
+    if (path.size() < kPrefix.size()) {
+      return SendWith(301, "", "text/plain", {{"Location", kPrefix}});
+    }
+    const ConsoleFile* file = FindConsoleFile(std::string_view(path).substr(kPrefix.size()));
+    if (file == nullptr) return Send(404, Error("not_found", "no such resource: " + path));
+    constexpr std::string_view kPolicy =
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+    SendWith(200, std::string(file->body), std::string(file->content_type).c_str(),
+             {{"Content-Security-Policy", kPolicy},
+              {"X-Content-Type-Options", "nosniff"},
+              {"Referrer-Policy", "no-referrer"},
+              {"Cache-Control", "no-cache"}});
+  }
+
   std::optional<std::string_view> Token() const {
     return token_ ? std::optional<std::string_view>(*token_) : std::nullopt;
   }
@@ -253,7 +282,49 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   }
 
   void Answer(RouteAnswer answer) {
+    if (answer.more) return StreamAnswer(std::move(answer));
     SendText(answer.http_status, std::move(answer.body), answer.content_type.c_str());
+  }
+
+  // An answer whose body comes in parts (RouteAnswer::more), sent chunked; the connection
+  // closes after it. A part that fails closes the connection before the last chunk.
+  void StreamAnswer(RouteAnswer answer) {
+    auto res = std::make_shared<http::response<http::empty_body>>(
+        static_cast<http::status>(answer.http_status), request_.version());
+    res->set(http::field::server, "ledgerd");
+    res->set(http::field::content_type, answer.content_type);
+    res->chunked(true);
+    res->keep_alive(false);
+    auto sr = std::make_shared<http::response_serializer<http::empty_body>>(*res);
+    auto more = std::make_shared<decltype(answer.more)>(std::move(answer.more));
+    auto part = std::make_shared<std::string>(std::move(answer.body));
+    Lowest().expires_after(std::chrono::seconds(60));
+    http::async_write_header(
+        stream_, *sr,
+        [self = this->shared_from_this(), res, sr, more, part](beast::error_code ec, size_t) {
+          if (ec) return self->Close();
+          self->SendPart(more, part, false);
+        });
+  }
+
+  // Sends `part` (if any), then the next one, until the last chunk.
+  void SendPart(std::shared_ptr<std::function<ledger::Status(std::string*, bool*)>> more,
+                std::shared_ptr<std::string> part, bool done) {
+    auto self = this->shared_from_this();
+    Lowest().expires_after(std::chrono::seconds(60));
+    if (part->empty() && done) {
+      return net::async_write(stream_, http::make_chunk_last(),
+                              [self](beast::error_code, size_t) { self->Close(); });
+    }
+    auto next = [self, more, part](beast::error_code ec, size_t) {
+      if (ec) return self->Close();
+      part->clear();
+      bool last = false;
+      if (!(*more)(part.get(), &last).ok()) return self->Close();
+      self->SendPart(more, part, last);
+    };
+    if (part->empty()) return next({}, 0);
+    net::async_write(stream_, http::make_chunk(net::buffer(*part)), std::move(next));
   }
 
   // The lease routes (lease_routes.h); `rest` is what follows ".../leases" in the path.
@@ -463,9 +534,19 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   }
 
   void SendText(int status, std::string body, const char* content_type) {
+    SendWith(status, std::move(body), content_type, {});
+  }
+
+  // SendText with more header fields.
+  void SendWith(int status, std::string body, const char* content_type,
+                std::initializer_list<std::pair<std::string_view, std::string_view>> fields) {
     auto res = std::make_shared<Response>(static_cast<http::status>(status), request_.version());
     res->set(http::field::server, "ledgerd");
     res->set(http::field::content_type, content_type);
+    for (const auto& [name, value] : fields) {
+      res->set(beast::string_view(name.data(), name.size()),
+               beast::string_view(value.data(), value.size()));
+    }
     res->keep_alive(request_.keep_alive() && !server_->stopping.load());
     res->body() = std::move(body);
     res->prepare_payload();

@@ -3,7 +3,9 @@
 #include <fmt/format.h>
 #include <kj/exception.h>
 
+#include <algorithm>
 #include <charconv>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -27,6 +29,8 @@ using nlohmann::json;
 
 // Most history entries one page holds.
 constexpr size_t kMaxPageEntries = 1000;
+// Events per part of a streamed export.
+constexpr uint64_t kExportPageRows = 1000;
 // Runs of verify while the tenant's stream moves under it (RunReplayVerb's verify).
 constexpr int kVerifyAttempts = 3;
 
@@ -271,12 +275,27 @@ RouteAnswer Export(const ReplaySources& src, const std::string& tenant, const Qu
     if (to->position) options.to_position = *to->position;
     options.to_time = to->time;
   }
-  std::ostringstream out;
+  // The export is of the log as it is now: events appended while it streams are not in it.
+  options.to_position = std::min(options.to_position, src.store->LastPosition());
+  auto cursor = std::make_shared<replay::ExportCursor>();
+  std::ostringstream first;
   uint64_t rows = 0;
-  const ledger::Status s = replay::Export(*src.store, options, out, &rows);
+  const ledger::Status s =
+      replay::ExportPage(*src.store, options, kExportPageRows, cursor.get(), first, &rows);
   if (!s.ok()) return FromStatus(s, tenant);
-  return {200, out.str(),
-          options.format == "csv" ? "text/csv; charset=utf-8" : "application/x-ndjson"};
+  RouteAnswer answer{200, first.str(),
+                     options.format == "csv" ? "text/csv; charset=utf-8" : "application/x-ndjson"};
+  if (cursor->done) return answer;
+  answer.more = [store = src.store, options, cursor](std::string* chunk, bool* done) {
+    std::ostringstream out;
+    uint64_t n = 0;
+    const ledger::Status s =
+        replay::ExportPage(*store, options, kExportPageRows, cursor.get(), out, &n);
+    *chunk = out.str();
+    *done = cursor->done;
+    return s;
+  };
+  return answer;
 }
 
 }  // namespace

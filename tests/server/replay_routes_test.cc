@@ -4,6 +4,7 @@
 // clang-format off
 #include <utility>  // before Boost.Asio 1.74, whose awaitable.hpp uses std::exchange
 // clang-format on
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -128,6 +129,49 @@ TEST_CASE("ledgerd: the replay verbs over HTTP answer what ledger-replay --json 
   const auto lines = ledger::testing::Tool(
       LEDGER_REPLAY, "--data " + d.data() + " export --tenant acme --format jsonl");
   CHECK(lines.text() == exported.body);
+}
+
+TEST_CASE("ledgerd: export streams a long history in parts, equal to ledger-replay export",
+          "[server][ledgerd][replay]") {
+  LedgerdProcess d;
+  Setup(d);
+  // 2,400 more events: more than two parts of the stream (1,000 events each).
+  for (int batch = 0; batch < 3; ++batch) {
+    json commands = json::array();
+    for (int i = 0; i < 800; ++i) {
+      const std::string user = "u" + std::to_string(batch * 800 + i);
+      commands.push_back(
+          Cmd("invite_member", "olga", {{"user", user}, {"email", user + "@acme.test"}}));
+    }
+    const HttpReply r = HttpRequest(d.http_port(), http::verb::post, "/v1/commands",
+                                    commands.dump(), ledger::testing::kSystemToken);
+    REQUIRE(r.status == 200);
+  }
+  const HttpReply jsonl =
+      Get(d, "/v1/tenants/acme/export?format=jsonl", ledger::testing::kAuditorToken);
+  REQUIRE(jsonl.status == 200);
+  CHECK(jsonl.chunked);
+  const HttpReply csv =
+      Get(d, "/v1/tenants/acme/export?format=csv&from=3&to=2000", ledger::testing::kAuditorToken);
+  REQUIRE(csv.status == 200);
+  CHECK(csv.chunked);
+  const HttpReply small =
+      Get(d, "/v1/tenants/acme/export?format=jsonl&to=5", ledger::testing::kAuditorToken);
+  REQUIRE(small.status == 200);
+  CHECK_FALSE(small.chunked);  // one part: a plain body
+  REQUIRE(d.Stop() == 0);
+  const auto all = ledger::testing::Tool(
+      LEDGER_REPLAY, "--data " + d.data() + " export --tenant acme --format jsonl");
+  const std::string all_lines = all.text();
+  CHECK(std::count(all_lines.begin(), all_lines.end(), '\n') == 6 + 2400);  // Setup's 6
+  CHECK(all.text() == jsonl.body);
+  const auto range = ledger::testing::Tool(
+      LEDGER_REPLAY,
+      "--data " + d.data() + " export --tenant acme --format csv --from 3 --to 2000");
+  CHECK(range.text() == csv.body);
+  const auto head = ledger::testing::Tool(
+      LEDGER_REPLAY, "--data " + d.data() + " export --tenant acme --format jsonl --to 5");
+  CHECK(head.text() == small.body);
 }
 
 TEST_CASE("ledgerd: replay routes name a bad parameter, page long histories, list tenants",

@@ -21,6 +21,7 @@ namespace ledger::testing {
 struct HttpReply {
   int status = 0;
   std::string body;
+  bool chunked = false;  // the body came in chunks (Transfer-Encoding: chunked)
 
   // The body parsed as JSON (throws if it is not JSON).
   nlohmann::json Json() const { return nlohmann::json::parse(body); }
@@ -57,6 +58,7 @@ inline HttpReply HttpRequest(uint16_t port, boost::beast::http::verb method,
   if (ec) return r;
   r.status = static_cast<int>(res.result_int());
   r.body = res.body();
+  r.chunked = res.chunked();
   return r;
 }
 

@@ -30,4 +30,19 @@ extern const size_t kExportCsvColumnCount;
 ledger::Status Export(const ledger::Store& store, const ExportOptions& options, std::ostream& out,
                       uint64_t* rows);
 
+// Where a paged export goes on (ExportPage): the next event to read. Zero-initialized it
+// is the start (the CSV header is written then).
+struct ExportCursor {
+  uint64_t next_version = 0;   // a tenant's export: the stream version to read next
+  uint64_t next_position = 0;  // the whole log: the position to read next
+  bool done = false;           // every selected event is written
+};
+
+// Export in pages: writes at most `max_rows` more selected events from `*cursor` and moves
+// it past them (sets `done` after the last one), so a server can send an export of any
+// size in constant memory. Export is ExportPage with no limit.
+ledger::Status ExportPage(const ledger::Store& store, const ExportOptions& options,
+                          uint64_t max_rows, ExportCursor* cursor, std::ostream& out,
+                          uint64_t* rows);
+
 }  // namespace replay

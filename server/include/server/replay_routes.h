@@ -4,6 +4,7 @@
 // same names (known-at is known_at). Authorization is the caller's (Frontend).
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -25,6 +26,10 @@ struct RouteAnswer {
   int http_status = 200;
   std::string body;
   std::string content_type = "application/json";
+  // Set when the body goes on past `body` (a streamed export): each call appends the next
+  // part to *chunk and sets *done after the last. An error ends the stream where it is
+  // (the client sees a body cut short, never a shorter body that looks whole).
+  std::function<ledger::Status(std::string* chunk, bool* done)> more;
 };
 
 // The right replay verb `verb` needs (state: check; history, explain, diff, usage,
