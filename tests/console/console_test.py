@@ -15,13 +15,14 @@ import tempfile
 import traceback
 
 from selenium import webdriver
-from selenium.common.exceptions import StaleElementReferenceException, TimeoutException
+from selenium.common.exceptions import (NoAlertPresentException, StaleElementReferenceException,
+                                        TimeoutException)
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from ledgerd_fixture import EVIL_NAME, TOKENS, Ledgerd, fail, request, seed  # noqa: E402
+from ledgerd_fixture import EVIL_NAME, EVIL_REASON, TOKENS, Ledgerd, fail, request, seed  # noqa: E402
 
 class Console:
     """The browser, with helpers that wait for what a person would wait for."""
@@ -88,6 +89,11 @@ class Console:
                 fail(f"the token is in the URL: {self.driver.current_url}")
 
     def check_no_script_ran(self):
+        try:
+            alert = self.driver.switch_to.alert.text
+            fail(f"text from the ledger ran as script: an alert says {alert!r}")
+        except NoAlertPresentException:
+            pass
         if self.driver.title == "pwned":
             fail("text from the ledger ran as HTML: the title was changed by an injected handler")
         if self.driver.find_elements(By.CSS_SELECTOR, "main img"):
@@ -172,9 +178,10 @@ def support_walk(c):
 
     c.go("#/t/acme/user/olga")
     story = c.wait_text("#timeline table", "rejected")
-    for needle in ("seat_limit_reached", "backdated", "ticket 4711"):
+    for needle in ("seat_limit_reached", "backdated", "reason: " + EVIL_REASON):
         if needle not in story:
             fail(f"olga's timeline lacks {needle!r}: {story!r}")
+    c.check_no_script_ran()
     c.shot("04-person-olga")
 
     c.go("#/t/acme/sub/L10427")

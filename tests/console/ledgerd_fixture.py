@@ -19,6 +19,8 @@ TOKENS = {
 }
 # A group name that would run script if the console put text in as HTML.
 EVIL_NAME = '<img src=x onerror="document.title=\'pwned\'"><b>Designers</b>'
+# Likewise a reason, which timelines and chains show.
+EVIL_REASON = "ticket 4711: seat was given by phone <img src=x onerror=alert(1)>"
 
 
 def fail(message):
@@ -115,7 +117,7 @@ def seed(base):
         # bob's freed seat by phone).
         {"type": "assign_seat", "tenant": "acme", "actor": "olga", "subscription": "L10427",
          "user": "olga", "at": "2026-03-10T10:00:00Z", "effective_at": "2026-03-02T00:00:00Z",
-         "reason": "ticket 4711: seat was given by phone"},
+         "reason": EVIL_REASON},
         # A floating seat (R19) for the lease routes.
         {"type": "purchase_subscription", "tenant": "acme", "actor": "olga",
          "subscription": "F1", "product": "pcon.planner", "edition": "standard", "seats": 50,
