@@ -9,15 +9,19 @@
 #include "clients.h"
 #include "commands/lease_table.h"
 #include "commands/service.h"
+#include "projections/views.h"
 
 namespace ledger::bench {
 namespace {
 
 constexpr int kTenants = 16;
 
-std::unique_ptr<Store> OpenStore(const std::string& path) {
+// A store as ledgerd opens it (server/tools/ledgerd.cc): side tables, and the views when
+// `views` is set; without them, the bare store the baseline appends to.
+std::unique_ptr<Store> OpenStore(const std::string& path, bool views) {
   std::unique_ptr<Store> store;
   StoreOptions options;
+  if (views) options.projectors = {std::make_shared<projections::ViewProjector>()};
   commands::AddSideTables(&options);
   Status s = Store::Open(options, path, &store);
   if (!s.ok()) fmt::print(stderr, "ledger-bench: {}\n", s.ToString());
@@ -67,22 +71,72 @@ void Accumulate(const Run& run, Run* total) {
                              run.latencies_us.end());
 }
 
+// One ledger the commands run on, and what they measured there.
+struct CommandLedger {
+  std::unique_ptr<Store> store;
+  std::unique_ptr<commands::CommandService> service;
+  Run run;
+  double cpu = 0;                         // µs of CPU, every thread
+  std::map<std::string, double> threads;  // µs by thread name
+  std::vector<double> round_ratios;       // appends' time ÷ these commands' time, per round
+};
+
+// Opens a commands ledger in `dir` and creates its tenants; false on a failure.
+bool OpenCommandLedger(const std::string& dir, bool views, CommandLedger* l) {
+  l->store = OpenStore(dir, views);
+  if (!l->store) return false;
+  l->service = std::make_unique<commands::CommandService>(l->store.get());
+  if (!SetUp(*l->service)) {
+    fmt::print(stderr, "ledger-bench: setup failed\n");
+    return false;
+  }
+  return true;
+}
+
+// One round of `requests` on `l`; `append_seconds` is the same round's baseline.
+void RunRound(CommandLedger* l, const std::vector<std::vector<std::string>>& requests, int clients,
+              int per_round, int r, double append_seconds) {
+  const auto threads = ThreadCpuMicrosByName();
+  const double cpu = ProcessCpuMicros();
+  const Run c =
+      RunAsync(clients, per_round, [&](int client, long n, std::function<void(bool)> done) {
+        const long index = long{r} * ShareOf(clients, per_round, client) + n;
+        l->service->SubmitJson(requests[client][index],
+                               [done = std::move(done)](commands::CommandResult result) {
+                                 done(result.status == "accepted");
+                               });
+      });
+  l->cpu += ProcessCpuMicros() - cpu;
+  AddThreadCpu(threads, &l->threads);
+  l->round_ratios.push_back(append_seconds / c.seconds);
+  Accumulate(c, &l->run);
+}
+
+double Median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.empty() ? 0 : v[v.size() / 2];
+}
+
+std::string List(const std::vector<double>& v) {
+  std::string out;
+  for (const double x : v) out += fmt::format("{}{:.2f}", out.empty() ? "" : ",", x);
+  return out;
+}
+
 }  // namespace
 
 int RunCommandsBench(const CommandsBenchOptions& o) {
-  // Two ledgers side by side: the ledger core's durable appends (the baseline) and the
-  // same clients' commands. Rounds alternate between them so that both see the same
-  // machine: on a shared VM the speed drifts by tens of percent within a minute.
+  // The ledger core's durable appends (the baseline) and the same clients' commands on a
+  // store configured as ledgerd's (and, when compared, on one without views). Rounds
+  // alternate between them so that all see the same machine: on a shared VM the speed
+  // drifts by tens of percent within a minute.
   ScratchDir append_dir(o.dir, "commands-baseline");
-  ScratchDir commands_dir(o.dir, "commands-ledger");
-  auto append_store = OpenStore(append_dir.path());
-  auto commands_store = OpenStore(commands_dir.path());
-  if (!append_store || !commands_store) return 1;
-  commands::CommandService service(commands_store.get());
-  if (!SetUp(service)) {
-    fmt::print(stderr, "ledger-bench: setup failed\n");
-    return 1;
-  }
+  ScratchDir views_dir(o.dir, "commands-ledger");
+  ScratchDir bare_dir(o.dir, "commands-no-views");
+  auto append_store = OpenStore(append_dir.path(), /*views=*/false);
+  CommandLedger product, bare;
+  if (!append_store || !OpenCommandLedger(views_dir.path(), true, &product)) return 1;
+  if (o.compare_without_views && !OpenCommandLedger(bare_dir.path(), false, &bare)) return 1;
   const int rounds = std::max(1, std::min(o.rounds, o.commands / std::max(1, o.clients)));
   const int per_round = o.commands / rounds;
   const int total = per_round * rounds;
@@ -101,61 +155,57 @@ int RunCommandsBench(const CommandsBenchOptions& o) {
     }
   }
 
-  Run appends, commands_run;
-  double append_cpu = 0, commands_cpu = 0;                         // µs of CPU, every thread
-  std::map<std::string, double> append_threads, commands_threads;  // µs by thread name
-  std::vector<double> round_ratios;
+  Run appends;
+  double append_cpu = 0;
+  std::map<std::string, double> append_threads;
   for (int r = 0; r < rounds; ++r) {
-    auto threads = ThreadCpuMicrosByName();
-    double cpu = ProcessCpuMicros();
+    const auto threads = ThreadCpuMicrosByName();
+    const double cpu = ProcessCpuMicros();
     const Run a = RunLedgerAppends(*append_store, o.clients, per_round, 300, /*async=*/true,
                                    /*first_n=*/long{r} * per_round);
     append_cpu += ProcessCpuMicros() - cpu;
     AddThreadCpu(threads, &append_threads);
-    threads = ThreadCpuMicrosByName();
-    cpu = ProcessCpuMicros();
-    const Run c =
-        RunAsync(o.clients, per_round, [&](int client, long n, std::function<void(bool)> done) {
-          const long index = long{r} * ShareOf(o.clients, per_round, client) + n;
-          service.SubmitJson(requests[client][index],
-                             [done = std::move(done)](commands::CommandResult result) {
-                               done(result.status == "accepted");
-                             });
-        });
-    commands_cpu += ProcessCpuMicros() - cpu;
-    AddThreadCpu(threads, &commands_threads);
-    round_ratios.push_back(a.seconds / c.seconds);
     Accumulate(a, &appends);
-    Accumulate(c, &commands_run);
+    RunRound(&product, requests, o.clients, per_round, r, a.seconds);
+    if (o.compare_without_views) RunRound(&bare, requests, o.clients, per_round, r, a.seconds);
   }
-  const StoreStats stats = commands_store->Stats();
-  if (!appends.ok || !commands_run.ok) {
+  if (!appends.ok || !product.run.ok || (o.compare_without_views && !bare.run.ok)) {
     fmt::print(stderr, "ledger-bench: a command or append failed\n");
     return 1;
   }
-  const double commands_per_s = total / commands_run.seconds;
+  const StoreStats stats = product.store->Stats();
+  const double commands_per_s = total / product.run.seconds;
   const double appends_per_s = total / appends.seconds;
-  std::string ratios;
-  for (const double x : round_ratios)
-    ratios += fmt::format("{}{:.2f}", ratios.empty() ? "" : ",", x);
-  std::vector<double> sorted = round_ratios;
-  std::sort(sorted.begin(), sorted.end());
+  std::string without;
+  if (o.compare_without_views) {
+    const double bare_per_s = total / bare.run.seconds;
+    std::vector<double> views_cost;  // with views ÷ without, per round
+    for (size_t i = 0; i < bare.round_ratios.size(); ++i) {
+      views_cost.push_back(product.round_ratios[i] / bare.round_ratios[i]);
+    }
+    without = fmt::format(
+        ",\"no_views_commands_per_s\":{:.0f},\"no_views_ratio_to_append\":{:.2f},"
+        "\"no_views_round_ratios\":[{}],\"median_ratio_views_to_no_views\":{:.2f},"
+        "\"no_views_commands_cpu_us\":{:.1f}",
+        bare_per_s, bare_per_s / appends_per_s, List(bare.round_ratios), Median(views_cost),
+        bare.cpu / total);
+  }
   fmt::print(
-      "{{\"bench\":\"commands\",\"clients\":{},\"commands\":{},\"rounds\":{},"
+      "{{\"bench\":\"commands\",\"views\":true,\"clients\":{},\"commands\":{},\"rounds\":{},"
       "\"commands_per_s\":{:.0f},\"p50_us\":{:.0f},\"p99_us\":{:.0f},"
       "\"append_events_per_s\":{:.0f},\"ratio_to_append\":{:.2f},\"round_ratios\":[{}],"
       "\"median_round_ratio\":{:.2f},\"avg_group_size\":{:.1f},\"avg_group_build_us\":{:.0f},"
       "\"avg_group_write_us\":{:.0f},\"cores\":{},\"append_cpu_us\":{:.1f},"
       "\"commands_cpu_us\":{:.1f},\"append_thread_cpu_us\":{},"
-      "\"commands_thread_cpu_us\":{}}}\n",
-      o.clients, total, rounds, commands_per_s, Percentile(commands_run.latencies_us, 50),
-      Percentile(commands_run.latencies_us, 99), appends_per_s, commands_per_s / appends_per_s,
-      ratios, sorted[sorted.size() / 2],
+      "\"commands_thread_cpu_us\":{}{}}}\n",
+      o.clients, total, rounds, commands_per_s, Percentile(product.run.latencies_us, 50),
+      Percentile(product.run.latencies_us, 99), appends_per_s, commands_per_s / appends_per_s,
+      List(product.round_ratios), Median(product.round_ratios),
       stats.groups ? double(stats.requests) / double(stats.groups) : 0.0,
       stats.groups ? double(stats.build_micros) / double(stats.groups) : 0.0,
       stats.groups ? double(stats.write_micros) / double(stats.groups) : 0.0, CpuMeter::Cores(),
-      append_cpu / total, commands_cpu / total, ThreadCpuJson(append_threads, total),
-      ThreadCpuJson(commands_threads, total));
+      append_cpu / total, product.cpu / total, ThreadCpuJson(append_threads, total),
+      ThreadCpuJson(product.threads, total), without);
   return 0;
 }
 

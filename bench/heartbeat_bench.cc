@@ -11,6 +11,7 @@
 
 #include "bench_util.h"
 #include "capnp_load.h"
+#include "echo_peer.h"
 #include "ledgerd_child.h"
 #include "server/framing.h"
 
@@ -164,13 +165,28 @@ int RunHeartbeatBench(int argc, char** argv) {
     fmt::print(stderr, "ledger-bench heartbeat: a heartbeat was not accepted\n");
     return 1;
   }
+  // The baseline: the same frames, clients and pipeline against the echo peer (echo_peer.h).
+  EchoPeerChild peer(scratch.path());
+  if (!peer.Start(/*io_threads=*/2)) {
+    fmt::print(stderr, "ledger-bench heartbeat: cannot start the echo peer\n");
+    return 1;
+  }
+  const CpuMeter echo_meter(peer.pid());
+  const LoadResult echo =
+      RunCapnpLoad(peer.port(), frames, pipeline, [](auto resp) { return resp.isCheck(); });
+  const CpuShare echo_cpu = echo_meter.Finish(done, echo.seconds);
+  if (!echo.ok) {
+    fmt::print(stderr, "ledger-bench heartbeat: the echo peer failed\n");
+    return 1;
+  }
   std::cout << fmt::format(
       "{{\"bench\":\"heartbeat\",\"request\":\"{}\",\"cores\":{},\"clients\":{},\"pipeline\":{},"
-      "\"heartbeats\":{:.0f},\"heartbeats_per_s\":{:.0f},\"p50_ms\":{:.2f},\"p99_ms\":{:.2f},{}}}"
-      "\n",
+      "\"heartbeats\":{:.0f},\"heartbeats_per_s\":{:.0f},\"p50_ms\":{:.2f},\"p99_ms\":{:.2f},{},"
+      "\"echo_per_s\":{:.0f},\"ratio_to_echo\":{:.2f},{}}}\n",
       request, CpuMeter::Cores(), clients, pipeline, done, done / r.seconds,
       Percentile(r.latencies_us, 50) / 1000, Percentile(r.latencies_us, 99) / 1000,
-      CpuShareJson("heartbeats", cpu));
+      CpuShareJson("heartbeats", cpu), done / echo.seconds, echo.seconds / r.seconds,
+      CpuShareJson("echo", echo_cpu));
   return 0;
 }
 

@@ -1,7 +1,8 @@
 // ledger-bench: performance measurements of the ledger, one JSON line per run.
 //
 //   ledger-bench append --clients C --events N --json [--threads] [--event-bytes B] [--dir DIR]
-//   ledger-bench commands --clients C [--commands N] [--rounds R] --json [--dir DIR]
+//   ledger-bench commands --clients C [--commands N] [--rounds R] [--compare-without-views]
+//                         --json [--dir DIR]   (the store as ledgerd opens it: with views)
 //   ledger-bench check [--tenants T --users U --checks N --threads K] --json [--dir DIR]
 //   ledger-bench replay [--events N] --json [--dir DIR]
 //   ledger-bench asof [--events N --samples S] --json [--dir DIR]
@@ -19,6 +20,7 @@
 
 #include "append_bench.h"
 #include "commands_bench.h"
+#include "echo_peer.h"
 #include "export_bench.h"
 #include "heartbeat_bench.h"
 #include "network_bench.h"
@@ -36,6 +38,7 @@ int main(int argc, char** argv) {
   if (verb == "export") return ledger::bench::RunExportBench(argc, argv);            // own options
   if (verb == "network") return ledger::bench::RunNetworkBench(argc - 1, argv + 1);  // own options
   if (verb == "heartbeat") return ledger::bench::RunHeartbeatBench(argc - 1, argv + 1);
+  if (verb == "echo-peer") return ledger::bench::RunEchoPeer(argc - 1, argv + 1);  // a baseline
   if (verb == "postgres") return ledger::bench::RunPostgresBench(argc - 1, argv + 1);
   ledger::bench::AppendBenchOptions append;
   ledger::bench::ViewsBenchOptions views;
@@ -45,6 +48,7 @@ int main(int argc, char** argv) {
       "events", po::value<int>(&append.events), "events to append")(
       "commands", po::value<int>(), "commands to run (commands benchmark)")(
       "rounds", po::value<int>(), "commands: turns the baseline and the commands take")(
+      "compare-without-views", "commands: also run the commands on a store without views")(
       "event-bytes", po::value<int>(&append.event_bytes), "approximate size of one event")(
       "dir", po::value<std::string>(&append.dir), "scratch directory on the disk under test")(
       "threads", "clients are threads blocked in Append (default: asynchronous clients)")(
@@ -88,6 +92,7 @@ int main(int argc, char** argv) {
     commands.dir = append.dir;
     if (vm.count("commands")) commands.commands = vm["commands"].as<int>();
     if (vm.count("rounds")) commands.rounds = vm["rounds"].as<int>();
+    commands.compare_without_views = vm.count("compare-without-views") > 0;
     return ledger::bench::RunCommandsBench(commands);
   }
   fmt::print(stderr, "ledger-bench: unknown benchmark '{}'\n", verb);

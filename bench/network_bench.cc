@@ -23,6 +23,7 @@
 
 #include "bench_util.h"
 #include "capnp_load.h"
+#include "echo_peer.h"
 #include "ledger/sha256.h"
 #include "ledgerd_child.h"
 #include "server/framing.h"
@@ -40,6 +41,8 @@ using tcp = net::ip::tcp;
 using json = nlohmann::json;
 
 constexpr int kTenants = 16;
+// ledgerd's I/O threads (its --io-threads default), given to the echo peer too.
+constexpr int kIoThreads = 2;
 
 struct Phase {
   bool ok = true;
@@ -162,7 +165,7 @@ int RunNetworkBench(int argc, char** argv) {
   };
 
   // Cap'n Proto: one thread drives every connection (see capnp_load.h).
-  Phase capnp_cmd, capnp_chk;
+  Phase capnp_cmd, capnp_chk, echo;
   if (protocol != "http") {
     std::vector<std::vector<kj::Array<capnp::word>>> frames(static_cast<size_t>(clients));
     for (int c = 0; c < clients; ++c) {
@@ -199,10 +202,20 @@ int RunNetworkBench(int argc, char** argv) {
       }
     }
     meter.emplace(server.pid());
-    r = RunCapnpLoad(server.capnp_port(), frames, pipeline,
-                     [](auto resp) { return resp.isCheck() && !resp.getCheck().getAllowed(); });
+    const auto denied = [](auto resp) { return resp.isCheck() && !resp.getCheck().getAllowed(); };
+    r = RunCapnpLoad(server.capnp_port(), frames, pipeline, denied);
     capnp_chk = {r.ok, r.seconds, std::move(r.latencies_us),
                  meter->Finish(static_cast<double>(checks_per_client * clients), r.seconds)};
+    // The baseline: the same frames, clients and pipeline against the echo peer.
+    EchoPeerChild peer(scratch.path());
+    if (!peer.Start(kIoThreads)) {
+      fmt::print(stderr, "ledger-bench network: cannot start the echo peer\n");
+      return 1;
+    }
+    meter.emplace(peer.pid());
+    r = RunCapnpLoad(peer.port(), frames, pipeline, denied);
+    echo = {r.ok, r.seconds, std::move(r.latencies_us),
+            meter->Finish(static_cast<double>(checks_per_client * clients), r.seconds)};
   }
 
   // HTTP/1.1: a blocking keep-alive client per thread.
@@ -232,7 +245,7 @@ int RunNetworkBench(int argc, char** argv) {
     chk.cpu = meter->Finish(static_cast<double>(checks_per_client * clients), chk.seconds);
   }
   server.Stop();
-  if (!cmd.ok || !chk.ok || !capnp_cmd.ok || !capnp_chk.ok) {
+  if (!cmd.ok || !chk.ok || !capnp_cmd.ok || !capnp_chk.ok || !echo.ok) {
     fmt::print(stderr, "ledger-bench network: a request failed\n");
     return 1;
   }
@@ -251,7 +264,13 @@ int RunNetworkBench(int argc, char** argv) {
       "{{\"bench\":\"network\",\"cores\":{},\"clients\":{},\"pipeline\":{},\"batch\":{},"
       "\"commands\":{:.0f},\"checks\":{:.0f}",
       CpuMeter::Cores(), clients, pipeline, batch, commands_done, checks_done);
-  if (protocol != "http") out += ",\"protocol\":\"capnp\"," + figures(capnp_cmd, capnp_chk);
+  if (protocol != "http") {
+    out += ",\"protocol\":\"capnp\"," + figures(capnp_cmd, capnp_chk);
+    out += fmt::format(
+        ",\"echo_per_s\":{:.0f},\"echo_p50_ms\":{:.3f},\"checks_ratio_to_echo\":{:.2f},{}",
+        checks_done / echo.seconds, Percentile(echo.latencies_us, 50) / 1000,
+        echo.seconds / capnp_chk.seconds, CpuShareJson("echo", echo.cpu));
+  }
   if (protocol != "capnp") {
     out += protocol == "http" ? ",\"protocol\":\"http\"," + figures(cmd, chk)
                               : ",\"http\":{" + figures(cmd, chk) + "}";
