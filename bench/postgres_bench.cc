@@ -325,6 +325,7 @@ class Paused {
 // What one contest measured, round by round.
 struct Figures {
   std::vector<double> peer, on_pg, local, pg_ratio, embedded_ratio;
+  std::vector<double> embedded_to_peer;  // the embedded ledgerd ÷ the peer (issue 20's row)
   std::vector<double> follower_checks, embedded_checks, check_ratio;
 };
 
@@ -368,6 +369,7 @@ Figures RunContest(const std::function<std::string(const std::string&)>& conninf
     }
     f.pg_ratio.push_back(f.on_pg.back() / f.peer.back());
     f.embedded_ratio.push_back(f.on_pg.back() / f.local.back());
+    f.embedded_to_peer.push_back(f.local.back() / f.peer.back());
     // Checks on a node that follows the log, against the embedded ledger, of the same
     // users (the follower first catches up with this round's commands).
     AwaitFollower(node, follower);
@@ -388,10 +390,12 @@ std::string FiguresJson(const Figures& f) {
       "\"embedded_ledger_per_s\":{:.0f},\"median_ratio_to_peer\":{:.2f},"
       "\"median_ratio_to_embedded\":{:.2f},\"round_ratios_to_peer\":[{:.2f}],"
       "\"follower_checks_per_s\":{:.0f},\"embedded_checks_per_s\":{:.0f},"
-      "\"median_checks_ratio_follower_to_embedded\":{:.2f}",
+      "\"median_checks_ratio_follower_to_embedded\":{:.2f},"
+      "\"median_embedded_ratio_to_peer\":{:.2f},\"round_embedded_ratios_to_peer\":[{:.2f}]",
       Median(f.on_pg), Median(f.peer), Median(f.local), Median(f.pg_ratio),
       Median(f.embedded_ratio), fmt::join(f.pg_ratio, ","), Median(f.follower_checks),
-      Median(f.embedded_checks), Median(f.check_ratio));
+      Median(f.embedded_checks), Median(f.check_ratio), Median(f.embedded_to_peer),
+      fmt::join(f.embedded_to_peer, ","));
 }
 
 }  // namespace
