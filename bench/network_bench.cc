@@ -274,6 +274,11 @@ int RunNetworkBench(int argc, char** argv) {
   if (protocol != "capnp") {
     out += protocol == "http" ? ",\"protocol\":\"http\"," + figures(cmd, chk)
                               : ",\"http\":{" + figures(cmd, chk) + "}";
+    if (protocol == "both") {
+      out += fmt::format(
+          ",\"http_commands_ratio_to_capnp\":{:.2f},\"http_checks_ratio_to_capnp\":{:.2f}",
+          capnp_cmd.seconds / cmd.seconds, capnp_chk.seconds / chk.seconds);
+    }
   }
   fmt::print("{}}}\n", out);
   return 0;
