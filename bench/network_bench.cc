@@ -23,9 +23,14 @@
 
 #include "bench_util.h"
 #include "capnp_load.h"
+#include "clients.h"
+#include "commands/lease_table.h"
+#include "commands/service.h"
 #include "echo_peer.h"
 #include "ledger/sha256.h"
+#include "ledger/store.h"
 #include "ledgerd_child.h"
+#include "projections/views.h"
 #include "server/framing.h"
 
 extern char** environ;
@@ -86,6 +91,48 @@ Phase RunClients(uint16_t port, int clients, long per_client, const Op& op) {
   phase.seconds = SecondsSince(start);
   phase.ok = ok;
   for (auto& l : lat) phase.latencies_us.insert(phase.latencies_us.end(), l.begin(), l.end());
+  return phase;
+}
+
+// `per_client` commands (`command(c, n)`) from each of `clients` asynchronous clients, in
+// this process, on a new store under `dir` opened as ledgerd opens it; the tenants are
+// created first, as for ledgerd.
+template <typename CommandOf>
+Phase RunInProcess(const std::string& dir, int clients, long per_client, const CommandOf& command) {
+  Phase phase;
+  StoreOptions options;
+  options.projectors = {std::make_shared<projections::ViewProjector>()};
+  commands::AddSideTables(&options);
+  std::unique_ptr<Store> store;
+  if (!Store::Open(options, dir, &store).ok()) return Phase{false};
+  commands::CommandService service(store.get());
+  bool ok = service
+                .ExecuteJson(R"({"type":"define_product","actor":"system","product":"bench.pro",
+                   "editions":["standard"]})")
+                .status == "accepted";
+  for (int t = 0; t < kTenants; ++t) {
+    ok =
+        ok && service.ExecuteJson(
+                         fmt::format(R"({{"type":"create_tenant","tenant":"t{0}","actor":"system",)"
+                                     R"("owner":"owner{0}","owner_email":"owner{0}@bench.test"}})",
+                                     t))
+                      .status == "accepted";
+  }
+  if (!ok) return Phase{false};
+  std::vector<std::vector<std::string>> requests(static_cast<size_t>(clients));
+  for (int c = 0; c < clients; ++c) {
+    for (long n = 0; n < per_client; ++n) requests[c].push_back(command(c, n));
+  }
+  const Run run =
+      RunAsync(clients, static_cast<int>(per_client * clients),
+               [&](int c, long n, std::function<void(bool)> done) {
+                 service.SubmitJson(requests[c][n], [done = std::move(done)](auto result) {
+                   done(result.status == "accepted");
+                 });
+               });
+  phase.ok = run.ok;
+  phase.seconds = run.seconds;
+  phase.latencies_us = run.latencies_us;
   return phase;
 }
 
@@ -165,7 +212,7 @@ int RunNetworkBench(int argc, char** argv) {
   };
 
   // Cap'n Proto: one thread drives every connection (see capnp_load.h).
-  Phase capnp_cmd, capnp_chk, echo;
+  Phase capnp_cmd, capnp_chk, echo, inprocess;
   if (protocol != "http") {
     std::vector<std::vector<kj::Array<capnp::word>>> frames(static_cast<size_t>(clients));
     for (int c = 0; c < clients; ++c) {
@@ -192,6 +239,10 @@ int RunNetworkBench(int argc, char** argv) {
     });
     capnp_cmd = {r.ok, r.seconds, std::move(r.latencies_us),
                  meter->Finish(static_cast<double>(per_client * clients), r.seconds)};
+    // The baseline: the same commands, clients and tenants in this process, through the
+    // CommandService of a store opened as ledgerd opens it (views and side tables).
+    inprocess = RunInProcess(scratch.path() + "/in-process", clients, per_client,
+                             [&](int c, long n) { return invite("i", c, n); });
     for (int c = 0; c < clients; ++c) {
       auto& list = frames[static_cast<size_t>(c)];
       list.clear();
@@ -245,7 +296,7 @@ int RunNetworkBench(int argc, char** argv) {
     chk.cpu = meter->Finish(static_cast<double>(checks_per_client * clients), chk.seconds);
   }
   server.Stop();
-  if (!cmd.ok || !chk.ok || !capnp_cmd.ok || !capnp_chk.ok || !echo.ok) {
+  if (!cmd.ok || !chk.ok || !capnp_cmd.ok || !capnp_chk.ok || !echo.ok || !inprocess.ok) {
     fmt::print(stderr, "ledger-bench network: a request failed\n");
     return 1;
   }
@@ -267,9 +318,11 @@ int RunNetworkBench(int argc, char** argv) {
   if (protocol != "http") {
     out += ",\"protocol\":\"capnp\"," + figures(capnp_cmd, capnp_chk);
     out += fmt::format(
-        ",\"echo_per_s\":{:.0f},\"echo_p50_ms\":{:.3f},\"checks_ratio_to_echo\":{:.2f},{}",
+        ",\"echo_per_s\":{:.0f},\"echo_p50_ms\":{:.3f},\"checks_ratio_to_echo\":{:.2f},{},"
+        "\"inprocess_commands_per_s\":{:.0f},\"commands_ratio_to_inprocess\":{:.2f}",
         checks_done / echo.seconds, Percentile(echo.latencies_us, 50) / 1000,
-        echo.seconds / capnp_chk.seconds, CpuShareJson("echo", echo.cpu));
+        echo.seconds / capnp_chk.seconds, CpuShareJson("echo", echo.cpu),
+        commands_done / inprocess.seconds, inprocess.seconds / capnp_cmd.seconds);
   }
   if (protocol != "capnp") {
     out += protocol == "http" ? ",\"protocol\":\"http\"," + figures(cmd, chk)
