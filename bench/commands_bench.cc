@@ -16,34 +16,8 @@ namespace {
 
 constexpr int kTenants = 16;
 
-// A store as ledgerd opens it (server/tools/ledgerd.cc): side tables, and the views when
-// `views` is set; without them, the bare store the baseline appends to.
-std::unique_ptr<Store> OpenStore(const std::string& path, bool views) {
-  std::unique_ptr<Store> store;
-  StoreOptions options;
-  if (views) options.projectors = {std::make_shared<projections::ViewProjector>()};
-  commands::AddSideTables(&options);
-  Status s = Store::Open(options, path, &store);
-  if (!s.ok()) fmt::print(stderr, "ledger-bench: {}\n", s.ToString());
-  return store;
-}
-
 // Defines the product and creates the tenants the commands go to.
-bool SetUp(commands::CommandService& service) {
-  bool ok = service
-                .ExecuteJson(R"({"type":"define_product","actor":"system","id":"p",
-        "product":"bench.pro","editions":["standard","pro"]})")
-                .status == "accepted";
-  for (int t = 0; t < kTenants; ++t) {
-    ok = ok && service
-                       .ExecuteJson(fmt::format(
-                           R"({{"type":"create_tenant","tenant":"t{0}","actor":"system","id":"t{0}",
-                         "owner":"owner{0}","owner_email":"owner{0}@bench.test"}})",
-                           t))
-                       .status == "accepted";
-  }
-  return ok;
-}
+bool SetUp(commands::CommandService& service) { return CreateBenchTenants(service, kTenants); }
 
 // Adds the CPU each thread name used since `before` to `*sum`.
 void AddThreadCpu(const std::map<std::string, double>& before, std::map<std::string, double>* sum) {
@@ -124,6 +98,32 @@ std::string List(const std::vector<double>& v) {
 }
 
 }  // namespace
+
+std::unique_ptr<Store> OpenStore(const std::string& path, bool views) {
+  std::unique_ptr<Store> store;
+  StoreOptions options;
+  if (views) options.projectors = {std::make_shared<projections::ViewProjector>()};
+  commands::AddSideTables(&options);
+  Status s = Store::Open(options, path, &store);
+  if (!s.ok()) fmt::print(stderr, "ledger-bench: {}\n", s.ToString());
+  return store;
+}
+
+bool CreateBenchTenants(commands::CommandService& service, int tenants) {
+  bool ok = service
+                .ExecuteJson(R"({"type":"define_product","actor":"system","id":"p",
+        "product":"bench.pro","editions":["standard","pro"]})")
+                .status == "accepted";
+  for (int t = 0; t < tenants; ++t) {
+    ok = ok && service
+                       .ExecuteJson(fmt::format(
+                           R"({{"type":"create_tenant","tenant":"t{0}","actor":"system","id":"t{0}",
+                         "owner":"owner{0}","owner_email":"owner{0}@bench.test"}})",
+                           t))
+                       .status == "accepted";
+  }
+  return ok;
+}
 
 int RunCommandsBench(const CommandsBenchOptions& o) {
   // The ledger core's durable appends (the baseline) and the same clients' commands on a

@@ -4,9 +4,22 @@
 // optionally against the same commands on a store without views.
 #pragma once
 
+#include <memory>
 #include <string>
 
+#include "commands/service.h"
+#include "ledger/store.h"
+
 namespace ledger::bench {
+
+// A store as ledgerd opens it (server/tools/ledgerd.cc): side tables, and the views when
+// `views` is set; without them, the bare store the baseline appends to. nullptr (printed)
+// on a failure.
+std::unique_ptr<Store> OpenStore(const std::string& path, bool views);
+
+// Defines product bench.pro and creates tenants t0.. (owner{t}, owner{t}@bench.test) on
+// `service`; false if any was not accepted.
+bool CreateBenchTenants(commands::CommandService& service, int tenants);
 
 // Options of the commands benchmark.
 struct CommandsBenchOptions {

@@ -24,13 +24,10 @@
 #include "bench_util.h"
 #include "capnp_load.h"
 #include "clients.h"
-#include "commands/lease_table.h"
-#include "commands/service.h"
+#include "commands_bench.h"
 #include "echo_peer.h"
 #include "ledger/sha256.h"
-#include "ledger/store.h"
 #include "ledgerd_child.h"
-#include "projections/views.h"
 #include "server/framing.h"
 
 extern char** environ;
@@ -100,25 +97,10 @@ Phase RunClients(uint16_t port, int clients, long per_client, const Op& op) {
 template <typename CommandOf>
 Phase RunInProcess(const std::string& dir, int clients, long per_client, const CommandOf& command) {
   Phase phase;
-  StoreOptions options;
-  options.projectors = {std::make_shared<projections::ViewProjector>()};
-  commands::AddSideTables(&options);
-  std::unique_ptr<Store> store;
-  if (!Store::Open(options, dir, &store).ok()) return Phase{false};
+  std::unique_ptr<Store> store = OpenStore(dir, /*views=*/true);
+  if (!store) return Phase{false};
   commands::CommandService service(store.get());
-  bool ok = service
-                .ExecuteJson(R"({"type":"define_product","actor":"system","product":"bench.pro",
-                   "editions":["standard"]})")
-                .status == "accepted";
-  for (int t = 0; t < kTenants; ++t) {
-    ok =
-        ok && service.ExecuteJson(
-                         fmt::format(R"({{"type":"create_tenant","tenant":"t{0}","actor":"system",)"
-                                     R"("owner":"owner{0}","owner_email":"owner{0}@bench.test"}})",
-                                     t))
-                      .status == "accepted";
-  }
-  if (!ok) return Phase{false};
+  if (!CreateBenchTenants(service, kTenants)) return Phase{false};
   std::vector<std::vector<std::string>> requests(static_cast<size_t>(clients));
   for (int c = 0; c < clients; ++c) {
     for (long n = 0; n < per_client; ++n) requests[c].push_back(command(c, n));
