@@ -192,6 +192,17 @@ class Args {
 
 void Print(const nlohmann::json& j) { std::cout << replay::DumpJson(j) << "\n"; }
 
+// A verb's report: its JSON with --json, else its tables (`print_tables`); exit 0.
+int Report(const Args& a, const nlohmann::json& j,
+           void (*print_tables)(const nlohmann::json&, std::ostream&)) {
+  if (a.has("json")) {
+    Print(j);
+  } else {
+    print_tables(j, std::cout);
+  }
+  return 0;
+}
+
 int State(const replay::AuditLedger& l, const Args& a) {
   a.Only({"tenant", "at", "position", "known-at"});
   replay::AsOf as_of;
@@ -208,12 +219,7 @@ int State(const replay::AuditLedger& l, const Args& a) {
   ledger::Status s = replay::FoldAsOf(l.store(), l.reader(), a.str("tenant"), as_of, &state, &at);
   if (!s.ok()) return Fail(s);
   const nlohmann::json j = replay::StateJson(state, at);
-  if (a.has("json")) {
-    Print(j);
-  } else {
-    replay::PrintStateTables(j, std::cout);
-  }
-  return 0;
+  return Report(a, j, replay::PrintStateTables);
 }
 
 replay::AsOf PointAsOf(const replay::TimeOrPosition& p) {
@@ -235,12 +241,7 @@ int Diff(const replay::AuditLedger& l, const Args& a) {
   }
   if (!s.ok()) return Fail(s);
   const nlohmann::json j = replay::Diff(from, from_at, to, to_at);
-  if (a.has("json")) {
-    Print(j);
-  } else {
-    replay::PrintDiff(j, std::cout);
-  }
-  return 0;
+  return Report(a, j, replay::PrintDiff);
 }
 
 int History(const replay::AuditLedger& l, const Args& a) {
@@ -261,12 +262,7 @@ int History(const replay::AuditLedger& l, const Args& a) {
   nlohmann::json j;
   ledger::Status s = replay::History(l.store(), l.reader(), q, &j);
   if (!s.ok()) return Fail(s);
-  if (a.has("json")) {
-    Print(j);
-  } else {
-    replay::PrintHistory(j, std::cout);
-  }
-  return 0;
+  return Report(a, j, replay::PrintHistory);
 }
 
 int Usage(const replay::AuditLedger& l, const Args& a) {
@@ -281,12 +277,7 @@ int Usage(const replay::AuditLedger& l, const Args& a) {
   nlohmann::json j;
   ledger::Status s = replay::Usage(l.store(), q, &j);
   if (!s.ok()) return Fail(s);
-  if (a.has("json")) {
-    Print(j);
-  } else {
-    replay::PrintUsage(j, std::cout);
-  }
-  return 0;
+  return Report(a, j, replay::PrintUsage);
 }
 
 int Rejections(const replay::AuditLedger& l, const Args& a) {
@@ -298,12 +289,7 @@ int Rejections(const replay::AuditLedger& l, const Args& a) {
   nlohmann::json j;
   ledger::Status s = replay::Rejections(l.store(), q, &j);
   if (!s.ok()) return Fail(s);
-  if (a.has("json")) {
-    Print(j);
-  } else {
-    replay::PrintRejections(j, std::cout);
-  }
-  return 0;
+  return Report(a, j, replay::PrintRejections);
 }
 
 // The commands of a what-if file: a JSON array of objects, or one object per line.
@@ -368,12 +354,7 @@ int Explain(const replay::AuditLedger& l, const Args& a) {
   nlohmann::json j;
   ledger::Status s = replay::Explain(l.store(), l.reader(), q, &j);
   if (!s.ok()) return Fail(s);
-  if (a.has("json")) {
-    Print(j);
-  } else {
-    replay::PrintExplain(j, std::cout);
-  }
-  return 0;
+  return Report(a, j, replay::PrintExplain);
 }
 
 int Verify(const replay::AuditLedger& l, const Args& a) {
