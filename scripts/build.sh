@@ -25,7 +25,8 @@ fi
 generator=()
 command -v ninja >/dev/null 2>&1 && generator=(-G Ninja)
 dir="build/$flavour"
-if [ ! -f "$dir/CMakeCache.txt" ]; then
+# (A configure that failed half-way leaves a cache but no build files: configure again.)
+if [ ! -f "$dir/CMakeCache.txt" ] || { [ ! -f "$dir/build.ninja" ] && [ ! -f "$dir/Makefile" ]; }; then
   cmake -S . -B "$dir" "${generator[@]}" -DCMAKE_BUILD_TYPE="$type" -DLEDGER_SANITIZE="$sanitize" \
     "${extra[@]}" >/dev/null
 fi

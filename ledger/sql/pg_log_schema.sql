@@ -3,8 +3,10 @@
 -- advisory lock, then records the partition count in ledger_meta; the count never changes.
 --
 -- Keys (tenant, command id, side-table keys) are bytea: the RocksDB store takes any bytes
--- but \0, and text would add a UTF-8 check it does not make. Positions, versions and
--- sequences start at 1 in each partition and have no gaps; 0 means "none".
+-- but \0, and text would add a UTF-8 check it does not make. Positions and rejection
+-- sequences have no gaps within a partition and partition p's start after p << 48 (a
+-- position names its partition: ledger/include/ledger/log_partitions.h), so they are unique
+-- log-wide; stream versions start at 1 per tenant. 0 means "none".
 
 CREATE TABLE ledger_meta (
   key   text PRIMARY KEY,  -- 'format', 'partitions'

@@ -28,33 +28,54 @@ GroupBuilder::GroupBuilder(Store::Impl* impl, PreparedGroup* out)
       out_(*out),
       upstream_(impl->options.upstream != nullptr),
       rows_(&out->batch, &impl->handles),
-      position_(impl->build_position_),
-      first_position_(impl->build_position_),
+      positions_(impl->build_positions_),
+      first_positions_(impl->build_positions_),
+      rejection_seqs_(impl->rejection_seqs_),
+      first_rejection_seqs_(impl->rejection_seqs_),
+      durable_(impl->Frontier()),
       time_(impl->build_time_),
-      time_before_(impl->build_time_),
-      rejection_seq_(impl->rejection_seq_),
-      first_rejection_seq_(impl->rejection_seq_) {}
-
-void GroupBuilder::LogRejection(RejectionRecord record) {
-  record.sequence = ++rejection_seq_;
-  out_.batch.Put(impl_.rejections, keys::RejectionKey(record.tenant, record.sequence),
-                 records::EncodeRejection(record));
-  if (upstream_) out_.log.rejections.push_back(std::move(record));
+      time_before_(impl->build_time_) {
+  part_index_.fill(-1);
 }
 
-void GroupBuilder::ApplyRow(const RowWrite& w) {
+uint32_t GroupBuilder::PartitionFor(std::string_view tenant) const {
+  return LogPartitionOf(tenant, impl_.partitions);
+}
+
+LogGroup& GroupBuilder::LogFor(uint32_t partition) {
+  int& index = part_index_[partition];
+  if (index < 0) {
+    index = static_cast<int>(out_.parts.size());
+    out_.parts.push_back(PartitionLog{partition, first_positions_[partition], LogGroup()});
+  }
+  return out_.parts[index].log;
+}
+
+void GroupBuilder::LogRejection(RejectionRecord record) {
+  const uint32_t partition = PartitionFor(record.tenant);
+  record.sequence = ++rejection_seqs_[partition];
+  out_.batch.Put(impl_.rejections, keys::RejectionKey(record.tenant, record.sequence),
+                 records::EncodeRejection(record));
+  if (upstream_) LogFor(partition).rejections.push_back(std::move(record));
+}
+
+void GroupBuilder::ApplyRow(const std::string& tenant, const RowWrite& w) {
   rows_.Apply(w);
   if (upstream_) {
-    out_.log.rows.push_back(LogSideRow{impl_.handles[w.table.index]->GetName(), w.key, w.value});
+    LogFor(PartitionFor(tenant))
+        .rows.push_back(LogSideRow{impl_.handles[w.table.index]->GetName(), w.key, w.value});
   }
 }
 
 void GroupBuilder::RecordUpstream(const std::string& tenant, const std::string& command_id,
                                   const Digest& hash, const AppendResult& result) {
-  if (upstream_) out_.log.commands.push_back(LogCommand{tenant, command_id, hash, result});
+  if (upstream_) {
+    LogFor(PartitionFor(tenant)).commands.push_back(LogCommand{tenant, command_id, hash, result});
+  }
 }
 
 Status GroupBuilder::Add(const std::vector<QueuedWrite*>& writes) {
+  durable_ = impl_.Frontier();  // what projectors may evict: newer is less conservative
   for (QueuedWrite* w : writes) {
     if (w->rejection) {
       RejectionRecord& r = *w->rejection;
@@ -62,7 +83,7 @@ Status GroupBuilder::Add(const std::vector<QueuedWrite*>& writes) {
         r.at = impl_.mode == ClockMode::kManual ? time_ : std::max(time_, impl_.system_clock.Now());
       }
       LogRejection(r);
-      r.sequence = rejection_seq_;
+      r.sequence = rejection_seqs_[PartitionFor(r.tenant)];
       continue;
     }
     Status s = AddRequest(w->request, w->result);
@@ -211,11 +232,11 @@ Status GroupBuilder::AddRequest(AppendRequest& req, AppendResult& result) {
       return Reject(req, result, "internal_error",
                     "a decision wrote to a table the store does not have");
     }
-    for (const RowWrite& w : decision.prelude_rows) ApplyRow(w);
+    for (const RowWrite& w : decision.prelude_rows) ApplyRow(req.tenant, w);
     if (decision.rejection) {
       return Reject(req, result, decision.rejection->code, decision.rejection->message);
     }
-    for (const RowWrite& w : decision.rows) ApplyRow(w);
+    for (const RowWrite& w : decision.rows) ApplyRow(req.tenant, w);
     if (decision.discard) {
       result.kind = AppendResult::Kind::kAccepted;
       result.version = head->version;
@@ -245,13 +266,15 @@ Status GroupBuilder::Encode(const std::string& tenant, const std::string& comman
                             StreamHead& head, AppendResult* result,
                             const std::function<void(schema::Event::Reader)>& on_encoded) {
   // Assign positions and versions, complete the envelopes, chain the hashes.
-  const uint64_t first_position = position_ + 1;
+  const uint32_t partition = PartitionFor(tenant);
+  uint64_t& position = positions_[partition];
+  const uint64_t first_position = position + 1;
   for (size_t i = 0; i < drafts.size(); ++i) {
     EventDraft& draft = drafts[i];
-    ++position_;
+    ++position;
     ++head.version;
     schema::Event::Builder e = draft.root();
-    e.setPosition(position_);
+    e.setPosition(position);
     e.setTenant(tenant);
     e.setVersion(head.version);
     e.setEventId(fmt::format("{}/{}", tenant, head.version));
@@ -267,24 +290,25 @@ Status GroupBuilder::Encode(const std::string& tenant, const std::string& comman
     e.setPrevHash(capnp::Data::Reader(head.hash.data(), head.hash.size()));
     Digest hash{};
     const std::string bytes = EncodeCanonicalEvent(e, &hash);
-    out_.batch.Put(impl_.events, keys::EventKey(position_), bytes);
-    if (upstream_) out_.log.events.push_back(LogEvent{position_, tenant, head.version, bytes});
-    out_.batch.Put(impl_.streams, keys::StreamKey(tenant, head.version), keys::BE64(position_));
+    out_.batch.Put(impl_.events, keys::EventKey(position), bytes);
+    if (upstream_)
+      LogFor(partition).events.push_back(LogEvent{position, tenant, head.version, bytes});
+    out_.batch.Put(impl_.streams, keys::StreamKey(tenant, head.version), keys::BE64(position));
     head.hash = hash;
-    head.position = position_;
-    const ProjectContext context{&rows_, impl_.last_position.load()};
+    head.position = position;
+    const ProjectContext context{&rows_, &durable_};
     for (const auto& projector : impl_.options.projectors) {
       Status ps = projector->Project(e.asReader(), context);
       if (!ps.ok()) return ps;
     }
     if (on_encoded) on_encoded(e.asReader());
     result->events.push_back(
-        AppendedEvent{position_, head.version, std::string(EventTypeName(e.getPayload().which()))});
+        AppendedEvent{position, head.version, std::string(EventTypeName(e.getPayload().which()))});
   }
   result->kind = AppendResult::Kind::kAccepted;
   result->command_id = command_id;
   result->version = head.version;
-  result->position = drafts.empty() ? position_ : head.position;
+  result->position = drafts.empty() ? position : head.position;
   result->recorded_at = now;
   return Status::OK();
 }
@@ -299,17 +323,25 @@ void GroupBuilder::Finish() {
     auto cached = impl_.head_cache_.find(tenant);
     if (cached != impl_.head_cache_.end() && cached->second.version == head.version) continue;
     batch.Put(impl_.heads, tenant, records::EncodeHead(head));
-    if (upstream_) out_.log.heads.push_back(LogHead{tenant, head});
+    if (upstream_) LogFor(PartitionFor(tenant)).heads.push_back(LogHead{tenant, head});
   }
   batch.Put(impl_.meta, keys::kMetaLedgerTime, keys::BE64(static_cast<uint64_t>(time_)));
-  if (position_ != first_position_) {
-    for (const auto& projector : impl_.options.projectors) {
-      batch.Put(impl_.checkpoints, projector->name(),
-                keys::EncodeCheckpoint(projector->version(), position_));
+  out_.events = 0;
+  for (uint32_t p = 0; p < impl_.partitions; ++p) {
+    if (positions_[p] != first_positions_[p]) {
+      out_.last_positions.emplace_back(p, positions_[p]);
+      out_.events += positions_[p] - first_positions_[p];
+    }
+    if (rejection_seqs_[p] != first_rejection_seqs_[p]) {
+      batch.Put(impl_.meta, keys::RejectionSeqKey(p), keys::BE64(rejection_seqs_[p]));
     }
   }
-  if (rejection_seq_ != first_rejection_seq_) {
-    batch.Put(impl_.meta, keys::kMetaRejectionSeq, keys::BE64(rejection_seq_));
+  if (!out_.last_positions.empty()) {
+    const std::vector<uint64_t> folded(positions_.begin(), positions_.begin() + impl_.partitions);
+    for (const auto& projector : impl_.options.projectors) {
+      batch.Put(impl_.checkpoints, projector->name(),
+                keys::EncodeCheckpoint(projector->version(), folded));
+    }
   }
 
   // Keep this group's commands findable for idempotency until they are on disk.
@@ -321,15 +353,14 @@ void GroupBuilder::Finish() {
     }
   }
   for (auto& [tenant, head] : pending_heads_) impl_.head_cache_[tenant] = head;
-  impl_.build_position_ = position_;
+  impl_.build_positions_ = positions_;
   impl_.build_time_ = time_;
-  impl_.rejection_seq_ = rejection_seq_;
+  impl_.rejection_seqs_ = rejection_seqs_;
 
-  out_.last_position = position_;
-  out_.events = position_ - first_position_;
   out_.time = time_;
-  out_.after_position = first_position_;
-  out_.log.ledger_time = time_;
+  // A group that only moved the ledger time still records it in the log (partition 0).
+  if (upstream_ && out_.parts.empty()) LogFor(0);
+  for (PartitionLog& part : out_.parts) part.log.ledger_time = time_;
 }
 
 }  // namespace ledger

@@ -2,6 +2,7 @@
 // WriteBatch (internal). Used by the builder thread only.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -52,8 +53,14 @@ class GroupBuilder {
                 Micros now, std::vector<EventDraft>& drafts, StreamHead& head, AppendResult* result,
                 const std::function<void(schema::Event::Reader)>& on_encoded);
   void LogRejection(RejectionRecord record);
-  // Writes a side-table row with the group (and, with an upstream log, into its group).
-  void ApplyRow(const RowWrite& w);
+  // Writes a side-table row of `tenant` with the group (and, with an upstream log, into
+  // its partition's part).
+  void ApplyRow(const std::string& tenant, const RowWrite& w);
+  // The partition `tenant` lives in.
+  uint32_t PartitionFor(std::string_view tenant) const;
+  // With an upstream log: the part of the group committed to `partition` (created the
+  // first time it is asked for).
+  LogGroup& LogFor(uint32_t partition);
   // With an upstream log: the command's idempotency record goes into its group too.
   void RecordUpstream(const std::string& tenant, const std::string& command_id, const Digest& hash,
                       const AppendResult& result);
@@ -67,12 +74,16 @@ class GroupBuilder {
   std::unordered_map<std::string, StreamHead> pending_heads_;
   std::unordered_map<std::string, Pending> pending_commands_;
   std::vector<std::unique_ptr<AppendResult>> prelude_results_;  // owned results of preludes
-  uint64_t position_;
-  const uint64_t first_position_;
+  // Per partition: the last position and rejection sequence given out, and where they
+  // were when the group started.
+  std::array<uint64_t, kMaxLogPartitions> positions_;
+  const std::array<uint64_t, kMaxLogPartitions> first_positions_;
+  std::array<uint64_t, kMaxLogPartitions> rejection_seqs_;
+  const std::array<uint64_t, kMaxLogPartitions> first_rejection_seqs_;
+  std::array<int, kMaxLogPartitions> part_index_;  // index into out_.parts; -1 = none
+  std::vector<uint64_t> durable_;  // each partition's durable last position, for projectors
   Micros time_;
   const Micros time_before_;
-  uint64_t rejection_seq_;
-  const uint64_t first_rejection_seq_;
 };
 
 }  // namespace ledger

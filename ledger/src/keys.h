@@ -1,12 +1,14 @@
 // Key and value encodings of the ledger's RocksDB column families (internal).
 //
-//   meta        "format" | "clock_mode" | "ledger_time" | "rejection_seq" → value
+//   meta        "format" | "clock_mode" | "ledger_time" | "partitions" → value
+//               "rejection_seq" (partition 0) | "rejection_seq/<p>"   → BE64(sequence)
 //   events      BE64(position)                      → canonical event bytes
 //   streams     tenant \0 BE64(version)             → BE64(position)
 //   commands    tenant \0 command_id                → CommandRecord
 //   heads       tenant                              → BE64(version) BE64(position) hash[32]
 //   rejections  tenant \0 BE64(sequence)            → Rejection (Cap'n Proto)
-//   checkpoints projector name                      → BE32(version) BE64(position)
+//   checkpoints projector name                      → BE32(version) BE64(position)...
+//               (one position per partition, in partition order)
 //
 // Integers are big-endian (ledger/coding.h), so RocksDB's bytewise order is the numeric
 // order. Tenant ids never
@@ -17,6 +19,7 @@
 #include <cstring>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "ledger/coding.h"
 
@@ -26,6 +29,7 @@ inline constexpr char kMetaFormat[] = "format";
 inline constexpr char kMetaClockMode[] = "clock_mode";
 inline constexpr char kMetaLedgerTime[] = "ledger_time";
 inline constexpr char kMetaRejectionSeq[] = "rejection_seq";
+inline constexpr char kMetaPartitions[] = "partitions";
 inline constexpr char kFormatVersion[] = "1";
 
 inline void PutBE64(std::string* out, uint64_t v) { coding::PutFixed64(out, v); }
@@ -56,17 +60,28 @@ inline std::string RejectionKey(std::string_view tenant, uint64_t sequence) {
   return StreamKey(tenant, sequence);
 }
 
-inline std::string EncodeCheckpoint(uint32_t version, uint64_t position) {
+// The meta key of partition `p`'s last rejection sequence.
+inline std::string RejectionSeqKey(uint32_t p) {
+  return p == 0 ? std::string(kMetaRejectionSeq)
+                : std::string(kMetaRejectionSeq) + "/" + std::to_string(p);
+}
+
+// A projection checkpoint: the projector's version and, for each partition in order, the
+// last position folded (one partition: exactly the format of one position).
+inline std::string EncodeCheckpoint(uint32_t version, const std::vector<uint64_t>& positions) {
   std::string v;
   coding::PutFixed32(&v, version);
-  coding::PutFixed64(&v, position);
+  for (uint64_t p : positions) coding::PutFixed64(&v, p);
   return v;
 }
 
-inline bool DecodeCheckpoint(std::string_view v, uint32_t* version, uint64_t* position) {
-  if (v.size() != 12) return false;
+inline bool DecodeCheckpoint(std::string_view v, uint32_t* version,
+                             std::vector<uint64_t>* positions) {
+  if (v.size() < 12 || (v.size() - 4) % 8 != 0) return false;
   *version = coding::DecodeFixed32(v.data());
-  *position = coding::DecodeFixed64(v.data() + 4);
+  positions->clear();
+  for (size_t at = 4; at < v.size(); at += 8)
+    positions->push_back(coding::DecodeFixed64(v.data() + at));
   return true;
 }
 

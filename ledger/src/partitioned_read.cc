@@ -1,6 +1,7 @@
 #include "ledger/partitioned_read.h"
 
 #include <capnp/message.h>
+#include <fmt/format.h>
 
 #include <atomic>
 #include <condition_variable>
@@ -11,6 +12,7 @@
 #include <thread>
 #include <vector>
 
+#include "ledger/log_partitions.h"
 #include "ledger/store.h"
 
 namespace ledger {
@@ -100,8 +102,21 @@ Status ReadLogPartitioned(const Store& store, const PartitionedReadOptions& opti
   const size_t workers_n = static_cast<size_t>(std::max(1, options.partitions));
   const size_t readers_n = static_cast<size_t>(std::max(1, options.readers));
   const uint64_t chunk = std::max<uint64_t>(1, options.chunk_events);
-  const uint64_t from = std::max<uint64_t>(1, options.from);
-  const uint64_t to = std::min(options.to, store.LastPosition());
+  // Chunks of positions, partition by partition (each partition's positions run without
+  // gaps from PartitionBase(p) + 1 to its last); reader r reads chunks r, r + readers, ...
+  const std::vector<uint64_t> frontier = store.LogFrontier();
+  const auto log_partitions = static_cast<uint32_t>(frontier.size());
+  std::vector<std::pair<uint64_t, uint64_t>> chunks;
+  for (uint32_t q = 0; q < log_partitions; ++q) {
+    const uint64_t first = std::max<uint64_t>(options.from, PartitionBase(q) + 1);
+    const uint64_t last = std::min(options.to, frontier[q]);
+    for (uint64_t start = first; start <= last;) {
+      const uint64_t end = last - start < chunk ? last : start + chunk - 1;
+      chunks.emplace_back(start, end);
+      if (end == last) break;
+      start = end + 1;
+    }
+  }
 
   std::atomic<bool> stop{false};
   std::mutex error_mu;
@@ -161,8 +176,8 @@ Status ReadLogPartitioned(const Store& store, const PartitionedReadOptions& opti
     threads.emplace_back([&, r] {
       const capnp::ReaderOptions reader_options = StoredReaderOptions();
       size_t capacity_hint = 0;
-      for (uint64_t start = from + r * chunk; start <= to && !stop; start += readers_n * chunk) {
-        const uint64_t end = std::min(to, start + chunk - 1);
+      for (size_t c = r; c < chunks.size() && !stop; c += readers_n) {
+        const auto [start, end] = chunks[c];
         auto bytes = std::make_shared<ChunkBytes>();
         if (capacity_hint > 0) {
           bytes->words.reset(new capnp::word[capacity_hint]);
@@ -195,8 +210,17 @@ Status ReadLogPartitioned(const Store& store, const PartitionedReadOptions& opti
               return false;
             }
             const auto tenant = root.getTenant();
-            const int w = PartitionOf(std::string_view(tenant.cStr(), tenant.size()),
-                                      static_cast<int>(workers_n));
+            const std::string_view tenant_id(tenant.cStr(), tenant.size());
+            if (log_partitions > 1 &&
+                LogPartitionOf(tenant_id, log_partitions) != PartitionOfPosition(position)) {
+              fail(Status::Corruption(
+                       fmt::format("position {}: tenant '{}' belongs to partition {}, not {}",
+                                   position, tenant_id, LogPartitionOf(tenant_id, log_partitions),
+                                   PartitionOfPosition(position))),
+                   position);
+              return false;
+            }
+            const int w = PartitionOf(tenant_id, static_cast<int>(workers_n));
             batches[static_cast<size_t>(w)]->extents.emplace_back(first, count);
           } catch (const kj::Exception& e) {
             fail(Status::Corruption("position " + std::to_string(position) +

@@ -22,40 +22,47 @@ StreamReader Store::Impl::StreamReaderFor() const {
   };
 }
 
+Status Store::Impl::ReadCheckpoint(size_t i, uint32_t* version, std::vector<uint64_t>* positions) {
+  const Projector& p = *options.projectors[i];
+  if (checkpoints == nullptr) return Status::NotFound("no checkpoints");
+  std::string value;
+  rocksdb::Status s = db->Get(rocksdb::ReadOptions(), checkpoints, p.name(), &value);
+  if (!s.ok()) return FromRocks(s);
+  if (!keys::DecodeCheckpoint(value, version, positions)) {
+    return Status::Corruption("bad checkpoint of projection '" + p.name() + "'");
+  }
+  return Status::OK();
+}
+
 Status Store::Impl::OpenProjections() {
+  const std::vector<uint64_t> frontier = Frontier();
   for (size_t i = 0; i < options.projectors.size(); ++i) {
     Projector& p = *options.projectors[i];
-    ProjectionCheckpoint stored;
-    bool have = false;
-    if (checkpoints != nullptr) {
-      std::string value;
-      rocksdb::Status s = db->Get(rocksdb::ReadOptions(), checkpoints, p.name(), &value);
-      if (s.ok()) {
-        if (!keys::DecodeCheckpoint(value, &stored.version, &stored.position)) {
-          return Status::Corruption("bad checkpoint of projection '" + p.name() + "'");
-        }
-        have = true;
-      } else if (!s.IsNotFound()) {
-        return FromRocks(s);
-      }
-    }
+    uint32_t version = 0;
+    std::vector<uint64_t> folded;
+    Status rs = ReadCheckpoint(i, &version, &folded);
+    const bool have = rs.ok();
+    if (!have && !rs.IsNotFound()) return rs;
     if (options.read_only) {
-      const bool current = !projector_tables[i].empty() && have && stored.version == p.version() &&
-                           stored.position == last_position;
+      const bool current =
+          !projector_tables[i].empty() && have && version == p.version() && folded == frontier;
       p.Attach(rows.get(), projector_tables[i], current, StreamReaderFor());
       continue;
     }
-    const bool rebuild = options.rebuild_projections || (have && stored.version != p.version());
-    uint64_t from = have ? stored.position : 0;
+    const bool rebuild = options.rebuild_projections || (have && version != p.version());
     if (rebuild) {
       Status s = DropProjection(i);
       if (!s.ok()) return s;
-      from = 0;
+      folded.clear();
     }
     p.Reset();
     p.Attach(rows.get(), projector_tables[i], true, StreamReaderFor());
-    if (from < last_position || rebuild) {
-      Status s = CatchUp(i, from);
+    bool behind = rebuild;
+    for (uint32_t q = 0; q < partitions; ++q) {
+      behind = behind || (q < folded.size() ? folded[q] : PartitionBase(q)) < frontier[q];
+    }
+    if (behind) {
+      Status s = CatchUp(i, folded);
       if (!s.ok()) return s;
     }
   }
@@ -84,11 +91,18 @@ Status Store::Impl::DropProjection(size_t i) {
   return FromRocks(db->Delete(wo, checkpoints, options.projectors[i]->name()));
 }
 
-Status Store::Impl::CatchUp(size_t i, uint64_t from) {
+Status Store::Impl::CatchUp(size_t i, std::vector<uint64_t> from) {
   Projector& p = *options.projectors[i];
   const auto start = std::chrono::steady_clock::now();
   auto last_report = start;
-  const uint64_t total = last_position - from;
+  // Where each partition's folding starts: the checkpoint, else the partition's start.
+  from.resize(partitions, 0);
+  std::vector<uint64_t> folded(partitions);
+  uint64_t total = 0;
+  for (uint32_t q = 0; q < partitions; ++q) {
+    folded[q] = std::max(from[q], PartitionBase(q));
+    total += durable_last[q].load() - std::min(durable_last[q].load(), folded[q]);
+  }
   auto report = [&](const std::string& line) {
     if (options.progress) {
       options.progress(line);
@@ -99,15 +113,14 @@ Status Store::Impl::CatchUp(size_t i, uint64_t from) {
 
   rocksdb::WriteBatch batch;
   RocksRowBatch rows_batch(&batch, &handles);
-  uint64_t flushed = from;
-  uint64_t position = from;
+  std::vector<uint64_t> durable = folded;  // what is on disk of the projection's rows
   auto flush = [&](bool sync) {
-    batch.Put(checkpoints, p.name(), keys::EncodeCheckpoint(p.version(), position));
+    batch.Put(checkpoints, p.name(), keys::EncodeCheckpoint(p.version(), folded));
     rocksdb::WriteOptions wo;
     wo.sync = sync;
     rocksdb::Status s = db->Write(wo, &batch);
     batch.Clear();
-    flushed = position;
+    durable = folded;
     return FromRocks(s);
   };
 
@@ -116,37 +129,42 @@ Status Store::Impl::CatchUp(size_t i, uint64_t from) {
   std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(ro, events));
   StoredEvent event;
   size_t in_batch = 0;
+  uint64_t done = 0;
   bool reported = false;
-  for (it->Seek(keys::EventKey(from + 1)); it->Valid(); it->Next()) {
-    Status s = event.Parse(std::string_view(it->value().data(), it->value().size()));
-    if (!s.ok()) return s;
-    if (event.position() != position + 1) {
-      return Status::Corruption(
-          fmt::format("event log gap: position {} follows {}", event.position(), position));
-    }
-    position = event.position();
-    s = p.Project(event.event(), ProjectContext{&rows_batch, flushed});
-    if (!s.ok()) return s;
-    if (++in_batch >= kCatchUpBatchEvents || batch.GetDataSize() >= kCatchUpBatchBytes) {
-      s = flush(false);
+  for (uint32_t q = 0; q < partitions; ++q) {
+    uint64_t& position = folded[q];
+    for (it->Seek(keys::EventKey(position + 1)); it->Valid(); it->Next()) {
+      Status s = event.Parse(std::string_view(it->value().data(), it->value().size()));
       if (!s.ok()) return s;
-      in_batch = 0;
-      const auto now = std::chrono::steady_clock::now();
-      if (now - last_report >= std::chrono::seconds(2)) {
-        last_report = now;
-        reported = true;
-        report(
-            fmt::format("ledger: projection '{}': {}/{} events", p.name(), position - from, total));
+      if (PartitionOfPosition(event.position()) != q) break;  // the next partition's
+      if (event.position() != position + 1) {
+        return Status::Corruption(
+            fmt::format("event log gap: position {} follows {}", event.position(), position));
+      }
+      position = event.position();
+      ++done;
+      s = p.Project(event.event(), ProjectContext{&rows_batch, &durable});
+      if (!s.ok()) return s;
+      if (++in_batch >= kCatchUpBatchEvents || batch.GetDataSize() >= kCatchUpBatchBytes) {
+        s = flush(false);
+        if (!s.ok()) return s;
+        in_batch = 0;
+        const auto now = std::chrono::steady_clock::now();
+        if (now - last_report >= std::chrono::seconds(2)) {
+          last_report = now;
+          reported = true;
+          report(fmt::format("ledger: projection '{}': {}/{} events", p.name(), done, total));
+        }
       }
     }
+    if (!it->status().ok()) return FromRocks(it->status());
   }
-  if (!it->status().ok()) return FromRocks(it->status());
   Status s = flush(true);
   if (!s.ok()) return s;
   if (reported) {
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    report(fmt::format("ledger: projection '{}': {} events in {:.1f} s", p.name(), total, seconds));
+    report(fmt::format("ledger: projection '{}': {} events in {:.1f} s", p.name(), done, seconds));
   }
   return Status::OK();
 }

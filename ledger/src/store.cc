@@ -366,21 +366,20 @@ Status Store::Impl::Open(const StoreOptions& opts, const std::string& path) {
   if (!m.ok()) return m;
   if (options.upstream != nullptr) {
     // This node's copy of the log: take the right to write, then catch up with the log.
-    UpstreamState state;
-    Status u = options.upstream_read_only ? options.upstream->ReadState(&state)
-                                          : options.upstream->Acquire(&state);
+    std::vector<UpstreamState> states;
+    Status u = options.upstream_read_only ? ReadAllStates(&states) : AcquireAll(&states);
     if (u.IsUnavailable() && options.upstream_follow && !options.upstream_read_only) {
       // Another node writes the log: follow it until the right to write is free.
       following_ = true;
       follows = true;
       follow_reason_ = u;
-      u = options.upstream->ReadState(&state);
+      u = ReadAllStates(&states);
     }
-    if (u.ok()) u = PullUpstream(state);
+    if (u.ok()) u = PullAll(states);
     if (!u.ok()) return u;
     writes_upstream = !options.upstream_read_only && !following_;
-    NoteUpstreamSeen(state);
-    build_position_ = last_position.load();
+    NoteUpstreamSeen(states);
+    for (uint32_t p = 0; p < partitions; ++p) build_positions_[p] = durable_last[p].load();
     build_time_ = ledger_time.load();
   }
   Status p = OpenProjections();
@@ -462,22 +461,103 @@ Status Store::Impl::LoadMeta() {
   }
   manual_clock.AdvanceTo(ledger_time.load()).PermitUncheckedError();
   build_time_ = ledger_time.load();
-  s = db->Get(rocksdb::ReadOptions(), meta, keys::kMetaRejectionSeq, &value);
-  if (s.ok() && value.size() == 8) {
-    rejection_seq_ = keys::GetBE64(value.data());
-  } else if (!s.IsNotFound()) {
-    return s.ok() ? Status::Corruption("bad rejection sequence") : FromRocks(s);
-  }
+  Status p = LoadPartitions();
+  if (p.ok()) p = LoadRejectionSeqs();
+  if (p.ok()) p = LoadFrontier();
+  return p;
+}
 
-  std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), events));
-  it->SeekToLast();
-  if (it->Valid()) {
-    if (it->key().size() != 8) return Status::Corruption("bad event key");
-    last_position = keys::GetBE64(it->key().data());
+Status Store::Impl::LoadPartitions() {
+  std::string value;
+  rocksdb::Status s = db->Get(rocksdb::ReadOptions(), meta, keys::kMetaPartitions, &value);
+  if (!s.ok() && !s.IsNotFound()) return FromRocks(s);
+  uint32_t local = 1;
+  if (s.ok()) {
+    local = static_cast<uint32_t>(std::strtoul(value.c_str(), nullptr, 10));
+    if (local == 0 || local > kMaxLogPartitions) {
+      return Status::Corruption("bad partition count '" + value + "'");
+    }
   }
-  build_position_ = last_position.load();
-  if (!it->status().ok()) return FromRocks(it->status());
+  partitions = local;
+  if (options.upstream == nullptr) return Status::OK();
+  const uint32_t log = options.upstream->partitions();
+  if (log == 0 || log > kMaxLogPartitions) {
+    return Status::InvalidArgument(fmt::format("{} has {} partitions; a store holds 1 to {}",
+                                               options.upstream->Describe(), log,
+                                               kMaxLogPartitions));
+  }
+  if (s.ok() && local != log) {
+    return Status::InvalidArgument(fmt::format(
+        "the local copy holds a log of {} partitions but {} has {}: they are not a copy of this "
+        "log (remove them, or point the node at its own data directory)",
+        local, options.upstream->Describe(), log));
+  }
+  partitions = log;
+  if (s.IsNotFound()) {
+    rocksdb::WriteOptions wo;
+    wo.sync = true;
+    s = db->Put(wo, meta, keys::kMetaPartitions, std::to_string(log));
+    if (!s.ok()) return FromRocks(s);
+  }
   return Status::OK();
+}
+
+Status Store::Impl::LoadRejectionSeqs() {
+  for (uint32_t p = 0; p < partitions; ++p) {
+    std::string value;
+    rocksdb::Status s = db->Get(rocksdb::ReadOptions(), meta, keys::RejectionSeqKey(p), &value);
+    if (s.ok() && value.size() == 8) {
+      rejection_seqs_[p] = keys::GetBE64(value.data());
+    } else if (s.IsNotFound()) {
+      rejection_seqs_[p] = PartitionBase(p);
+    } else {
+      return s.ok() ? Status::Corruption("bad rejection sequence") : FromRocks(s);
+    }
+  }
+  return Status::OK();
+}
+
+Status Store::Impl::LoadFrontier() {
+  std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), events));
+  uint64_t highest = 0;
+  for (uint32_t p = 0; p < partitions; ++p) {
+    // The last key at or below the partition's highest possible position.
+    it->SeekForPrev(keys::EventKey(PartitionBase(p + 1) - 1));
+    uint64_t last = PartitionBase(p);
+    if (it->Valid()) {
+      if (it->key().size() != 8) return Status::Corruption("bad event key");
+      const uint64_t position = keys::GetBE64(it->key().data());
+      if (PartitionOfPosition(position) == p) last = position;
+    }
+    if (!it->status().ok()) return FromRocks(it->status());
+    durable_last[p] = last;
+    build_positions_[p] = last;
+    if (last > PartitionBase(p)) highest = std::max(highest, last);
+  }
+  if (partitions > 1) {
+    it->SeekToLast();
+    if (it->Valid() && PartitionOfPosition(keys::GetBE64(it->key().data())) >= partitions) {
+      return Status::Corruption(
+          fmt::format("the events family holds position {}, of no partition of {}",
+                      keys::GetBE64(it->key().data()), partitions));
+    }
+  }
+  last_position = highest;
+  return Status::OK();
+}
+
+std::vector<uint64_t> Store::Impl::Frontier() const {
+  std::vector<uint64_t> out(partitions);
+  for (uint32_t p = 0; p < partitions; ++p) out[p] = durable_last[p].load();
+  return out;
+}
+
+void Store::Impl::PublishLast(uint32_t p, uint64_t position) {
+  durable_last[p] = position;
+  if (position == PartitionBase(p)) return;  // still empty: not an event's position
+  uint64_t highest = last_position.load();
+  while (position > highest && !last_position.compare_exchange_weak(highest, position)) {
+  }
 }
 
 Store::Impl::~Impl() {
@@ -583,6 +663,8 @@ bool Store::read_only() const { return impl_->options.read_only; }
 Micros Store::LedgerTime() const { return impl_->ledger_time.load(); }
 
 uint64_t Store::LastPosition() const { return impl_->last_position.load(); }
+
+std::vector<uint64_t> Store::LogFrontier() const { return impl_->Frontier(); }
 
 StoreStats Store::Stats() const {
   StoreStats s;

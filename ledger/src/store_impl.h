@@ -11,6 +11,7 @@
 #include <rocksdb/db.h>
 #include <rocksdb/write_batch.h>
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -26,6 +27,7 @@
 
 #include "ledger/clock.h"
 #include "ledger/log_group.h"
+#include "ledger/log_partitions.h"
 #include "ledger/store.h"
 #include "ledger/upstream.h"
 #include "rocks_rows.h"
@@ -42,21 +44,28 @@ struct QueuedWrite {
   size_t bytes = 0;  // estimate, for group limits
 };
 
+// What one group commits to one partition of an upstream log.
+struct PartitionLog {
+  uint32_t partition = 0;
+  uint64_t after_position = 0;  // the partition's last position before the group
+  LogGroup log;
+};
+
 // A group validated and encoded by the builder, waiting for the syncer.
 struct PreparedGroup {
   rocksdb::WriteBatch batch;
   std::vector<std::unique_ptr<QueuedWrite>> writes;
   std::vector<std::string> inflight_keys;  // command keys to forget once durable
-  uint64_t last_position = 0;              // after this group
+  // (partition, its last position after this group) for each partition that grew.
+  std::vector<std::pair<uint32_t, uint64_t>> last_positions;
   uint64_t events = 0;
   Micros time = 0;
   Status status;          // not OK: fail every write of the group without writing
   bool empty = true;      // nothing to write (duplicates only)
   bool no_space = false;  // the write failed because the disk is full
-  // With an upstream log: what the group commits there, after which position, and
+  // With an upstream log: what the group commits to each partition it touches, and
   // whether that commit failed (the writer then reads the log again).
-  LogGroup log;
-  uint64_t after_position = 0;
+  std::vector<PartitionLog> parts;
   bool upstream_failed = false;
   bool outcome_unknown = false;  // the log's answer was lost: it may hold the group
 };
@@ -73,6 +82,10 @@ class Store::Impl {
   ~Impl();
 
   Status Open(const StoreOptions& options, const std::string& path);
+  // Each partition's durable last position, partitions 0..partitions-1.
+  std::vector<uint64_t> Frontier() const;
+  // Publishes partition `p`'s durable last position (writers: the syncer or a pull).
+  void PublishLast(uint32_t p, uint64_t position);
   // Pulls the log now (a follower) and waits until the local copy holds `position`.
   Status AwaitPosition(uint64_t position, std::chrono::milliseconds timeout);
 
@@ -109,8 +122,14 @@ class Store::Impl {
   SystemClock system_clock;
   ManualClock manual_clock;
 
-  // Published after each durable group; read without locks.
+  // Partitions of the log this store holds: 1 for an embedded ledger, the upstream log's
+  // count for a copy (kept in meta "partitions").
+  uint32_t partitions = 1;
+  // Published after each durable group; read without locks. durable_last: each
+  // partition's last position (PartitionBase(p) when empty); last_position: the highest
+  // position of an event (0 when there is none).
   std::atomic<uint64_t> last_position{0};
+  std::array<std::atomic<uint64_t>, kMaxLogPartitions> durable_last{};
   std::atomic<Micros> ledger_time{0};
   std::atomic<uint64_t> stat_groups{0}, stat_requests{0}, stat_events{0};
   std::atomic<uint64_t> stat_build_micros{0}, stat_write_micros{0};
@@ -140,11 +159,22 @@ class Store::Impl {
   void BindHandles(const std::vector<rocksdb::ColumnFamilyDescriptor>& optional_families,
                    const std::vector<bool>& projector_opened);
   Status LoadMeta();
+  // Each partition's durable last position, from the events family's keys.
+  Status LoadFrontier();
+  // Each partition's last rejection sequence, from meta, into the builder's state.
+  Status LoadRejectionSeqs();
+  // The partition count: the upstream log's (recorded in meta by a new copy, checked
+  // against an old one's), else meta's, else 1.
+  Status LoadPartitions();
   void StartThreads();
   // Attaches the projectors, catching their rows up with the log (or rebuilding them).
   Status OpenProjections();
-  // Folds events after `from` into projector `i`'s rows, in batches with its checkpoint.
-  Status CatchUp(size_t i, uint64_t from);
+  // Folds events after `from` (per partition) into projector `i`'s rows, in batches with
+  // its checkpoint.
+  Status CatchUp(size_t i, std::vector<uint64_t> from);
+  // Projector `i`'s checkpoint: its version and each partition's last folded position.
+  // NotFound when it has none.
+  Status ReadCheckpoint(size_t i, uint32_t* version, std::vector<uint64_t>* positions);
   // Drops and recreates projector `i`'s families.
   Status DropProjection(size_t i);
   void BuilderLoop();
@@ -171,21 +201,30 @@ class Store::Impl {
   void SettleUnknown(bool log_read);
   // Does the local copy hold `group`'s command records, as this group decided them?
   bool CopyHolds(const PreparedGroup& group);
-  // Records that the local copy matches the log up to `state.last_position` (lag
-  // figures), and who writes it.
-  void NoteUpstreamSeen(const UpstreamState& state);
+  // Records how far the local copy is behind the log's partitions (lag figures), and
+  // who writes the log.
+  void NoteUpstreamSeen(const std::vector<UpstreamState>& states);
+  // Takes the right to write every partition, in partition order (so of two nodes the one
+  // that took partition 0 gets the rest); *states: each partition as taken. Unavailable
+  // (naming the holder) at the first partition another node holds, having given up the
+  // others so that the holder can take them all.
+  Status AcquireAll(std::vector<UpstreamState>* states);
+  // Each partition's state, without taking anything.
+  Status ReadAllStates(std::vector<UpstreamState>* states);
   // What an append is told while this store follows (mu_ held).
   Status FollowerRefusal() const;
   // Applies what the upstream log holds past the local files: command records, then
   // rejections and side-table rows, then events with their stream index and heads
   // (events last: the local last position says how far the copy goes).
   Status PullUpstream(const UpstreamState& upstream);
+  // PullUpstream for every partition.
+  Status PullAll(const std::vector<UpstreamState>& states);
   // Sets options.clock_mode_if_new to the upstream log's clock mode (recording this one's
   // when the log has none and this store may write), or fails if the local copy's differs.
   Status AgreeClockWithUpstream();
-  Status PullCommands();
-  Status PullRejections();
-  Status PullSideRows();
+  Status PullCommands(uint32_t partition);
+  Status PullRejections(uint32_t partition);
+  Status PullSideRows(uint32_t partition);
   Status PullEvents(const UpstreamState& upstream);
   // Folds events past each projector's checkpoint into its rows (after a pull).
   Status CatchUpProjections();
@@ -230,9 +269,9 @@ class Store::Impl {
 
   // Builder-only state. It runs ahead of the durable state by the group being written.
   std::unordered_map<std::string, StreamHead> head_cache_;
-  uint64_t build_position_ = 0;
+  std::array<uint64_t, kMaxLogPartitions> build_positions_{};  // per partition
   Micros build_time_ = 0;
-  uint64_t rejection_seq_ = 0;
+  std::array<uint64_t, kMaxLogPartitions> rejection_seqs_{};  // per partition
 
   std::mutex inflight_mu_;
   std::unordered_map<std::string, InflightCommand> inflight_;  // guarded by inflight_mu_

@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 #include <rocksdb/iterator.h>
 
+#include <algorithm>
+
 #include "keys.h"
 #include "records.h"
 #include "store_impl.h"
@@ -184,9 +186,10 @@ Status Store::GetProjectionCheckpoint(const std::string& name, ProjectionCheckpo
   std::string value;
   rocksdb::Status s = impl_->db->Get(rocksdb::ReadOptions(), impl_->checkpoints, name, &value);
   if (!s.ok()) return FromRocks(s);
-  if (!keys::DecodeCheckpoint(value, &out->version, &out->position)) {
+  if (!keys::DecodeCheckpoint(value, &out->version, &out->positions)) {
     return Status::Corruption("bad checkpoint of projection '" + name + "'");
   }
+  out->position = *std::max_element(out->positions.begin(), out->positions.end());
   return Status::OK();
 }
 

@@ -8,6 +8,7 @@
 #include <map>
 
 #include "keys.h"
+#include "ledger/log_partitions.h"
 #include "records.h"
 #include "store_impl.h"
 
@@ -22,18 +23,51 @@ constexpr std::chrono::seconds kFullPullInterval{1};
 }  // namespace
 
 Status Store::Impl::PullUpstream(const UpstreamState& upstream) {
-  const uint64_t local = last_position.load();
+  const uint32_t p = upstream.partition;
+  const uint64_t local = durable_last[p].load();
   if (upstream.last_position < local) {
     return Status::Corruption(fmt::format(
-        "the local files go to position {} but {} ends at {}: they are not a copy of this log "
-        "(remove them, or point the node at its own data directory)",
-        local, options.upstream->Describe(), upstream.last_position));
+        "the local files go to position {} of partition {} but {} ends at {} there: they are not "
+        "a copy of this log (remove them, or point the node at its own data directory)",
+        local, p, options.upstream->Describe(), upstream.last_position));
   }
-  Status s = PullCommands();
-  if (s.ok()) s = PullRejections();
-  if (s.ok()) s = PullSideRows();
+  Status s = PullCommands(p);
+  if (s.ok()) s = PullRejections(p);
+  if (s.ok()) s = PullSideRows(p);
   if (s.ok()) s = PullEvents(upstream);
   return s;
+}
+
+Status Store::Impl::PullAll(const std::vector<UpstreamState>& states) {
+  for (const UpstreamState& state : states) {
+    Status s = PullUpstream(state);
+    if (!s.ok()) return s;
+  }
+  return Status::OK();
+}
+
+Status Store::Impl::AcquireAll(std::vector<UpstreamState>* states) {
+  states->assign(partitions, UpstreamState());
+  for (uint32_t p = 0; p < partitions; ++p) {
+    Status s = options.upstream->Acquire(p, &(*states)[p]);
+    if (s.ok()) continue;
+    // One node writes every partition: holding some would keep the node that holds the
+    // rest from writing (each renewing what it has). Let it take them all.
+    for (uint32_t q = 0; q < partitions; ++q) {
+      if (q != p) options.upstream->Release(q);
+    }
+    return s;
+  }
+  return Status::OK();
+}
+
+Status Store::Impl::ReadAllStates(std::vector<UpstreamState>* states) {
+  states->assign(partitions, UpstreamState());
+  for (uint32_t p = 0; p < partitions; ++p) {
+    Status s = options.upstream->ReadState(p, &(*states)[p]);
+    if (!s.ok()) return s;
+  }
+  return Status::OK();
 }
 
 Status Store::Impl::AgreeClockWithUpstream() {
@@ -56,10 +90,11 @@ Status Store::Impl::AgreeClockWithUpstream() {
   return Status::OK();
 }
 
-Status Store::Impl::PullCommands() {
+Status Store::Impl::PullCommands(uint32_t partition) {
   rocksdb::WriteBatch batch;
   rocksdb::Status ws;
-  Status rs = options.upstream->ReadCommands(last_position.load(), [&](const LogCommand& c) {
+  const uint64_t after = durable_last[partition].load();
+  Status rs = options.upstream->ReadCommands(partition, after, [&](const LogCommand& c) {
     batch.Put(commands, keys::CommandKey(c.tenant, c.command_id),
               records::EncodeCommand(c.request_hash, c.result));
     if (batch.Count() >= kPullBatchEntries) {
@@ -72,15 +107,16 @@ Status Store::Impl::PullCommands() {
   return rs.ok() ? FromRocks(ws) : rs;
 }
 
-Status Store::Impl::PullRejections() {
+Status Store::Impl::PullRejections(uint32_t partition) {
   rocksdb::WriteBatch batch;
   rocksdb::Status ws;
-  uint64_t last = rejection_seq_;
-  Status rs = options.upstream->ReadRejections(last, [&](const RejectionRecord& r) {
+  uint64_t last = rejection_seqs_[partition];
+  const std::string seq_key = keys::RejectionSeqKey(partition);
+  Status rs = options.upstream->ReadRejections(partition, last, [&](const RejectionRecord& r) {
     batch.Put(rejections, keys::RejectionKey(r.tenant, r.sequence), records::EncodeRejection(r));
     last = std::max(last, r.sequence);
     if (batch.Count() >= kPullBatchEntries) {
-      batch.Put(meta, keys::kMetaRejectionSeq, keys::BE64(last));
+      batch.Put(meta, seq_key, keys::BE64(last));
       ws = db->Write(rocksdb::WriteOptions(), &batch);
       batch.Clear();
     }
@@ -88,14 +124,15 @@ Status Store::Impl::PullRejections() {
   });
   if (!rs.ok()) return rs;
   if (!ws.ok()) return FromRocks(ws);
-  batch.Put(meta, keys::kMetaRejectionSeq, keys::BE64(last));
+  batch.Put(meta, seq_key, keys::BE64(last));
   ws = db->Write(rocksdb::WriteOptions(), &batch);
-  if (ws.ok()) rejection_seq_ = last;
+  if (ws.ok()) rejection_seqs_[partition] = last;
   return FromRocks(ws);
 }
 
-Status Store::Impl::PullSideRows() {
-  // Side tables hold current state, not history: the local ones become the log's.
+Status Store::Impl::PullSideRows(uint32_t partition) {
+  // Side tables hold current state, not history: the local rows of the partition's tenants
+  // (a key starts with its tenant and \0) become the log's.
   std::map<std::string, rocksdb::ColumnFamilyHandle*, std::less<>> tables;
   for (const std::string& name : options.side_tables) {
     for (rocksdb::ColumnFamilyHandle* h : handles) {
@@ -105,12 +142,17 @@ Status Store::Impl::PullSideRows() {
   rocksdb::WriteBatch batch;
   for (const auto& [name, family] : tables) {
     std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), family));
-    for (it->SeekToFirst(); it->Valid(); it->Next()) batch.Delete(family, it->key());
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      const std::string_view key(it->key().data(), it->key().size());
+      if (LogPartitionOf(key.substr(0, key.find('\0')), partitions) == partition) {
+        batch.Delete(family, it->key());
+      }
+    }
     if (!it->status().ok()) return FromRocks(it->status());
   }
   Status unknown;
   Status rs = options.upstream->ReadSideRows(
-      [&](std::string_view table, std::string_view key, std::string_view value) {
+      partition, [&](std::string_view table, std::string_view key, std::string_view value) {
         auto t = tables.find(table);
         if (t == tables.end()) {
           unknown = Status::Corruption(
@@ -126,7 +168,8 @@ Status Store::Impl::PullSideRows() {
 }
 
 Status Store::Impl::PullEvents(const UpstreamState& upstream) {
-  uint64_t position = last_position.load();
+  const uint32_t partition = upstream.partition;
+  uint64_t position = durable_last[partition].load();
   Micros time = std::max(ledger_time.load(), upstream.ledger_time);
   rocksdb::WriteBatch batch;
   std::map<std::string, StreamHead> moved;  // heads of this batch
@@ -144,7 +187,7 @@ Status Store::Impl::PullEvents(const UpstreamState& upstream) {
     return ws.ok();
   };
   Status rs = options.upstream->ReadEvents(
-      position + 1, upstream.last_position, [&](const UpstreamEvent& e) {
+      partition, position + 1, upstream.last_position, [&](const UpstreamEvent& e) {
         if (e.position != position + 1) {
           problem = Status::Corruption(fmt::format(
               "{}: position {} follows {}", options.upstream->Describe(), e.position, position));
@@ -174,32 +217,33 @@ Status Store::Impl::PullEvents(const UpstreamState& upstream) {
   if (!problem.ok()) return problem;
   if (!ws.ok()) return FromRocks(ws);
   if (position != upstream.last_position) {
-    return Status::Corruption(fmt::format("{} ends at position {}, not {} as its partition says",
-                                          options.upstream->Describe(), position,
-                                          upstream.last_position));
+    return Status::Corruption(
+        fmt::format("{} ends at position {} of partition {}, not {} as its partition row says",
+                    options.upstream->Describe(), position, partition, upstream.last_position));
   }
   if (!flush(/*sync=*/true)) return FromRocks(ws);
-  last_position = position;
+  PublishLast(partition, position);
   ledger_time = time;
   if (mode == ClockMode::kManual) manual_clock.AdvanceTo(time).PermitUncheckedError();
   return Status::OK();
 }
 
 Status Store::Impl::CatchUpProjections() {
+  const std::vector<uint64_t> frontier = Frontier();
   for (size_t i = 0; i < options.projectors.size(); ++i) {
-    const Projector& p = *options.projectors[i];
-    std::string value;
-    uint64_t from = 0;
-    rocksdb::Status s = db->Get(rocksdb::ReadOptions(), checkpoints, p.name(), &value);
-    if (s.ok()) {
-      uint32_t version = 0;
-      if (!keys::DecodeCheckpoint(value, &version, &from)) {
-        return Status::Corruption("bad checkpoint of projection '" + p.name() + "'");
-      }
-    } else if (!s.IsNotFound()) {
-      return FromRocks(s);
+    uint32_t version = 0;
+    std::vector<uint64_t> from;
+    Status s = ReadCheckpoint(i, &version, &from);
+    if (s.IsNotFound()) {
+      from.clear();
+    } else if (!s.ok()) {
+      return s;
     }
-    if (from < last_position) {
+    bool behind = false;
+    for (uint32_t p = 0; p < partitions; ++p) {
+      behind = behind || (p < from.size() ? from[p] : PartitionBase(p)) < frontier[p];
+    }
+    if (behind) {
       Status c = CatchUp(i, from);
       if (!c.ok()) return c;
     }
@@ -208,12 +252,12 @@ Status Store::Impl::CatchUpProjections() {
 }
 
 Status Store::Impl::RecoverFromUpstream() {
-  UpstreamState state;
-  Status s = options.upstream->Acquire(&state);
-  if (s.ok()) s = PullUpstream(state);
+  std::vector<UpstreamState> states;
+  Status s = AcquireAll(&states);
+  if (s.ok()) s = PullAll(states);
   if (s.ok()) s = ReloadWriterState();
   if (s.ok()) s = CatchUpProjections();
-  if (s.ok()) NoteUpstreamSeen(state);
+  if (s.ok()) NoteUpstreamSeen(states);
   writes_upstream = s.ok();
   return s;
 }
@@ -242,32 +286,44 @@ void Store::Impl::FollowUpstream(std::unique_lock<std::mutex>& lock) {
 }
 
 Status Store::Impl::PullAsFollower() {
-  UpstreamState state;
-  Status s = options.upstream->ReadState(&state);
+  std::vector<UpstreamState> states;
+  Status s = ReadAllStates(&states);
   if (!s.ok()) return s;
   // New events or rejections at once; command records and side rows (a lease's heartbeat
   // writes no event) at least every second.
   const auto now = std::chrono::steady_clock::now();
-  if (state.last_position > last_position.load() || state.last_rejection > rejection_seq_ ||
-      now - last_full_pull_ >= kFullPullInterval) {
-    last_full_pull_ = now;
-    s = PullUpstream(state);
-    if (s.ok()) s = CatchUpProjections();
-    if (!s.ok()) return s;
+  const bool full = now - last_full_pull_ >= kFullPullInterval;
+  if (full) last_full_pull_ = now;
+  bool pulled = false;
+  for (const UpstreamState& state : states) {
+    const uint32_t p = state.partition;
+    if (full || state.last_position > durable_last[p].load() ||
+        state.last_rejection > rejection_seqs_[p]) {
+      s = PullUpstream(state);
+      if (!s.ok()) return s;
+      pulled = true;
+    }
   }
-  NoteUpstreamSeen(state);
+  if (pulled) s = CatchUpProjections();
+  if (!s.ok()) return s;
+  NoteUpstreamSeen(states);
   return Status::OK();
 }
 
-void Store::Impl::NoteUpstreamSeen(const UpstreamState& state) {
+void Store::Impl::NoteUpstreamSeen(const std::vector<UpstreamState>& states) {
+  uint64_t lag = 0;
+  std::string writer;
+  for (const UpstreamState& state : states) {
+    const uint64_t local = durable_last[state.partition].load();
+    lag += state.last_position > local ? state.last_position - local : 0;
+    if (state.partition == 0) writer = state.writer;
+  }
   {
     std::lock_guard<std::mutex> lock(writer_name_mu);
-    upstream_writer = state.writer;
+    upstream_writer = writer;
   }
-  const uint64_t log_position = state.last_position;
-  const uint64_t local = last_position.load();
-  upstream_lag_events = log_position > local ? log_position - local : 0;
-  if (log_position <= local) {
+  upstream_lag_events = lag;
+  if (lag == 0) {
     upstream_matched_at = std::chrono::duration_cast<std::chrono::microseconds>(
                               std::chrono::steady_clock::now().time_since_epoch())
                               .count();
@@ -275,19 +331,24 @@ void Store::Impl::NoteUpstreamSeen(const UpstreamState& state) {
 }
 
 Status Store::Impl::AwaitPosition(uint64_t position, std::chrono::milliseconds timeout) {
+  const uint32_t partition = PartitionOfPosition(position);
+  if (partition >= partitions) {
+    return Status::InvalidArgument(
+        fmt::format("position {}: of no partition of this log", position));
+  }
+  const auto holds = [&] { return durable_last[partition].load() >= position; };
   std::unique_lock<std::mutex> lock(mu_);
-  if (last_position.load() >= position) return Status::OK();
+  if (holds()) return Status::OK();
   if (following_) {
     pull_now_ = true;
     if (builder_waiting_) builder_cv_.notify_one();
   }
-  applied_cv_.wait_for(lock, timeout,
-                       [&] { return last_position.load() >= position || stopping_; });
-  if (last_position.load() >= position) return Status::OK();
+  applied_cv_.wait_for(lock, timeout, [&] { return holds() || stopping_; });
+  if (holds()) return Status::OK();
   return Status::Unavailable(fmt::format(
       "this node's copy of the log reached position {}, not {}, within {} ms (the command is "
       "durable; a check here may not see it yet)",
-      last_position.load(), position, timeout.count()));
+      durable_last[partition].load(), position, timeout.count()));
 }
 
 }  // namespace ledger

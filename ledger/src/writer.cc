@@ -250,7 +250,12 @@ Status Store::Impl::WriteGroup(PreparedGroup* group) {
   const auto start = std::chrono::steady_clock::now();
   if (options.upstream != nullptr) {
     // Durable in the log first: nothing is visible here that the log may not hold.
-    const Status us = options.upstream->Commit(group->after_position, group->log);
+    std::vector<UpstreamPart> parts;
+    parts.reserve(group->parts.size());
+    for (const PartitionLog& part : group->parts) {
+      parts.push_back(UpstreamPart{part.partition, part.after_position, &part.log});
+    }
+    const Status us = options.upstream->Commit(parts);
     if (!us.ok()) {
       group->upstream_failed = true;
       group->outcome_unknown = us.IsOutcomeUnknown();
@@ -283,7 +288,7 @@ Status Store::Impl::WriteGroup(PreparedGroup* group) {
   stat_group_sizes[bucket] += 1;
   stat_requests += group->writes.size();
   stat_events += group->events;
-  last_position = group->last_position;
+  for (const auto& [partition, position] : group->last_positions) PublishLast(partition, position);
   ledger_time = group->time;
   if (mode == ClockMode::kManual) manual_clock.AdvanceTo(group->time).PermitUncheckedError();
   return Status::OK();
@@ -377,16 +382,11 @@ Status Store::Impl::ReloadWriterState() {
     std::lock_guard<std::mutex> lock(inflight_mu_);
     inflight_.clear();
   }
-  build_position_ = last_position.load();
+  for (uint32_t p = 0; p < partitions; ++p) build_positions_[p] = durable_last[p].load();
   build_time_ = ledger_time.load();
   writer_generation += 1;
-  std::string value;
-  rocksdb::Status s = db->Get(rocksdb::ReadOptions(), meta, keys::kMetaRejectionSeq, &value);
-  if (s.ok() && value.size() == 8) {
-    rejection_seq_ = keys::GetBE64(value.data());
-  } else if (!s.IsNotFound()) {
-    return s.ok() ? Status::Corruption("bad rejection sequence") : FromRocks(s);
-  }
+  Status s = LoadRejectionSeqs();
+  if (!s.ok()) return s;
   for (auto& p : options.projectors) p->Reset();
   return Status::OK();
 }

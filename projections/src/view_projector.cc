@@ -344,13 +344,13 @@ Status ViewProjector::Load(const std::string& tenant, uint64_t upto, Cached** ou
   return Status::OK();
 }
 
-void ViewProjector::Evict(uint64_t durable_position) {
+void ViewProjector::Evict(const ledger::ProjectContext& context) {
   // Only tenants whose events are all on disk can be folded again from it.
   auto it = lru_.end();
   while (cached_bytes_ > options_.cache_bytes && it != lru_.begin()) {
     --it;
     auto found = cache_.find(*it);
-    if (found->second->last_position > durable_position) continue;
+    if (!context.IsDurable(found->second->last_position)) continue;
     cached_bytes_ -= found->second->bytes;
     cache_.erase(found);
     it = lru_.erase(it);
@@ -391,7 +391,7 @@ Status ViewProjector::Project(ledger::schema::Event::Reader event,
     c->bytes += 64;
     cached_bytes_ += 64;
   }
-  Evict(context.durable_position);
+  Evict(context);
   return Status::OK();
 }
 

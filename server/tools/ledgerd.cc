@@ -4,7 +4,7 @@
 //           [--tls-cert F --tls-key F] [--create-dev-token] [--clock manual]
 //           [--ready-file F] [--max-in-flight N] [--max-connections N] [--idle-timeout S]
 //           [--io-threads N] [--max-open-tables N] [--backup-dir DIR]
-//   ledgerd --postgres CONNINFO --node NAME [--data DIR] [--partitions 1]
+//   ledgerd --postgres CONNINFO --node NAME [--data DIR] [--partitions 16]
 //           [--advertise HOST] [--peer-tls-ca F] ...
 //
 // Defaults: data ./var/ledger, Cap'n Proto on 127.0.0.1:7700 (TLS with --tls-cert and
@@ -89,7 +89,7 @@ constexpr char kUsageText[] =
     "               [--ready-file F] [--max-in-flight N] [--max-connections N]\n"
     "               [--idle-timeout SECONDS] [--io-threads N] [--max-open-tables N]\n"
     "               [--backup-dir DIR]\n"
-    "       ledgerd --postgres CONNINFO --node NAME [--data DIR] [--partitions 1]\n"
+    "       ledgerd --postgres CONNINFO --node NAME [--data DIR] [--partitions 16]\n"
     "               [--advertise HOST] [--peer-tls-ca F] ...\n"
     "               (the log on PostgreSQL; --data: this node's copy, var/NAME)\n";
 
@@ -158,7 +158,8 @@ int main(int argc, char** argv) {
       "peer-tls-ca", po::value(&peer_tls_ca),
       "with --postgres: PEM trust anchors for the writer's TLS listener (default: the system's)")(
       "partitions", po::value(&partitions),
-      "partitions of a new log on PostgreSQL (this version: 1)")(
+      "partitions of a new log on PostgreSQL, 1 to 32 (default 16; fixed when the log is "
+      "created: another value for an existing log is an error)")(
       "ready-file", po::value(&ready_file), "write the bound addresses here when serving");
   po::variables_map vm;
   try {
@@ -173,8 +174,9 @@ int main(int argc, char** argv) {
   }
   if (tokens_file.empty()) return Usage("--tokens FILE is required");
   if (postgres.empty() != node.empty()) return Usage("--postgres and --node go together");
-  if (!postgres.empty() && partitions > 1) {
-    return Usage("--partitions: this version runs logs of 1 partition on PostgreSQL");
+  if (vm.count("partitions") && (partitions == 0 || partitions > ledger::kMaxLogPartitions)) {
+    return Usage(
+        fmt::format("--partitions: {} is not 1 to {}", partitions, ledger::kMaxLogPartitions));
   }
   if (postgres.empty() && vm.count("partitions")) return Usage("--partitions needs --postgres");
   if (postgres.empty() && (vm.count("advertise") || vm.count("peer-tls-ca"))) {

@@ -2,6 +2,8 @@
 
 #include <map>
 
+#include "ledger/log_partitions.h"
+
 namespace conformance {
 
 std::unique_ptr<Backend> OpenFresh(const BackendFactory& factory) {
@@ -167,6 +169,23 @@ json MultiEventClient::Command(int n) const {
           {"subscription", "S"},
           {"group", "G"},
           {"commit", true}};
+}
+
+uint64_t EventCount(const ledger::Store& store) {
+  uint64_t events = 0;
+  const std::vector<uint64_t> frontier = store.LogFrontier();
+  for (uint32_t p = 0; p < frontier.size(); ++p) events += frontier[p] - ledger::PartitionBase(p);
+  return events;
+}
+
+bool FollowsWithoutGap(uint64_t previous, uint64_t position) {
+  if (previous != 0 &&
+      ledger::PartitionOfPosition(position) == ledger::PartitionOfPosition(previous)) {
+    return position == previous + 1;
+  }
+  const bool later_partition = previous == 0 || ledger::PartitionOfPosition(position) >
+                                                    ledger::PartitionOfPosition(previous);
+  return later_partition && ledger::PositionInPartition(position) == 1;
 }
 
 }  // namespace conformance

@@ -54,6 +54,13 @@ struct LogEntry {
 // threads other than the test's pass `error` (Catch2 asserts only on the test's thread)
 // and get "" or the failure there.
 std::vector<LogEntry> ReadLog(const ledger::Store& store, std::string* error = nullptr);
+// Events the store's log holds, counted partition by partition (LogFrontier); on an
+// embedded ledger, LastPosition().
+uint64_t EventCount(const ledger::Store& store);
+// Does `position` follow `previous` (0: the log's first event) in a log read in position
+// order? Positions run from 1 without gaps within each partition and partitions come in
+// order (ledger/log_partitions.h); an embedded ledger is one partition numbered 1..N.
+bool FollowsWithoutGap(uint64_t previous, uint64_t position);
 // The events of one tenant's stream at versions [from, to], in order (`error` as ReadLog).
 std::vector<LogEntry> ReadStream(const ledger::Store& store, const std::string& tenant,
                                  uint64_t from = 1, uint64_t to = UINT64_MAX,

@@ -19,7 +19,7 @@ using testing::TestWriter;
 using testing::WaitForGhostStandby;
 
 constexpr uint32_t kPartitions = 4;
-constexpr uint32_t kP = 2;  // the partition most tests write
+constexpr uint32_t kP = 0;  // the partition most tests write (positions from 1)
 
 std::unique_ptr<PgLog> OpenLog(const PgCluster& c, uint32_t partitions = kPartitions) {
   std::unique_ptr<PgLog> log;
@@ -77,7 +77,10 @@ TEST_CASE("the schema is created once and a different partition count is refused
   PgCluster cluster;
   auto log = OpenLog(cluster, 8);
   CHECK(log->partitions() == 8);
-  CHECK(Partition(*log, 7).last_position == 0);
+  CHECK(Partition(*log, 0).last_position == 0);
+  // Each partition's positions start after its base: a position names its partition.
+  CHECK(Partition(*log, 7).last_position == PartitionBase(7));
+  CHECK(Partition(*log, 7).last_rejection == PartitionBase(7));
   PgPartition row;
   const Status beyond = log->GetPartition(8, &row);
   CHECK(beyond.IsInvalidArgument());
@@ -106,10 +109,10 @@ TEST_CASE("the schema is created once and a different partition count is refused
 TEST_CASE("tenants hash to partitions by the first 8 bytes of SHA-256", "[pg]") {
   // SHA-256("acme") begins 82 2b 33 ad 87 c1 48 a0 (python3 hashlib): 9379647469329139872,
   // which is 0 mod 16 and 2 mod 7.
-  CHECK(PartitionOf("acme", 16) == 0);
-  CHECK(PartitionOf("acme", 7) == 2);
-  CHECK(PartitionOf("acme", 1) == 0);
-  CHECK(PartitionOf("acme", 1000) == 9379647469329139872u % 1000);
+  CHECK(LogPartitionOf("acme", 16) == 0);
+  CHECK(LogPartitionOf("acme", 7) == 2);
+  CHECK(LogPartitionOf("acme", 1) == 0);
+  CHECK(LogPartitionOf("acme", 1000) == 9379647469329139872u % 1000);
 }
 
 TEST_CASE("groups get gap-free positions and reads return exactly the committed bytes", "[pg]") {
@@ -179,6 +182,48 @@ TEST_CASE("groups get gap-free positions and reads return exactly the committed 
   CHECK(log->CommitGroup(kP, lease.epoch, 0, foreign).IsInvalidArgument());
 }
 
+TEST_CASE("a writer of several partitions commits them in one transaction, each fenced", "[pg]") {
+  PgCluster cluster;
+  auto log = OpenLog(cluster);
+  PgPartition one, three;
+  REQUIRE(log->AcquireLease(1, "node-a", 10s, &one).ok());
+  REQUIRE(log->AcquireLease(3, "node-a", 10s, &three).ok());
+  CHECK(one.last_position == PartitionBase(1));
+  TestWriter w1(1), w3(3);
+  const auto t1 = TenantsOf(1, kPartitions, 2);
+  const auto t3 = TenantsOf(3, kPartitions, 1);
+  PgGroup g1 = w1.Group(Commands(t1, 0, 3));
+  PgGroup g3 = w3.Group(Commands(t3, 3, 2));
+  CHECK(g1.events[0].position == PartitionBase(1) + 1);
+  REQUIRE(log->CommitGroups({{1, one.epoch, w1.last_position(), &g1},
+                             {3, three.epoch, w3.last_position(), &g3}})
+              .ok());
+  w1.Committed(g1);
+  w3.Committed(g3);
+  CHECK(Partition(*log, 1).last_position == PartitionBase(1) + 3);
+  CHECK(Partition(*log, 3).last_position == PartitionBase(3) + 2);
+  const auto read = ReadAll(*log, 3);
+  REQUIRE(read.size() == 2);
+  CHECK(read[1].first == PartitionBase(3) + 2);
+  StoredEvent e;
+  REQUIRE(e.Parse(read[1].second).ok());
+  CHECK(e.position() == PartitionBase(3) + 2);
+
+  // A stale fence on one part rolls back every part of the transaction.
+  PgGroup next1 = w1.Group(Commands(t1, 5, 1));
+  PgGroup next3 = w3.Group(Commands(t3, 6, 1));
+  const Status s = log->CommitGroups({{1, one.epoch, w1.last_position(), &next1},
+                                      {3, three.epoch + 1, w3.last_position(), &next3}});
+  CHECK(s.IsFenced());
+  CHECK(Partition(*log, 1).last_position == PartitionBase(1) + 3);
+  CHECK(ReadAll(*log, 1).size() == 3);
+  // Parts of one partition twice, or a tenant in the wrong part, are refused before SQL.
+  CHECK(log->CommitGroups({{1, one.epoch, w1.last_position(), &next1},
+                           {1, one.epoch, w1.last_position(), &next1}})
+            .IsInvalidArgument());
+  CHECK(log->CommitGroups({{3, three.epoch, w3.last_position(), &next1}}).IsInvalidArgument());
+}
+
 TEST_CASE("rejections and side rows commit with the group", "[pg]") {
   PgCluster cluster;
   auto log = OpenLog(cluster);
@@ -241,7 +286,7 @@ TEST_CASE("a writer with a stale epoch or position is fenced and commits nothing
   PgPartition row;
   const Status taken = b->AcquireLease(kP, "node-b", 10s, &row);
   CHECK(taken.IsUnavailable());
-  CHECK(taken.message().find("partition 2 is leased by 'node-a' until") == 0);
+  CHECK(taken.message().find("partition 0 is leased by 'node-a' until") == 0);
   CHECK(row.owner == "node-a");
 
   // node-a restarts: its new incarnation fences the old one.
@@ -368,7 +413,7 @@ TEST_CASE("a connection killed during COMMIT is an unknown outcome that the log 
 
   SECTION("killed before the commit (waiting on the partition lock): nothing committed") {
     admin.Query("BEGIN");
-    admin.Query("SELECT 1 FROM ledger_partitions WHERE partition = 2 FOR UPDATE");
+    admin.Query("SELECT 1 FROM ledger_partitions WHERE partition = 0 FOR UPDATE");
     PgGroup g = w.Group(Commands(tenants, 0, 3));
     Status s;
     std::thread t([&] { s = log->CommitGroup(kP, lease.epoch, 0, g); });

@@ -21,14 +21,17 @@ inline std::vector<std::string> TenantsOf(uint32_t partition, uint32_t partition
   std::vector<std::string> out;
   for (int i = 0; out.size() < n; ++i) {
     std::string t = "t" + std::to_string(i);
-    if (PartitionOf(t, partitions) == partition) out.push_back(std::move(t));
+    if (LogPartitionOf(t, partitions) == partition) out.push_back(std::move(t));
   }
   return out;
 }
 
 class TestWriter {
  public:
-  explicit TestWriter(uint32_t partition) : partition_(partition) {}
+  explicit TestWriter(uint32_t partition)
+      : partition_(partition),
+        last_position_(PartitionBase(partition)),
+        last_rejection_(PartitionBase(partition)) {}
 
   // A group appending one member_invited event per (tenant, command id), in order.
   PgGroup Group(const std::vector<std::pair<std::string, std::string>>& commands,
@@ -85,8 +88,8 @@ class TestWriter {
 
  private:
   const uint32_t partition_;
-  uint64_t last_position_ = 0;
-  uint64_t last_rejection_ = 0;
+  uint64_t last_position_;
+  uint64_t last_rejection_;
   std::map<std::string, StreamHead> heads_;
 };
 

@@ -1,8 +1,9 @@
 // ledger::PgLog — the event log on PostgreSQL 15 (DESIGN section 7): partitions, leases
 // with fencing epochs, and group commit as one transaction per group.
 //
-// Tenants hash to a fixed number of partitions (PartitionOf). Each partition has one
-// writer at a time: the node holding its lease, at an epoch that grows with every
+// Tenants hash to a fixed number of partitions (LogPartitionOf, ledger/log_partitions.h);
+// positions carry their partition, so partition p's run starts after PartitionBase(p). Each
+// partition has one writer at a time: the node holding its lease, at an epoch that grows with every
 // acquisition. A group commits only if the partition is still at the writer's epoch and
 // last position (the fence), so a writer that lost its lease, or a second writer, commits
 // nothing. Events keep the RocksDB store's canonical bytes, so hashes and `verify` are
@@ -21,6 +22,7 @@
 #include <vector>
 
 #include "ledger/log_group.h"
+#include "ledger/log_partitions.h"
 #include "ledger/sha256.h"
 #include "ledger/status.h"
 #include "ledger/store.h"
@@ -31,15 +33,10 @@ namespace ledger {
 // Partitions of a log created without an explicit count.
 inline constexpr uint32_t kDefaultPgPartitions = 16;
 
-// The partition of `tenant` among `partitions`: the first 8 bytes of SHA-256(tenant) read
-// big-endian, modulo `partitions`. Fixed forever: logs are laid out by it.
-// REQUIRES: partitions > 0.
-uint32_t PartitionOf(std::string_view tenant, uint32_t partitions);
-
 // Options for PgLog::Open.
 struct PgLogOptions {
-  // Partitions of a new log; 0 = kDefaultPgPartitions. An existing log keeps the count it
-  // was created with: a nonzero value that differs is InvalidArgument; 0 accepts any.
+  // Partitions of a new log (1..kMaxLogPartitions); 0 = kDefaultPgPartitions. An existing log keeps
+  // the count it was created with: a nonzero value that differs is InvalidArgument; 0 accepts any.
   uint32_t partitions = 0;
   // Create the schema in a database that has none (false: NotFound instead, for readers).
   bool create_if_missing = true;
@@ -70,6 +67,14 @@ using PgCommandRecord = LogCommand;
 using PgSideRow = LogSideRow;
 using PgHead = LogHead;
 using PgGroup = LogGroup;
+
+// One partition's part of a multi-partition commit (CommitGroups).
+struct PgPartitionCommit {
+  uint32_t partition = 0;
+  uint64_t epoch = 0;                   // the writer's lease on the partition
+  uint64_t expected_last_position = 0;  // the partition's last position before the group
+  const PgGroup* group = nullptr;       // its tenants all belong to `partition`
+};
 
 // A stored event as ReadPartition reports it; views are valid only during the callback.
 struct PgEventView {
@@ -123,6 +128,10 @@ class PgLog {
   // a stream version); nothing was written. IOError: failed, nothing was written.
   Status CommitGroup(uint32_t partition, uint64_t epoch, uint64_t expected_last_position,
                      const PgGroup& group);
+  // CommitGroup for a writer holding several partitions: every part in one transaction
+  // (one round trip, one synchronous-replication wait), each part fenced on its own
+  // partition; any fence or error rolls all of them back. Partitions must differ.
+  Status CommitGroups(const std::vector<PgPartitionCommit>& parts);
 
   // Calls `fn` with the events of `partition` at positions [from, to] in position order,
   // reading a bounded page at a time, until it returns false.

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "ledger/event.capnp.h"
+#include "ledger/log_partitions.h"
 #include "ledger/rows.h"
 #include "ledger/status.h"
 
@@ -31,8 +32,16 @@ using StreamReader = std::function<std::unique_ptr<EventCursor>(std::string_view
 
 // What a projector is told while it projects one event.
 struct ProjectContext {
-  RowBatch* batch;            // the group's batch: put view rows here
-  uint64_t durable_position;  // every event at or below this is on disk
+  RowBatch* batch;  // the group's batch: put view rows here
+  // Each partition's last durable position (ledger/log_partitions.h): an event at or
+  // below its partition's entry is on disk.
+  const std::vector<uint64_t>* durable;
+
+  // Is the event at `position` on disk?
+  bool IsDurable(uint64_t position) const {
+    const uint32_t p = PartitionOfPosition(position);
+    return p < durable->size() && position <= (*durable)[p];
+  }
 };
 
 // Implementations are called on the store's writer thread only (Attach and Reset at open
@@ -62,7 +71,8 @@ class Projector {
 // A stored checkpoint: the projection version and the last position folded into it.
 struct ProjectionCheckpoint {
   uint32_t version = 0;
-  uint64_t position = 0;
+  uint64_t position = 0;            // the highest of `positions`
+  std::vector<uint64_t> positions;  // per partition, in partition order
 };
 
 }  // namespace ledger

@@ -206,7 +206,9 @@ struct StoreOptions {
   // Projections maintained in the same batch as the events (see ledger/projector.h).
   std::vector<std::shared_ptr<Projector>> projectors;
   // Side tables the layers above keep beside the log (rows written by Decision::rows),
-  // created with the store when missing. A read-only open opens those that exist.
+  // created with the store when missing. A read-only open opens those that exist. A row's
+  // key starts with its tenant's id and \0: on a partitioned log it belongs to the
+  // tenant's partition.
   std::vector<std::string> side_tables;
   // Memory for point reads (view rows, heads): a row cache of recently read values in
   // front of a shared block cache, each this size. 0 = RocksDB's defaults.
@@ -277,15 +279,21 @@ class Store {
   // Calls `fn(tenant, version, position)` for every entry of the stream index, in
   // (tenant, version) order, until it returns false. For verification.
   Status ScanStreamIndex(const std::function<bool(std::string_view, uint64_t, uint64_t)>& fn) const;
-  // Highest global position written (0 when empty).
+  // Highest position written (0 when empty). On a log of one partition (every embedded
+  // ledger) positions run 1..LastPosition() without gaps; on a partitioned copy see
+  // LogFrontier.
   uint64_t LastPosition() const;
+  // Each partition's last position, in partition order (ledger/log_partitions.h): the
+  // log holds positions PartitionBase(p)+1 .. frontier[p] of each partition p, without
+  // gaps. One entry (LastPosition()) for an embedded ledger.
+  std::vector<uint64_t> LogFrontier() const;
   // Changes each time the writer forgets what it built past the durable log and reloads
   // its state (after a failed or refused group, or on taking over the upstream log):
   // state a caller derived from appended-but-not-durable events, or from a log another
   // writer has since extended, is stale then. Read on the writer's thread (Decide).
   uint64_t WriterGeneration() const;
 
-  // Events at global positions [from, to], in order.
+  // Events at positions [from, to], in position order (partition by partition).
   std::unique_ptr<EventCursor> ReadLog(uint64_t from, uint64_t to = UINT64_MAX) const;
   // The stored bytes of the events at positions [from, to], in order, without decoding
   // them (for bulk readers that decode elsewhere): calls `fn(position, bytes)` until it

@@ -24,7 +24,7 @@ Status CheckTenant(std::string_view field, size_t i, std::string_view tenant, ui
                    uint32_t partitions) {
   if (tenant.empty())
     return Status::InvalidArgument(fmt::format("{}[{}].tenant: required", field, i));
-  const uint32_t p = PartitionOf(tenant, partitions);
+  const uint32_t p = LogPartitionOf(tenant, partitions);
   if (p != partition) {
     return Status::InvalidArgument(fmt::format(
         "{}[{}].tenant: '{}' belongs to partition {}, not {}", field, i, tenant, p, partition));
@@ -153,6 +153,20 @@ void AddTables(uint32_t partition, uint64_t expected, const PgGroup& g,
   }
 }
 
+// The fence of one part: advances its partition row or fails the whole transaction.
+void AddFence(const PgPartitionCommit& part, std::vector<Statement>* out) {
+  const PgGroup& group = *part.group;
+  out->push_back(Statement{Stmt::kAdvance, {}});
+  pg::Params& fence = out->back().params;
+  fence.Int4(part.partition);
+  fence.Int8(part.epoch);
+  fence.Int8(part.expected_last_position);
+  fence.Int8(part.expected_last_position + group.events.size());
+  fence.Int8(group.rejections.empty() ? 0 : group.rejections.front().sequence);
+  fence.Int8(group.rejections.empty() ? 0 : group.rejections.back().sequence);
+  fence.Int8(static_cast<uint64_t>(group.ledger_time));
+}
+
 Status Unknown(std::string_view why) {
   return Status::OutcomeUnknown(fmt::format(
       "postgres: commit: {}; the group may or may not be in the log: read it again", why));
@@ -162,23 +176,31 @@ Status Unknown(std::string_view why) {
 
 Status PgLog::CommitGroup(uint32_t partition, uint64_t epoch, uint64_t expected_last_position,
                           const PgGroup& group) {
-  Status s = impl_->CheckPartition(partition);
-  if (s.ok()) s = Validate(partition, impl_->partitions(), expected_last_position, group);
-  if (!s.ok()) return s;
+  return CommitGroups({PgPartitionCommit{partition, epoch, expected_last_position, &group}});
+}
 
+Status PgLog::CommitGroups(const std::vector<PgPartitionCommit>& parts) {
   std::vector<Statement> statements;
-  statements.push_back(Statement{Stmt::kAdvance, {}});
-  pg::Params& fence = statements.back().params;
-  fence.Int4(partition);
-  fence.Int8(epoch);
-  fence.Int8(expected_last_position);
-  fence.Int8(expected_last_position + group.events.size());
-  fence.Int8(group.rejections.empty() ? 0 : group.rejections.front().sequence);
-  fence.Int8(group.rejections.empty() ? 0 : group.rejections.back().sequence);
-  fence.Int8(static_cast<uint64_t>(group.ledger_time));
-  AddTables(partition, expected_last_position, group, &statements);
+  for (size_t i = 0; i < parts.size(); ++i) {
+    const PgPartitionCommit& part = parts[i];
+    Status s = impl_->CheckPartition(part.partition);
+    if (s.ok() && part.group == nullptr) s = Status::InvalidArgument("parts: a part has no group");
+    for (size_t j = 0; s.ok() && j < i; ++j) {
+      if (parts[j].partition == part.partition) {
+        s = Status::InvalidArgument(
+            fmt::format("parts: partition {} appears twice in one commit", part.partition));
+      }
+    }
+    if (s.ok()) {
+      s = Validate(part.partition, impl_->partitions(), part.expected_last_position, *part.group);
+    }
+    if (!s.ok()) return s;
+    AddFence(part, &statements);
+    AddTables(part.partition, part.expected_last_position, *part.group, &statements);
+  }
+  if (statements.empty()) return Status::OK();
 
-  s = impl_->Ready();
+  Status s = impl_->Ready();
   if (!s.ok()) return s;
   PGconn* c = impl_->conn();
   impl_->syncrep_cancelled = false;

@@ -24,8 +24,6 @@ constexpr char kNodesTableSql[] =
 // Serializes schema creation between nodes starting together on an empty database.
 constexpr char kSchemaLockSql[] = "SELECT pg_advisory_xact_lock(7220281740238571)";
 constexpr char kFormatVersion[] = "1";
-// Most partitions a log may have (each is a lease to hold and a writer to run).
-constexpr uint32_t kMaxPartitions = 4096;
 // Rows read per statement by the scans (bounds the memory of one page).
 constexpr uint64_t kPageRows = 512;
 
@@ -42,12 +40,6 @@ Status DecodeHeadColumns(const PGresult* r, int row, int col, StreamHead* head) 
 }
 
 }  // namespace
-
-uint32_t PartitionOf(std::string_view tenant, uint32_t partitions) {
-  const Digest d = Sha256(tenant);
-  return static_cast<uint32_t>(coding::DecodeFixed64(reinterpret_cast<const char*>(d.data())) %
-                               partitions);
-}
 
 void ReadPartitionRow(const PGresult* r, int row, PgPartition* out) {
   out->partition = pg::FieldInt4(r, row, 0);
@@ -164,9 +156,10 @@ Status PgLog::Impl::EnsureSchema(const PgLogOptions& options) {
     if (s.ok()) s = Exec(kNodesTableSql, nullptr, "postgres: create schema");
     if (s.ok()) {
       s = Exec(fmt::format("INSERT INTO ledger_meta VALUES ('format', '{}'), ('partitions', '{}');"
-                           "INSERT INTO ledger_partitions (partition) "
-                           "SELECT generate_series(0, {})",
-                           kFormatVersion, n, n - 1),
+                           "INSERT INTO ledger_partitions (partition, last_position, "
+                           "last_rejection) SELECT p, p::bigint << {}, p::bigint << {} "
+                           "FROM generate_series(0, {}) AS p",
+                           kFormatVersion, n, kPartitionShift, kPartitionShift, n - 1),
                nullptr, "postgres: create schema");
     }
     if (s.ok()) s = Exec("COMMIT", nullptr, "postgres: create schema");
@@ -210,9 +203,9 @@ PgLog::~PgLog() = default;
 
 Status PgLog::Open(const std::string& conninfo, const PgLogOptions& options,
                    std::unique_ptr<PgLog>* log) {
-  if (options.partitions > kMaxPartitions) {
+  if (options.partitions > kMaxLogPartitions) {
     return Status::InvalidArgument(fmt::format("partitions: {} is more than the {} a log may have",
-                                               options.partitions, kMaxPartitions));
+                                               options.partitions, kMaxLogPartitions));
   }
   auto impl = std::make_unique<Impl>(conninfo, 0);
   Status s = impl->Connect();

@@ -81,7 +81,7 @@ class ViewProjector final : public ledger::Projector {
   struct Cached;
   // The cached tenant, folded (on a miss) up to stream version `upto`.
   ledger::Status Load(const std::string& tenant, uint64_t upto, Cached** out);
-  void Evict(uint64_t durable_position);
+  void Evict(const ledger::ProjectContext& context);
 
   ViewOptions options_;
   const ledger::RowReader* rows_ = nullptr;
