@@ -292,8 +292,8 @@ ledgerd_ready() {
 }
 
 # A follower serves checks and reads from its copy of the log and waits for the log's
-# lease (this version runs logs of one partition: one node writes, the others follow and
-# take over within the lease's 5 s when it dies).
+# leases (the log has 16 partitions and one node writes them all; the others follow and
+# take over within the leases' 5 s when it dies).
 ledgerd_following() {
   ledgerd_ready "$1" && grep -q "this node follows the log" "$DIR/ledgerd$1.log"
 }

@@ -36,6 +36,10 @@ def ok(schema, desc="OK", ctype="application/json"):
 
 tenant = p("tenant", "path", desc="the tenant id", example="acme")
 T = "/v1/tenants/{tenant}"
+# A node on the log in PostgreSQL adds these to /healthz (DESIGN section 7).
+node_health = {"role": {"enum": ["writer", "follower"]}, "writer": string, "lag_events": int_,
+               "partitions": int_, "positions": {"type": "array", "items": int_,
+               "description": "each partition's last position; a position is (partition << 48) | n"}}
 event_entry = obj(["position", "version", "type", "actor", "recorded_at", "effective_at", "summary", "caused"], {
     "position": int_, "version": int_, "type": string, "actor": string, "recorded_at": time_,
     "effective_at": time_, "reason": nullable("string"), "summary": string,
@@ -93,8 +97,8 @@ spec = {
   "security": [{"bearer": []}],
   "paths": {
     "/healthz": {"get": {"summary": "Liveness and write health; on PostgreSQL also role, writer and lag", "security": [],
-        "responses": {"200": resp("writes are accepted", obj(["status", "position"], {"status": {"const": "ok"}, "position": int_})),
-                      "503": resp("writes are refused (reads still served)", obj(["status", "position"], {"status": string, "position": int_, "problem": string}))}}},
+        "responses": {"200": resp("writes are accepted", obj(["status", "position"], {"status": {"const": "ok"}, "position": int_, **node_health})),
+                      "503": resp("writes are refused (reads still served)", obj(["status", "position"], {"status": string, "position": int_, "problem": string, **node_health}))}}},
     "/metrics": {"get": {"summary": "Prometheus text: counters, latency and group-size histograms", "security": [],
         "responses": {"200": resp("metrics", string, "text/plain")}}},
     "/openapi.json": {"get": {"summary": "This document", "security": [], "responses": {"200": resp("OpenAPI 3.1", {"type": "object"})}}},

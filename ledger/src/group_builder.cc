@@ -336,11 +336,10 @@ void GroupBuilder::Finish() {
       batch.Put(impl_.meta, keys::RejectionSeqKey(p), keys::BE64(rejection_seqs_[p]));
     }
   }
-  if (!out_.last_positions.empty()) {
-    const std::vector<uint64_t> folded(positions_.begin(), positions_.begin() + impl_.partitions);
+  for (const auto& [partition, position] : out_.last_positions) {
     for (const auto& projector : impl_.options.projectors) {
-      batch.Put(impl_.checkpoints, projector->name(),
-                keys::EncodeCheckpoint(projector->version(), folded));
+      batch.Put(impl_.checkpoints, keys::CheckpointKey(projector->name(), partition),
+                keys::EncodeCheckpoint(projector->version(), position));
     }
   }
 

@@ -7,8 +7,8 @@
 //   commands    tenant \0 command_id                → CommandRecord
 //   heads       tenant                              → BE64(version) BE64(position) hash[32]
 //   rejections  tenant \0 BE64(sequence)            → Rejection (Cap'n Proto)
-//   checkpoints projector name                      → BE32(version) BE64(position)...
-//               (one position per partition, in partition order)
+//   checkpoints projector name ["/" partition]      → BE32(version) BE64(position)
+//               (one key per partition a projector folded; partition 0: the bare name)
 //
 // Integers are big-endian (ledger/coding.h), so RocksDB's bytewise order is the numeric
 // order. Tenant ids never
@@ -66,22 +66,27 @@ inline std::string RejectionSeqKey(uint32_t p) {
                 : std::string(kMetaRejectionSeq) + "/" + std::to_string(p);
 }
 
-// A projection checkpoint: the projector's version and, for each partition in order, the
-// last position folded (one partition: exactly the format of one position).
-inline std::string EncodeCheckpoint(uint32_t version, const std::vector<uint64_t>& positions) {
+// The checkpoint key of projector `name` for partition `p` (partition 0: the name alone,
+// so a one-partition ledger keeps one key per projector).
+inline std::string CheckpointKey(std::string_view name, uint32_t p) {
+  std::string k(name);
+  if (p != 0) k += "/" + std::to_string(p);
+  return k;
+}
+
+// A projection checkpoint: the projector's version and the partition's last position
+// folded into its rows.
+inline std::string EncodeCheckpoint(uint32_t version, uint64_t position) {
   std::string v;
   coding::PutFixed32(&v, version);
-  for (uint64_t p : positions) coding::PutFixed64(&v, p);
+  coding::PutFixed64(&v, position);
   return v;
 }
 
-inline bool DecodeCheckpoint(std::string_view v, uint32_t* version,
-                             std::vector<uint64_t>* positions) {
-  if (v.size() < 12 || (v.size() - 4) % 8 != 0) return false;
+inline bool DecodeCheckpoint(std::string_view v, uint32_t* version, uint64_t* position) {
+  if (v.size() != 12) return false;
   *version = coding::DecodeFixed32(v.data());
-  positions->clear();
-  for (size_t at = 4; at < v.size(); at += 8)
-    positions->push_back(coding::DecodeFixed64(v.data() + at));
+  *position = coding::DecodeFixed64(v.data() + 4);
   return true;
 }
 

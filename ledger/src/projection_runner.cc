@@ -25,13 +25,25 @@ StreamReader Store::Impl::StreamReaderFor() const {
 Status Store::Impl::ReadCheckpoint(size_t i, uint32_t* version, std::vector<uint64_t>* positions) {
   const Projector& p = *options.projectors[i];
   if (checkpoints == nullptr) return Status::NotFound("no checkpoints");
-  std::string value;
-  rocksdb::Status s = db->Get(rocksdb::ReadOptions(), checkpoints, p.name(), &value);
-  if (!s.ok()) return FromRocks(s);
-  if (!keys::DecodeCheckpoint(value, version, positions)) {
-    return Status::Corruption("bad checkpoint of projection '" + p.name() + "'");
+  positions->assign(partitions, 0);
+  bool any = false;
+  for (uint32_t q = 0; q < partitions; ++q) {
+    std::string value;
+    rocksdb::Status s =
+        db->Get(rocksdb::ReadOptions(), checkpoints, keys::CheckpointKey(p.name(), q), &value);
+    (*positions)[q] = PartitionBase(q);
+    if (s.IsNotFound()) continue;
+    if (!s.ok()) return FromRocks(s);
+    uint32_t v = 0;
+    if (!keys::DecodeCheckpoint(value, &v, &(*positions)[q]) ||
+        PartitionOfPosition((*positions)[q]) != q || (any && v != *version)) {
+      return Status::Corruption(
+          fmt::format("bad checkpoint of projection '{}' for partition {}", p.name(), q));
+    }
+    *version = v;
+    any = true;
   }
-  return Status::OK();
+  return any ? Status::OK() : Status::NotFound("projection '" + p.name() + "' has no checkpoint");
 }
 
 Status Store::Impl::OpenProjections() {
@@ -88,7 +100,11 @@ Status Store::Impl::DropProjection(size_t i) {
   }
   rocksdb::WriteOptions wo;
   wo.sync = true;
-  return FromRocks(db->Delete(wo, checkpoints, options.projectors[i]->name()));
+  rocksdb::WriteBatch batch;
+  for (uint32_t q = 0; q < partitions; ++q) {
+    batch.Delete(checkpoints, keys::CheckpointKey(options.projectors[i]->name(), q));
+  }
+  return FromRocks(db->Write(wo, &batch));
 }
 
 Status Store::Impl::CatchUp(size_t i, std::vector<uint64_t> from) {
@@ -115,7 +131,20 @@ Status Store::Impl::CatchUp(size_t i, std::vector<uint64_t> from) {
   RocksRowBatch rows_batch(&batch, &handles);
   std::vector<uint64_t> durable = folded;  // what is on disk of the projection's rows
   auto flush = [&](bool sync) {
-    batch.Put(checkpoints, p.name(), keys::EncodeCheckpoint(p.version(), folded));
+    for (uint32_t q = 0; q < partitions; ++q) {
+      if (folded[q] != durable[q]) {
+        batch.Put(checkpoints, keys::CheckpointKey(p.name(), q),
+                  keys::EncodeCheckpoint(p.version(), folded[q]));
+      }
+    }
+    if (sync) {
+      // The last flush: every partition has its checkpoint, events or not (a rebuild
+      // starts with none).
+      for (uint32_t q = 0; q < partitions; ++q) {
+        batch.Put(checkpoints, keys::CheckpointKey(p.name(), q),
+                  keys::EncodeCheckpoint(p.version(), folded[q]));
+      }
+    }
     rocksdb::WriteOptions wo;
     wo.sync = sync;
     rocksdb::Status s = db->Write(wo, &batch);

@@ -679,6 +679,8 @@ StoreStats Store::Stats() const {
   s.upstream_takeovers = impl_->stat_takeovers.load();
   s.upstream = impl_->options.upstream != nullptr;
   if (s.upstream) {
+    s.upstream_partitions = impl_->partitions;
+    s.upstream_leases = s.writes_upstream ? impl_->partitions : 0;  // one node writes them all
     const int64_t now = std::chrono::duration_cast<std::chrono::microseconds>(
                             std::chrono::steady_clock::now().time_since_epoch())
                             .count();

@@ -183,14 +183,27 @@ std::unique_ptr<EventCursor> Store::ReadStream(std::string_view tenant, uint64_t
 
 Status Store::GetProjectionCheckpoint(const std::string& name, ProjectionCheckpoint* out) const {
   if (impl_->checkpoints == nullptr) return Status::NotFound("no projection checkpoints");
-  std::string value;
-  rocksdb::Status s = impl_->db->Get(rocksdb::ReadOptions(), impl_->checkpoints, name, &value);
-  if (!s.ok()) return FromRocks(s);
-  if (!keys::DecodeCheckpoint(value, &out->version, &out->positions)) {
-    return Status::Corruption("bad checkpoint of projection '" + name + "'");
+  out->positions.clear();
+  out->position = 0;
+  bool any = false;
+  for (uint32_t p = 0; p < impl_->partitions; ++p) {
+    std::string value;
+    rocksdb::Status s = impl_->db->Get(rocksdb::ReadOptions(), impl_->checkpoints,
+                                       keys::CheckpointKey(name, p), &value);
+    if (s.IsNotFound()) {
+      out->positions.push_back(PartitionBase(p));  // nothing of the partition folded yet
+      continue;
+    }
+    if (!s.ok()) return FromRocks(s);
+    any = true;
+    uint64_t position = 0;
+    if (!keys::DecodeCheckpoint(value, &out->version, &position)) {
+      return Status::Corruption("bad checkpoint of projection '" + name + "'");
+    }
+    out->positions.push_back(position);
+    if (position > PartitionBase(p)) out->position = std::max(out->position, position);
   }
-  out->position = *std::max_element(out->positions.begin(), out->positions.end());
-  return Status::OK();
+  return any ? Status::OK() : Status::NotFound("projection '" + name + "' has no checkpoint");
 }
 
 Status Store::GetHead(std::string_view tenant, StreamHead* head) const {

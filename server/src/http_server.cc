@@ -183,6 +183,9 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
         body["role"] = stats.writes_upstream ? "writer" : "follower";
         body["writer"] = store.UpstreamWriter();
         body["lag_events"] = stats.upstream_lag_events;
+        body["partitions"] = stats.upstream_partitions;
+        // Positions name their partition (ledger/log_partitions.h): each one's last.
+        body["positions"] = store.LogFrontier();
       }
       return Send(health.ok() ? 200 : 503, body);
     }

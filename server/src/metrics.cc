@@ -35,7 +35,7 @@ void AppendUpstreamMetrics(const ledger::StoreStats& s, std::string* out) {
     *out += fmt::format("# HELP {} {}\n# TYPE {} {}\n{} {}\n", name, help, name, type, name, value);
   };
   metric("ledger_log_leases_held", "gauge",
-         "Partitions of the log this node holds the right to write.", s.writes_upstream ? 1 : 0);
+         "Partitions of the log this node holds the right to write.", s.upstream_leases);
   metric("ledger_log_lag_events", "gauge",
          "Events the log held past this node's copy at its last look.", s.upstream_lag_events);
   metric("ledger_log_lag_seconds", "gauge", "Seconds since this node's copy last matched the log.",

@@ -224,7 +224,7 @@ TEST_CASE("postgres: a node's acknowledged commands survive SIGKILL, a lost disk
     CHECK(takeover < 10.0);
     CHECK(Health(n2)["role"] == "writer");
     const std::string writing = ledger::testing::HttpGet(n2.http_port(), "/metrics").body;
-    CHECK(writing.find("\nledger_log_leases_held 1\n") != std::string::npos);
+    CHECK(writing.find("\nledger_log_leases_held 16\n") != std::string::npos);  // all 16
     CHECK(writing.find("\nledger_log_takeovers_total 1\n") != std::string::npos);
     RequireAllDuplicates(n2, commands, accepted);
     const json timed = Submit(n2, {json{{"type", "invite_member"},

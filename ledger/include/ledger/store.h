@@ -185,7 +185,9 @@ struct StoreStats {
   bool writes_upstream = false;
   uint64_t upstream_lag_events = 0;
   double upstream_lag_seconds = 0;
-  uint64_t upstream_takeovers = 0;  // times this store took the right to write after open
+  uint64_t upstream_takeovers = 0;   // times this store took the right to write after open
+  uint32_t upstream_partitions = 0;  // partitions of the log (ledger/log_partitions.h)
+  uint32_t upstream_leases = 0;      // of them, those this store holds the right to write
 };
 
 // Options for Store::Open.
