@@ -22,6 +22,10 @@ if [ "$flavour" = fuzz ]; then
   extra=(-DLEDGER_FUZZ=ON -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++)
 fi
 
+# ccache keys on paths relative to the checkout, so a fresh clone elsewhere (CI) reuses
+# what an earlier build of the same sources compiled.
+export CCACHE_BASEDIR="$PWD" CCACHE_NOHASHDIR=true
+
 generator=()
 command -v ninja >/dev/null 2>&1 && generator=(-G Ninja)
 dir="build/$flavour"

@@ -15,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "ledger/log_partitions.h"
 #include "ledger/time.h"
 #include "pg/pg_cluster.h"
 #include "server/client.h"
@@ -139,6 +140,11 @@ TEST_CASE("postgres: a node's acknowledged commands survive SIGKILL, a lost disk
     CHECK(health["role"] == "follower");
     CHECK(health["writer"] == "n1");
     CHECK(health["position"] == commands.size());
+    // The log has the default 16 partitions; acme's (0) holds every command so far.
+    CHECK(health["partitions"] == 16);
+    REQUIRE(health["positions"].size() == 16);
+    CHECK(health["positions"][0] == commands.size());
+    CHECK(health["positions"][15] == ledger::PartitionBase(15));
     CHECK(health["problem"].get<std::string>().find("leased by 'n1'") != std::string::npos);
     // Commands sent to the follower are forwarded to n1; once answered, the follower's
     // own copy holds them (the caller's next check there sees its command).
