@@ -3,6 +3,7 @@
 
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <future>
 #include <thread>
 
 #include "pg/pg_cluster.h"
@@ -345,6 +346,45 @@ TEST_CASE("an expired lease goes to another node at a higher epoch, and the old 
   REQUIRE(a->AcquireLease(kP, "node-a", 10s, &la).ok());
   CHECK(la.epoch == lb.epoch + 1);
   CHECK(la.last_position == 2);
+}
+
+TEST_CASE("a writer stopped inside its commit past its lease does not keep its partition", "[pg]") {
+  PgCluster cluster;
+  auto a = OpenLog(cluster);
+  auto b = OpenLog(cluster);
+  PgPartition la;
+  REQUIRE(a->AcquireLease(kP, "node-a", 300ms, &la).ok());
+  // node-a's commit, stopped after its fence (SIGSTOP between two pipelined statements):
+  // the partition row stays locked while the session lives; no server timeout ends it.
+  PgSession stopped(cluster.conninfo());
+  stopped.Query("BEGIN");
+  stopped.Query("SELECT ledger_advance(" + std::to_string(kP) + ", " + std::to_string(la.epoch) +
+                ", 0, 0, 0, 0, 0)");
+  // Each call returns (a hang would fail here, not at ctest's timeout).
+  auto acquire = [&](PgPartition* row) {
+    auto f =
+        std::async(std::launch::async, [&] { return b->AcquireLease(kP, "node-b", 10s, row); });
+    REQUIRE(f.wait_for(60s) == std::future_status::ready);
+    return f.get();
+  };
+  PgPartition lb;
+  Status s = acquire(&lb);
+  INFO(s.ToString());
+  CHECK(s.IsUnavailable());  // the lease still runs: the commit may yet pass the fence
+  CHECK(lb.owner == "node-a");
+
+  std::this_thread::sleep_for(400ms);
+  s = acquire(&lb);
+  INFO(s.ToString());
+  REQUIRE(s.ok());
+  CHECK(lb.owner == "node-b");
+  CHECK(lb.epoch == la.epoch + 1);
+  // The stopped commit's session is gone with its transaction; node-a is fenced.
+  CHECK_THROWS(stopped.Query("SELECT 1"));
+  TestWriter w(kP);
+  const auto tenants = TenantsOf(kP, kPartitions, 2);
+  CHECK(a->CommitGroup(kP, la.epoch, 0, w.Group(Commands(tenants, 0, 2))).IsFenced());
+  CHECK(Partition(*b, kP).last_position == 0);
 }
 
 TEST_CASE("a command id already in the log fails the whole group by its primary key", "[pg]") {

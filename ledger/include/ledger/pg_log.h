@@ -105,7 +105,9 @@ class PgLog {
   // expired or already `node`'s (a restarted node fences its predecessor), always at a
   // new epoch, until `ttl` from now on the database's clock. OK: *row is the partition as
   // taken (write at row->epoch from row->last_position). Unavailable: another node holds
-  // it (*row says who and until when).
+  // it (*row says who and until when), or its row stays locked by an open transaction. A
+  // transaction of a writer past its lease that keeps the row locked (the writer stopped
+  // mid-commit) has its session ended: it could never pass the fence.
   Status AcquireLease(uint32_t partition, std::string_view node, std::chrono::milliseconds ttl,
                       PgPartition* row);
   // Extends the lease `node` holds at `epoch` to `ttl` from now (even if it had expired,
@@ -188,6 +190,8 @@ class PgLog {
 
  private:
   explicit PgLog(std::unique_ptr<Impl> impl);
+  // Ends the session whose open transaction locks `partition`'s row, if its lease ended.
+  Status EndStaleWriter(uint32_t partition);
   std::unique_ptr<Impl> impl_;
 };
 

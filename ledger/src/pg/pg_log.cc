@@ -6,6 +6,7 @@
 #include <charconv>
 #include <climits>
 #include <cstring>
+#include <thread>
 
 #include "ledger/coding.h"
 #include "pg_log_impl.h"
@@ -26,6 +27,9 @@ constexpr char kSchemaLockSql[] = "SELECT pg_advisory_xact_lock(7220281740238571
 constexpr char kFormatVersion[] = "1";
 // Rows read per statement by the scans (bounds the memory of one page).
 constexpr uint64_t kPageRows = 512;
+// AcquireLease's tries at a row locked by an open transaction, and the pause between them.
+constexpr int kAcquireAttempts = 4;
+constexpr std::chrono::milliseconds kAcquireRetryPause{50};
 
 // Positions and sequences travel as int8: clamp "no bound" to its largest value.
 uint64_t ClampInt8(uint64_t v) { return v > uint64_t{INT64_MAX} ? uint64_t{INT64_MAX} : v; }
@@ -245,7 +249,22 @@ Status PgLog::AcquireLease(uint32_t partition, std::string_view node, std::chron
   p.Bytes(node);
   p.Int8(static_cast<uint64_t>(ttl.count()));
   pg::Result r;
-  s = impl_->Run(Stmt::kAcquire, p, &r, "postgres: acquire lease");
+  for (int attempt = 1;; ++attempt) {
+    s = impl_->Run(Stmt::kAcquire, p, &r, "postgres: acquire lease");
+    if (!s.IsUnavailable()) break;
+    // The row is free to take but locked: a commit of the last owner in progress (a
+    // moment), or one stalled inside its transaction (SIGSTOP, a frozen machine) whose
+    // locks PostgreSQL keeps for as long as the session lives. Past its lease that
+    // transaction could never pass the fence anyway: end its session, then take the row.
+    if (attempt == kAcquireAttempts) {
+      return Status::Unavailable(fmt::format(
+          "partition {}: its row stays locked by the last owner's open transaction ({})", partition,
+          s.message()));
+    }
+    s = EndStaleWriter(partition);
+    if (!s.ok()) return s;
+    std::this_thread::sleep_for(kAcquireRetryPause);
+  }
   if (!s.ok()) return s;
   if (PQntuples(r.get()) == 1) {
     ReadPartitionRow(r.get(), 0, row);
@@ -255,6 +274,13 @@ Status PgLog::AcquireLease(uint32_t partition, std::string_view node, std::chron
   if (!s.ok()) return s;
   return Status::Unavailable(fmt::format("partition {} is leased by '{}' until {}", partition,
                                          row->owner, FormatRfc3339(row->lease_until)));
+}
+
+Status PgLog::EndStaleWriter(uint32_t partition) {
+  pg::Params p;
+  p.Int4(partition);
+  pg::Result r;
+  return impl_->Run(Stmt::kEndStaleWriter, p, &r, "postgres: end a stale writer's session");
 }
 
 Status PgLog::RenewLease(uint32_t partition, std::string_view node, uint64_t epoch,

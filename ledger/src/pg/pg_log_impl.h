@@ -38,8 +38,9 @@ enum class Stmt {
   kGetMeta,
   kAdvertiseNode,
   kFindNode,
+  kEndStaleWriter,
 };
-inline constexpr int kStmtCount = static_cast<int>(Stmt::kFindNode) + 1;
+inline constexpr int kStmtCount = static_cast<int>(Stmt::kEndStaleWriter) + 1;
 
 // The statement's prepared name and SQL.
 const char* StmtName(Stmt s);

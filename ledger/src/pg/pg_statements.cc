@@ -59,6 +59,8 @@ const char* StmtName(Stmt s) {
       return "ledger_advertise_node";
     case Stmt::kFindNode:
       return "ledger_find_node";
+    case Stmt::kEndStaleWriter:
+      return "ledger_end_stale_writer";
   }
   return "";
 }
@@ -92,10 +94,14 @@ const char* StmtSql(Stmt s) {
       return "DELETE FROM ledger_side_rows WHERE partition = $1::int4 AND (table_name, key) IN "
              "(SELECT * FROM unnest($2::text[], $3::bytea[]))";
     case Stmt::kAcquire:
-      return "UPDATE ledger_partitions SET owner = $2::text, epoch = epoch + 1, "
-             "lease_until = now() + $3::int8 * interval '1 millisecond' "
-             "WHERE partition = $1::int4 AND (owner = $2::text OR owner = '' "
-             "OR lease_until <= now()) RETURNING " LEDGER_PARTITION_COLUMNS;
+      // NOWAIT: a row locked by a writer's open transaction fails at once (55P03) rather
+      // than holding the caller for as long as that transaction lives.
+      return "WITH free AS (SELECT partition AS p FROM ledger_partitions WHERE partition = "
+             "$1::int4 "
+             "AND (owner = $2::text OR owner = '' OR lease_until <= now()) FOR UPDATE NOWAIT) "
+             "UPDATE ledger_partitions l SET owner = $2::text, epoch = l.epoch + 1, "
+             "lease_until = now() + $3::int8 * interval '1 millisecond' FROM free "
+             "WHERE l.partition = free.p RETURNING " LEDGER_PARTITION_COLUMNS;
     case Stmt::kRenew:
       return "UPDATE ledger_partitions SET lease_until = now() + $4::int8 * interval "
              "'1 millisecond' WHERE partition = $1::int4 AND owner = $2::text AND "
@@ -151,6 +157,14 @@ const char* StmtSql(Stmt s) {
              "updated_at = now()";
     case Stmt::kFindNode:
       return "SELECT capnp, http, tls FROM ledger_nodes WHERE node = $1::text";
+    case Stmt::kEndStaleWriter:
+      // The session whose open transaction locks partition $1's row (its xid is the row's
+      // xmax), once the lease has ended; waits up to a second for it to be gone.
+      return "SELECT count(*) FILTER (WHERE pg_terminate_backend(k.pid, 1000))::int8 "
+             "FROM ledger_partitions l JOIN pg_locks k ON k.locktype = 'transactionid' "
+             "AND k.transactionid = l.xmax AND k.granted AND k.mode = 'ExclusiveLock' "
+             "WHERE l.partition = $1::int4 AND l.lease_until <= now() "
+             "AND k.pid <> pg_backend_pid()";
   }
   return "";
 }

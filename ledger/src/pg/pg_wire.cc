@@ -22,6 +22,9 @@ Status ErrorStatus(const PGresult* r, PGconn* conn, std::string_view what) {
   if (state != nullptr && std::strcmp(state, kFencedState) == 0) {
     return Status::Fenced(fmt::format("{}: {}", what, message));
   }
+  if (state != nullptr && std::strcmp(state, kLockNotAvailableState) == 0) {
+    return Status::Unavailable(fmt::format("{}: {}", what, message));
+  }
   if (state != nullptr && std::strcmp(state, "23505") == 0) {
     return Status::InvalidArgument(
         fmt::format("{}: repeats a key the log already holds: {}", what, message));
