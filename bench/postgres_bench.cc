@@ -21,6 +21,7 @@
 
 #include "bench_util.h"
 #include "capnp_load.h"
+#include "ledger/pg_log.h"
 #include "ledgerd_child.h"
 #include "server/framing.h"
 
@@ -329,11 +330,13 @@ struct Figures {
   std::vector<double> follower_checks, embedded_checks, check_ratio;
 };
 
-// How a contest runs: clients, commands per client and contender, rounds.
+// How a contest runs: clients, commands per client and contender, rounds, and the
+// partitions of the log the ledger creates (0: ledgerd's default, 16).
 struct Load {
   int clients = 64;
   long per_client = 0;
   int rounds = 3;
+  uint32_t partitions = 0;
 };
 
 // The ledger on the PostgreSQL reached by `conninfo(db)` (a writing node and a following
@@ -349,7 +352,11 @@ Figures RunContest(const std::function<std::string(const std::string&)>& conninf
     std::filesystem::create_directories(dir + sub);
   }
   Server node(dir + "/node"), embedded(dir + "/embedded"), follower(dir + "/follower");
-  if (!node.Start(ledgerd, {"--postgres", conninfo("ledger"), "--node", "bench"}) ||
+  std::vector<std::string> node_args = {"--postgres", conninfo("ledger"), "--node", "bench"};
+  if (load.partitions != 0) {
+    node_args.insert(node_args.end(), {"--partitions", std::to_string(load.partitions)});
+  }
+  if (!node.Start(ledgerd, node_args) ||
       !follower.Start(ledgerd, {"--postgres", conninfo("ledger"), "--node", "follower"}) ||
       !embedded.Start(ledgerd)) {
     throw std::runtime_error("cannot start " + ledgerd);
@@ -403,12 +410,15 @@ std::string FiguresJson(const Figures& f) {
 int RunPostgresBench(int argc, char** argv) {
   int clients = 64, rounds = 3;
   long commands = 20000;
+  uint32_t partitions = 0;
   std::string dir = "var/bench";
   po::options_description desc("postgres options");
   desc.add_options()("json", "one JSON line")("clients", po::value(&clients), "clients (64)")(
       "commands", po::value(&commands), "commands per round and contender (20000)")(
       "rounds", po::value(&rounds), "interleaved rounds (3)")("dir", po::value(&dir),
                                                               "scratch directory (on disk)")(
+      "partitions", po::value(&partitions),
+      "partitions of the log the ledger creates (default: ledgerd's, 16)")(
       "no-patroni", "skip the contest on a 2-node Patroni cluster (it needs root)");
   po::variables_map vm;
   try {
@@ -424,7 +434,7 @@ int RunPostgresBench(int argc, char** argv) {
   }
   try {
     ScratchDir scratch(dir, "postgres");
-    const Load load{clients, commands / clients, rounds};
+    const Load load{clients, commands / clients, rounds, partitions};
     Figures single, patroni;
     {
       // One PostgreSQL, fsync on, no standby.
@@ -441,8 +451,9 @@ int RunPostgresBench(int argc, char** argv) {
     }
     fmt::print(
         "{{\"bench\":\"postgres\",\"cores\":{},\"clients\":{},\"commands_per_round\":{},"
-        "\"rounds\":{},{}{}}}\n",
-        CpuMeter::Cores(), clients, load.per_client * clients, rounds, FiguresJson(single),
+        "\"rounds\":{},\"partitions\":{},{}{}}}\n",
+        CpuMeter::Cores(), clients, load.per_client * clients, rounds,
+        partitions == 0 ? ledger::kDefaultPgPartitions : partitions, FiguresJson(single),
         with_patroni ? ",\"patroni_2_nodes\":{" + FiguresJson(patroni) + "}" : "");
   } catch (const std::exception& e) {
     fmt::print(stderr, "ledger-bench postgres: {}\n", e.what());

@@ -25,6 +25,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "ledger/log_partitions.h"
 #include "ledger/store.h"
 #include "projections/views.h"
 #include "replay/as_of.h"

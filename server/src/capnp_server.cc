@@ -7,6 +7,7 @@
 #include <capnp/serialize.h>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <atomic>
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
@@ -387,7 +388,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     }
     following_ = true;
     follow_id_ = id;
-    follow_next_ = std::max<uint64_t>(1, r.from);
+    follow_cursor_ = server_->frontend->TailCursorAt(r.from);
     follow_tenant_ = tenant;
     follow_limit_ = limit;
     PumpEvents();
@@ -406,6 +407,13 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
       Write(ErrorFrame(id, "unavailable", s.ToString()));
       return false;
     }
+    WriteEvents(id, events, *next, std::max(last, *next - 1));
+    return true;
+  }
+
+  // Sends one batch of stored events with where to go on from and the log's last position.
+  void WriteEvents(uint64_t id, const std::vector<std::string>& events, uint64_t next,
+                   uint64_t last) {
     capnp::MallocMessageBuilder mb;
     auto resp = mb.initRoot<wire::Response>();
     resp.setId(id);
@@ -415,10 +423,9 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
       list.set(i, capnp::Data::Reader(reinterpret_cast<const kj::byte*>(events[i].data()),
                                       events[i].size()));
     }
-    batch.setNext(*next);
-    batch.setLast(std::max(last, *next - 1));
+    batch.setNext(next);
+    batch.setLast(last);
     Write(ToFrame(mb));
-    return true;
   }
 
   void PumpEvents() {
@@ -427,10 +434,18 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
       pump_waiting_ = true;  // resumed when the outbox drains
       return;
     }
-    if (follow_next_ <= server_->frontend->store().LastPosition()) {
-      uint64_t next = follow_next_;
-      if (!SendEvents(follow_id_, follow_next_, follow_tenant_, follow_limit_, &next)) return;
-      follow_next_ = next;
+    // Past a cursor per partition: new events land in every partition of the log.
+    std::vector<std::string> events;
+    size_t read = 0;
+    const ledger::Status s = server_->frontend->ReadPastCursor(
+        &follow_cursor_, follow_tenant_, follow_limit_,
+        [&](std::string_view bytes, ledger::schema::Event::Reader) { events.emplace_back(bytes); },
+        &read);
+    if (!s.ok()) return Write(ErrorFrame(follow_id_, "unavailable", s.ToString()));
+    if (read > 0) {
+      const uint64_t next = *std::max_element(follow_cursor_.begin(), follow_cursor_.end()) + 1;
+      WriteEvents(follow_id_, events, next,
+                  std::max(server_->frontend->store().LastPosition(), next - 1));
       net::post(stream_.get_executor(), [self = this->shared_from_this()] { self->PumpEvents(); });
       return;
     }
@@ -516,7 +531,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   bool following_ = false;
   bool pump_waiting_ = false;
   uint64_t follow_id_ = 0;
-  uint64_t follow_next_ = 1;
+  std::vector<uint64_t> follow_cursor_;  // each partition's last event sent (TailCursorAt)
   std::string follow_tenant_;
   size_t follow_limit_ = 1000;
   std::optional<net::steady_timer> follow_timer_;

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "commands/command.h"
+#include "ledger/log_partitions.h"
 #include "ledger/time.h"
 #include "replay/as_of.h"
 #include "replay/digest.h"
@@ -357,11 +358,69 @@ ledger::Status Frontend::ReadEventsUnchecked(
     return ledger::Status::OK();
   }
   if (from > last) return ledger::Status::OK();
-  const uint64_t to = std::min(last, from + max - 1);
-  auto c = store.ReadLog(from, to);
-  for (; c->Valid(); c->Next()) fn(c->event().bytes(), c->event().event());
+  // By count, not by position range: a partitioned log's positions jump between
+  // partitions (ledger/log_partitions.h).
+  auto c = store.ReadLog(from, last);
+  for (; c->Valid() && n < max; c->Next()) {
+    fn(c->event().bytes(), c->event().event());
+    *next = c->event().position() + 1;
+    ++n;
+  }
   if (!c->status().ok()) return c->status();
-  *next = to + 1;
+  if (n < max) *next = last + 1;
+  return ledger::Status::OK();
+}
+
+std::vector<uint64_t> Frontend::TailCursorAt(uint64_t from) const {
+  std::vector<uint64_t> cursor = engine_.store->LogFrontier();
+  from = std::max<uint64_t>(from, 1);
+  const uint32_t start = ledger::PartitionOfPosition(from);
+  for (uint32_t p = 0; p < cursor.size(); ++p) {
+    if (p == start) cursor[p] = from - 1;
+    if (p > start) cursor[p] = ledger::PartitionBase(p);
+  }
+  return cursor;
+}
+
+ledger::Status Frontend::ReadPastCursor(
+    std::vector<uint64_t>* cursor, const std::string& tenant, size_t max,
+    const std::function<void(std::string_view, ledger::schema::Event::Reader)>& fn,
+    size_t* read) const {
+  *read = 0;
+  const std::vector<uint64_t> frontier = engine_.store->LogFrontier();
+  const auto partitions = static_cast<uint32_t>(frontier.size());
+  try {
+    for (uint32_t p = 0; p < partitions && *read < max; ++p) {
+      if (!tenant.empty() && ledger::LogPartitionOf(tenant, partitions) != p) continue;
+      if (p >= cursor->size() || (*cursor)[p] >= frontier[p]) continue;
+      ledger::Status s = ReadPartitionPast(p, frontier[p], tenant, max, fn, cursor, read);
+      if (!s.ok()) return s;
+    }
+  } catch (const kj::Exception& e) {
+    const std::string message =
+        std::string("a stored event cannot be decoded: ") + e.getDescription().cStr();
+    LogStoreError(message);
+    return ledger::Status::Corruption(message);
+  }
+  return ledger::Status::OK();
+}
+
+ledger::Status Frontend::ReadPartitionPast(
+    uint32_t partition, uint64_t end, const std::string& tenant, size_t max,
+    const std::function<void(std::string_view, ledger::schema::Event::Reader)>& fn,
+    std::vector<uint64_t>* cursor, size_t* read) const {
+  uint64_t& at = (*cursor)[partition];
+  auto c = tenant.empty() ? engine_.store->ReadLog(at + 1, end) : engine_.store->ReadStream(tenant);
+  for (; c->Valid() && *read < max; c->Next()) {
+    const ledger::StoredEvent& e = c->event();
+    if (e.position() <= at) continue;  // a tenant's earlier events
+    if (e.position() > end) break;
+    fn(e.bytes(), e.event());
+    at = e.position();
+    ++*read;
+  }
+  if (!c->status().ok()) return c->status();
+  if (*read < max) at = end;  // everything up to the durable end was seen
   return ledger::Status::OK();
 }
 

@@ -468,14 +468,15 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     tail_tenant_ = Param(query, "tenant").value_or("");
     const Refusal r = server_->frontend->AuthorizeEvents(Token(), tail_tenant_);
     if (!r.ok()) return Refuse(r);
-    tail_next_ = 1;
+    uint64_t from_position = 1;
     if (auto from = Param(query, "from")) {
       if (from->empty() || from->size() > 19 ||
           from->find_first_not_of("0123456789") != std::string::npos) {
         return Send(400, Error("bad_request", "from: a position (digits)"));
       }
-      tail_next_ = std::max<uint64_t>(1, std::stoull(*from));
+      from_position = std::max<uint64_t>(1, std::stoull(*from));
     }
+    tail_cursor_ = server_->frontend->TailCursorAt(from_position);
     const auto follow = Param(query, "follow");
     tail_follow_ = !follow || (*follow != "0" && *follow != "false");
     auto res =
@@ -495,17 +496,15 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
 
   void PumpEvents() {
     auto out = std::make_shared<std::string>();
-    const uint64_t last = server_->frontend->store().LastPosition();
-    while (out->empty() && tail_next_ <= last) {
-      const ledger::Status s = server_->frontend->ReadEvents(
-          tail_next_, tail_tenant_, 1000,
-          [&](std::string_view, ledger::schema::Event::Reader e) {
-            out->append(replay::DumpJson(replay::EventJson(e)));
-            out->push_back('\n');
-          },
-          &tail_next_);
-      if (!s.ok()) return Close();
-    }
+    size_t read = 0;
+    const ledger::Status s = server_->frontend->ReadPastCursor(
+        &tail_cursor_, tail_tenant_, 1000,
+        [&](std::string_view, ledger::schema::Event::Reader e) {
+          out->append(replay::DumpJson(replay::EventJson(e)));
+          out->push_back('\n');
+        },
+        &read);
+    if (!s.ok()) return Close();
     const auto now = std::chrono::steady_clock::now();
     if (out->empty() && tail_follow_ && !server_->stopping.load() &&
         now - tail_last_write_ > std::chrono::seconds(10)) {
@@ -519,7 +518,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
                                 self->PumpEvents();
                               });
     }
-    if (!tail_follow_ || server_->stopping.load()) {
+    if (!tail_follow_ || server_->stopping.load()) {  // (nothing was left to send)
       return net::async_write(
           stream_, http::make_chunk_last(),
           [self = this->shared_from_this()](beast::error_code, size_t) { self->Close(); });
@@ -591,8 +590,8 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   http::request<http::string_body> request_;
   std::optional<std::string> token_;
   // GET /v1/events: where the stream is, and how it goes on.
-  uint64_t tail_next_ = 1;
-  std::string tail_tenant_;  // empty: every tenant
+  std::vector<uint64_t> tail_cursor_;  // each partition's last event sent (TailCursorAt)
+  std::string tail_tenant_;            // empty: every tenant
   bool tail_follow_ = true;
   std::chrono::steady_clock::time_point tail_last_write_ = std::chrono::steady_clock::now();
   std::optional<net::steady_timer> tail_timer_;

@@ -7,10 +7,12 @@
 #include <utility>  // before Boost.Asio 1.74, whose awaitable.hpp uses std::exchange
 // clang-format on
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -183,6 +185,22 @@ TEST_CASE("postgres: a node's acknowledged commands survive SIGKILL, a lost disk
     INFO(ordered.body);
     REQUIRE(ordered.status == 200);
     for (const json& r : json::parse(ordered.body)) CHECK(r["status"] == "accepted");
+    // The whole log reads across partitions, in position order: acme's (partition 0),
+    // then beta's three events at the start of beta's partition.
+    const ledger::testing::HttpReply all = ledger::testing::HttpRequest(
+        n2.http_port(), boost::beast::http::verb::get, "/v1/events?from=1&follow=0", "",
+        ledger::testing::kSystemToken);
+    REQUIRE(all.status == 200);
+    std::vector<uint64_t> positions;
+    std::istringstream lines(all.body);
+    for (std::string line; std::getline(lines, line);) {
+      if (!line.empty()) positions.push_back(json::parse(line)["position"].get<uint64_t>());
+    }
+    const uint64_t beta_base = ledger::PartitionBase(ledger::LogPartitionOf("beta", 16));
+    REQUIRE(positions.size() == forwarded["position"].get<uint64_t>() + 3);
+    CHECK(std::is_sorted(positions.begin(), positions.end()));
+    CHECK(positions[positions.size() - 3] == beta_base + 1);
+    CHECK(positions.back() == beta_base + 3);
     // A domain rejection answers 200 through a follower as on the writer (not the 403 of a
     // token's refusal).
     const ledger::testing::HttpReply refused = ledger::testing::HttpRequest(

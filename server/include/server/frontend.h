@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "commands/access.h"
 #include "commands/service.h"
@@ -116,6 +117,20 @@ class Frontend {
       const std::function<void(std::string_view, ledger::schema::Event::Reader)>& fn,
       uint64_t* next) const;
 
+  // Where a live tail that starts at position `from` stands in each partition of the log
+  // (ledger/log_partitions.h): before `from` in its partition, at the start of the
+  // partitions after it, at the end of those before it (only their new events come).
+  // One entry on an embedded ledger: from - 1.
+  std::vector<uint64_t> TailCursorAt(uint64_t from) const;
+  // Reads up to `max` durable events past `cursor` — partition by partition, only
+  // `tenant`'s when not empty — calls `fn(bytes, event)` for each and advances `cursor`.
+  // *read: how many. A tail of a partitioned log cannot follow one position: new events
+  // land in every partition.
+  ledger::Status ReadPastCursor(
+      std::vector<uint64_t>* cursor, const std::string& tenant, size_t max,
+      const std::function<void(std::string_view, ledger::schema::Event::Reader)>& fn,
+      size_t* read) const;
+
   // Takes a backup into the server's --backup-dir. Refused unless `token` has admin
   // rights (AuthorizeAdmin), `body_json` is empty or `{}`, a backup directory is
   // configured and no backup is running. `done` gets the answer: the backup's JSON
@@ -139,6 +154,12 @@ class Frontend {
   // Authorizes the command here, then forwards it.
   void Forward(std::optional<std::string_view> token, std::string_view command_json,
                CommandForwarder::Done done);
+  // ReadPastCursor for one partition, up to its durable end `end`, without catching Cap'n
+  // Proto's exceptions.
+  ledger::Status ReadPartitionPast(
+      uint32_t partition, uint64_t end, const std::string& tenant, size_t max,
+      const std::function<void(std::string_view, ledger::schema::Event::Reader)>& fn,
+      std::vector<uint64_t>* cursor, size_t* read) const;
   // ReadEvents without catching Cap'n Proto's exceptions for damaged events.
   ledger::Status ReadEventsUnchecked(
       uint64_t from, const std::string& tenant, size_t max,
