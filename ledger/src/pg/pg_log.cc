@@ -6,7 +6,6 @@
 #include <charconv>
 #include <climits>
 #include <cstring>
-#include <thread>
 
 #include "ledger/coding.h"
 #include "pg_log_impl.h"
@@ -27,9 +26,9 @@ constexpr char kSchemaLockSql[] = "SELECT pg_advisory_xact_lock(7220281740238571
 constexpr char kFormatVersion[] = "1";
 // Rows read per statement by the scans (bounds the memory of one page).
 constexpr uint64_t kPageRows = 512;
-// AcquireLease's tries at a row locked by an open transaction, and the pause between them.
-constexpr int kAcquireAttempts = 4;
-constexpr std::chrono::milliseconds kAcquireRetryPause{50};
+// AcquireLease's tries at a row locked by an open transaction, and how long each waits.
+constexpr int kAcquireAttempts = 3;
+constexpr std::chrono::milliseconds kAcquireLockWait{1000};
 
 // Positions and sequences travel as int8: clamp "no bound" to its largest value.
 uint64_t ClampInt8(uint64_t v) { return v > uint64_t{INT64_MAX} ? uint64_t{INT64_MAX} : v; }
@@ -111,16 +110,36 @@ Status PgLog::Impl::Ready() {
 Status PgLog::Impl::Run(Stmt st, pg::Params& params, pg::Result* out, std::string_view what) {
   Status s = Ready();
   if (!s.ok()) return s;
+  return Execute(st, params, out, what);
+}
+
+Status PgLog::Impl::Execute(Stmt st, pg::Params& params, pg::Result* out, std::string_view what) {
   pg::Result r(PQexecPrepared(conn_, StmtName(st), params.count(), params.values(),
                               params.lengths(), params.formats(), 1));
   const ExecStatusType rs = PQresultStatus(r.get());
   if (rs != PGRES_TUPLES_OK && rs != PGRES_COMMAND_OK) {
-    s = pg::ErrorStatus(r.get(), conn_, what);
+    Status s = pg::ErrorStatus(r.get(), conn_, what);
     if (PQstatus(conn_) != CONNECTION_OK) Drop();
     return s;
   }
   *out = std::move(r);
   return Status::OK();
+}
+
+Status PgLog::Impl::RunWaitingAtMost(Stmt st, pg::Params& params,
+                                     std::chrono::milliseconds lock_wait, pg::Result* out,
+                                     std::string_view what) {
+  Status s = Ready();
+  if (s.ok()) {
+    s = Exec(fmt::format("BEGIN; SET LOCAL lock_timeout = {}", lock_wait.count()), nullptr, what);
+  }
+  if (!s.ok()) return s;
+  s = Execute(st, params, out, what);  // (Run would reconnect: the transaction is open)
+  if (!s.ok()) {
+    if (conn_ != nullptr) Exec("ROLLBACK", nullptr, what).PermitUncheckedError();
+    return s;
+  }
+  return Exec("COMMIT", nullptr, what);
 }
 
 Status PgLog::Impl::Exec(const std::string& sql, pg::Result* out, std::string_view what) {
@@ -250,12 +269,12 @@ Status PgLog::AcquireLease(uint32_t partition, std::string_view node, std::chron
   p.Int8(static_cast<uint64_t>(ttl.count()));
   pg::Result r;
   for (int attempt = 1;; ++attempt) {
-    s = impl_->Run(Stmt::kAcquire, p, &r, "postgres: acquire lease");
+    s = impl_->RunWaitingAtMost(Stmt::kAcquire, p, kAcquireLockWait, &r, "postgres: acquire lease");
     if (!s.IsUnavailable()) break;
-    // The row is free to take but locked: a commit of the last owner in progress (a
-    // moment), or one stalled inside its transaction (SIGSTOP, a frozen machine) whose
-    // locks PostgreSQL keeps for as long as the session lives. Past its lease that
-    // transaction could never pass the fence anyway: end its session, then take the row.
+    // The row is free to take but stays locked: by a commit waiting for a slow standby,
+    // or by one stalled inside its transaction (SIGSTOP, a frozen machine) whose locks
+    // PostgreSQL keeps for as long as the session lives. Past its lease that transaction
+    // could never pass the fence anyway: end its session, then take the row.
     if (attempt == kAcquireAttempts) {
       return Status::Unavailable(fmt::format(
           "partition {}: its row stays locked by the last owner's open transaction ({})", partition,
@@ -263,7 +282,6 @@ Status PgLog::AcquireLease(uint32_t partition, std::string_view node, std::chron
     }
     s = EndStaleWriter(partition);
     if (!s.ok()) return s;
-    std::this_thread::sleep_for(kAcquireRetryPause);
   }
   if (!s.ok()) return s;
   if (PQntuples(r.get()) == 1) {

@@ -4,6 +4,7 @@
 
 #include <libpq-fe.h>
 
+#include <chrono>
 #include <string>
 #include <string_view>
 
@@ -65,6 +66,11 @@ class PgLog::Impl {
   // Runs a prepared statement with binary parameters and binary results. Not OK (see
   // pg::ErrorStatus) unless it succeeded; *out gets the result.
   Status Run(Stmt s, pg::Params& params, pg::Result* out, std::string_view what);
+  // Run on the connection as it is (inside a transaction). REQUIRES: Ready.
+  Status Execute(Stmt s, pg::Params& params, pg::Result* out, std::string_view what);
+  // Run in a transaction of its own whose lock waits end after `lock_wait` (Unavailable).
+  Status RunWaitingAtMost(Stmt s, pg::Params& params, std::chrono::milliseconds lock_wait,
+                          pg::Result* out, std::string_view what);
   // Runs plain SQL without parameters (schema creation, meta).
   Status Exec(const std::string& sql, pg::Result* out, std::string_view what);
 

@@ -94,14 +94,10 @@ const char* StmtSql(Stmt s) {
       return "DELETE FROM ledger_side_rows WHERE partition = $1::int4 AND (table_name, key) IN "
              "(SELECT * FROM unnest($2::text[], $3::bytea[]))";
     case Stmt::kAcquire:
-      // NOWAIT: a row locked by a writer's open transaction fails at once (55P03) rather
-      // than holding the caller for as long as that transaction lives.
-      return "WITH free AS (SELECT partition AS p FROM ledger_partitions WHERE partition = "
-             "$1::int4 "
-             "AND (owner = $2::text OR owner = '' OR lease_until <= now()) FOR UPDATE NOWAIT) "
-             "UPDATE ledger_partitions l SET owner = $2::text, epoch = l.epoch + 1, "
-             "lease_until = now() + $3::int8 * interval '1 millisecond' FROM free "
-             "WHERE l.partition = free.p RETURNING " LEDGER_PARTITION_COLUMNS;
+      return "UPDATE ledger_partitions SET owner = $2::text, epoch = epoch + 1, "
+             "lease_until = now() + $3::int8 * interval '1 millisecond' "
+             "WHERE partition = $1::int4 AND (owner = $2::text OR owner = '' "
+             "OR lease_until <= now()) RETURNING " LEDGER_PARTITION_COLUMNS;
     case Stmt::kRenew:
       return "UPDATE ledger_partitions SET lease_until = now() + $4::int8 * interval "
              "'1 millisecond' WHERE partition = $1::int4 AND owner = $2::text AND "

@@ -27,7 +27,7 @@ inline constexpr Oid kByteaArray = 1001;
 
 // SQLSTATE ledger_advance raises when the fence refuses a group.
 inline constexpr char kFencedState[] = "LF001";
-// lock_not_available: a NOWAIT lock found the row locked (pg::ErrorStatus: Unavailable).
+// lock_not_available: a lock not granted within lock_timeout (pg::ErrorStatus: Unavailable).
 inline constexpr char kLockNotAvailableState[] = "55P03";
 
 struct ResultDeleter {
@@ -125,7 +125,7 @@ bool IsConnectionError(const PGresult* r);
 
 // A failed result (or none) as a Status: Fenced for the fence's SQLSTATE, InvalidArgument
 // for unique violations (the statement repeats a key the log holds), Unavailable for a
-// NOWAIT lock that found its row locked, IOError otherwise.
+// lock not granted within lock_timeout, IOError otherwise.
 // `what` names the operation.
 Status ErrorStatus(const PGresult* r, PGconn* conn, std::string_view what);
 
