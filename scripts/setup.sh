@@ -25,6 +25,8 @@ PACKAGES=(
   chromium chromium-driver python3-selenium
   # tests/console/openapi_test.py: responses checked against openapi.json (JSON Schema).
   python3-jsonschema
+  # tools/verify_export.py (and its tests): Ed25519 for the auditor's standalone check.
+  python3-cryptography
 )
 
 missing=()

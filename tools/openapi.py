@@ -164,6 +164,9 @@ spec = {
     T + "/export": {"get": {"summary": "Every event of the tenant as JSON lines or RFC 4180 CSV (auditor, admin)",
         "parameters": [tenant, p("format", example="jsonl", schema={"enum": ["jsonl", "csv"]}), p("from"), p("to")],
         "responses": {"200": {"description": "the events", "content": {"application/x-ndjson": {"schema": string}, "text/csv": {"schema": string}}}, **errors}}},
+    T + "/checkpoints/{version}": {"get": {"summary": "A signed checkpoint of the tenant's head the ledger kept (signed note, docs/VERIFYING.md): `latest` or a version (auditor, admin)",
+        "parameters": [tenant, p("version", "path", example="latest")],
+        "responses": {"200": {"description": "the note", "content": {"text/plain": {"schema": string}}}, **errors}}},
     T + "/what-if": {"post": {"summary": "Decide commands on a copy of the tenant (real rules and time effects); nothing is recorded",
         "parameters": [tenant, p("at", desc="start the copy at this time")],
         "requestBody": {"required": True, "content": {"application/json": {"schema": arr(ref("Command"))}}},
@@ -190,7 +193,7 @@ RIGHT_OF = {
   ("/v1/tenants", "get"): "check", (T + "/check", "get"): "check", (T + "/state", "get"): "check",
   (T + "/history", "get"): "support", (T + "/explain", "get"): "support", (T + "/diff", "get"): "support",
   (T + "/usage", "get"): "support", (T + "/rejections", "get"): "support", (T + "/what-if", "post"): "support",
-  (T + "/digest", "get"): "audit", (T + "/verify", "get"): "audit", (T + "/export", "get"): "audit",
+  (T + "/digest", "get"): "audit", (T + "/verify", "get"): "audit", (T + "/export", "get"): "audit", (T + "/checkpoints/{version}", "get"): "audit",
   (T + "/leases", "get"): "check", (T + "/leases", "post"): "write", (T + "/leases/{lease}", "delete"): "write",
   (T + "/leases/{lease}/heartbeat", "post"): "write",
 }

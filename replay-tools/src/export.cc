@@ -9,6 +9,7 @@
 #include <string>
 
 #include "replay/event_json.h"
+#include "replay/signing.h"
 
 namespace replay {
 
@@ -66,16 +67,58 @@ void WriteCsvHeader(std::ostream& out) {
   out << line << "\r\n";
 }
 
-// The event formatted as one line of `csv` or JSON lines, into *line (cleared first).
-void FormatEvent(ledger::schema::Event::Reader event, bool csv, std::string* line) {
+// The event formatted as one line of `csv` or JSON lines, into *line (cleared first);
+// `audit` adds the stored bytes to a JSON line.
+void FormatEvent(const ledger::StoredEvent& stored, bool csv, bool audit, std::string* line) {
   line->clear();
-  const nlohmann::json json = EventJson(event);
+  nlohmann::json json = EventJson(stored.event());
   if (csv) {
     WriteCsvRow(json, line);
   } else {
+    if (audit) json["bytes"] = Base64(stored.bytes());
     line->append(Dump(json));
     line->push_back('\n');
   }
+}
+
+// Whether `o` selects `event` (and, in *past, whether no later event can be selected:
+// positions grow along a stream and recorded_at never decreases along the log).
+bool Selects(const ExportOptions& o, ledger::schema::Event::Reader event, bool* past) {
+  const uint64_t position = event.getPosition();
+  const ledger::Micros recorded_at = event.getRecordedAt();
+  *past = position > o.to_position || (o.to_time && recorded_at > *o.to_time);
+  return !*past && position >= o.from_position && (!o.from_time || recorded_at >= *o.from_time);
+}
+
+// The manifest line of a tenant's audit export: what the events that follow must be.
+ledger::Status WriteManifest(const ledger::Store& store, const ExportOptions& o,
+                             std::ostream& out) {
+  nlohmann::json m = {{"tenant", *o.tenant}, {"count", 0},           {"first_version", 0},
+                      {"last_version", 0},   {"prev_hash", nullptr}, {"head_hash", nullptr}};
+  uint64_t count = 0;
+  auto events = store.ReadStream(*o.tenant, 1);
+  try {
+    for (bool past = false; events->Valid() && !past; events->Next()) {
+      const auto event = events->event().event();
+      if (!Selects(o, event, &past)) continue;
+      if (count++ == 0) {
+        m["first_version"] = event.getVersion();
+        m["prev_hash"] = EventJson(event)["prev_hash"];
+      }
+      m["last_version"] = event.getVersion();
+      m["head_hash"] = EventJson(event)["hash"];
+    }
+  } catch (const kj::Exception& e) {
+    return ledger::Status::Corruption(std::string("export manifest: an event cannot be read: ") +
+                                      e.getDescription().cStr());
+  }
+  if (!events->status().ok()) return events->status();
+  m["count"] = count;
+  std::optional<std::string> note;
+  if (count > 0 && o.checkpoint_at_most) note = o.checkpoint_at_most(m["last_version"]);
+  m["checkpoint"] = note ? nlohmann::json(*note) : nlohmann::json(nullptr);
+  out << Dump(nlohmann::json{{"manifest", m}}) << '\n';
+  return ledger::Status::OK();
 }
 
 // Where the selected events come from: a tenant's stream or the whole log, starting as
@@ -95,18 +138,18 @@ ledger::Status WriteEvents(ledger::EventCursor& events, const ExportOptions& o, 
   for (; events.Valid(); events.Next()) {
     const auto event = events.event().event();
     const uint64_t position = event.getPosition();
-    const ledger::Micros recorded_at = event.getRecordedAt();
-    // Positions grow along a stream and recorded_at never decreases along the log, so
-    // nothing after an event past either end of the range can be selected.
-    if (position > o.to_position || (o.to_time && recorded_at > *o.to_time)) break;
-    if (position < o.from_position || (o.from_time && recorded_at < *o.from_time)) continue;
+    bool past = false;
+    if (!Selects(o, event, &past)) {
+      if (past) break;
+      continue;
+    }
     if (*rows == max_rows) {
       page->next_version = event.getVersion();
       page->next_position = position;
       return ledger::Status::OK();
     }
     try {
-      FormatEvent(event, csv, &line);
+      FormatEvent(events.event(), csv, o.audit, &line);
     } catch (const kj::Exception& e) {
       return ledger::Status::Corruption("event at position " + std::to_string(position) + ": " +
                                         e.getDescription().cStr());
@@ -130,9 +173,15 @@ ledger::Status ExportPage(const ledger::Store& store, const ExportOptions& optio
   }
   if (cursor->done) return ledger::Status::OK();
   const bool csv = options.format == "csv";
-  if (csv && cursor->next_version == 0 && cursor->next_position == 0) WriteCsvHeader(out);
+  const bool first_page = cursor->next_version == 0 && cursor->next_position == 0;
+  if (csv && first_page) WriteCsvHeader(out);
+  ledger::Status s;
+  if (!csv && first_page && options.audit && options.tenant) {
+    s = WriteManifest(store, options, out);
+    if (!s.ok()) return s;
+  }
   auto events = OpenCursor(store, options, *cursor);
-  ledger::Status s = WriteEvents(*events, options, csv, max_rows, cursor, out, rows);
+  s = WriteEvents(*events, options, csv, max_rows, cursor, out, rows);
   if (s.ok()) out.flush();
   if (s.ok() && !out) s = ledger::Status::IOError("export: writing the output failed");
   return s;

@@ -30,6 +30,7 @@
 #include "projections/views.h"
 #include "replay/as_of.h"
 #include "replay/audit_ledger.h"
+#include "replay/checkpoints.h"
 #include "replay/diff.h"
 #include "replay/digest.h"
 #include "replay/event_json.h"
@@ -55,8 +56,10 @@ constexpr char kUsage[] =
     "  diff    --tenant T --from TIME|N --to TIME|N\n"
     "  history --tenant T (--user U|--subscription S|--group G) [--from TIME --to TIME]\n"
     "  explain --tenant T --user U --product P [--at TIME]\n"
-    "  verify  [--tenant T] [--digest FILE]\n"
+    "  verify  [--tenant T] [--digest FILE] [--since CHECKPOINT_FILE [--key PUBKEY_FILE]]\n"
     "  digest  [--tenant T]\n"
+    "  pubkey  [--signing-key FILE]\n"
+    "  checkpoint --tenant T [--latest|--version V] [--signing-key FILE]\n"
     "  export  [--tenant T] --format jsonl|csv [--from TIME|N --to TIME|N]\n"
     "  usage   --tenant T --subscription S --from TIME --to TIME\n"
     "  rejections --tenant T [--from TIME --to TIME]\n"
@@ -96,11 +99,24 @@ constexpr VerbHelp kVerbHelp[] = {
      "that decides it.\n"
      "HTTP: GET /v1/tenants/T/explain?user=&product=&at="},
     {"verify",
-     "usage: ledger-replay --data DIR verify [--tenant T] [--digest FILE] [--json]\n"
+     "usage: ledger-replay --data DIR verify [--tenant T] [--digest FILE]\n"
+     "         [--since CHECKPOINT_FILE [--key PUBKEY_FILE]] [--json]\n"
      "Re-hashes every event and checks the chains, the stream index, the heads and the views\n"
-     "(rebuilt and compared); with --digest, that the history still extends each kept head.\n"
-     "Exit 3 when it finds a problem.\n"
+     "(rebuilt and compared); with --digest, that the history still extends each kept head;\n"
+     "with --since, that the tenant's history extends a signed checkpoint (its signature\n"
+     "checked with --key, default the ledger's own key). Exit 3 when it finds a problem.\n"
      "HTTP: GET /v1/tenants/T/verify"},
+    {"pubkey",
+     "usage: ledger-replay --data DIR pubkey [--signing-key FILE]\n"
+     "The ledger's Ed25519 public key (PEM), made with the ledger's key at DIR/signing.key\n"
+     "(or FILE) if there is none yet. Pin it outside the ledger: it checks every signed\n"
+     "checkpoint (docs/VERIFYING.md)."},
+    {"checkpoint",
+     "usage: ledger-replay --data DIR checkpoint --tenant T [--latest|--version V] "
+     "[--signing-key FILE]\n"
+     "Signs the tenant's current head now and keeps the note (DIR/checkpoints), or prints the\n"
+     "latest kept note (--latest) or the one at version V. The note is a signed note of\n"
+     "transparency logs: origin, version, head hash, signature (docs/VERIFYING.md)."},
     {"digest",
      "usage: ledger-replay --data DIR digest [--tenant T] [--json]\n"
      "Each tenant's head (version, hash): keep it outside the ledger, and a later verify\n"
@@ -110,6 +126,8 @@ constexpr VerbHelp kVerbHelp[] = {
      "usage: ledger-replay --data DIR export [--tenant T] --format jsonl|csv [--from TIME|N "
      "--to TIME|N]\n"
      "Every event in the range, one JSON line or one RFC 4180 CSV row each, in constant memory.\n"
+     "JSON lines carry each event's stored bytes (base64); a tenant's starts with a manifest\n"
+     "line (count, versions, head hash, latest signed checkpoint) for tools/verify_export.py.\n"
      "HTTP: GET /v1/tenants/T/export?format=&from=&to= (streamed)"},
     {"usage",
      "usage: ledger-replay --data DIR usage --tenant T --subscription S --from TIME --to TIME "
@@ -358,8 +376,43 @@ int Explain(const replay::AuditLedger& l, const Args& a) {
   return Report(a, j, replay::PrintExplain);
 }
 
-int Verify(const replay::AuditLedger& l, const Args& a) {
-  a.Only({"tenant", "digest"});
+// The key file: --signing-key, else signing.key in the data directory.
+std::string SigningKeyPath(const std::string& data, const Args& a) {
+  return a.has("signing-key") ? a.str("signing-key") : data + "/signing.key";
+}
+
+std::string ReadWholeFile(const Args& a, const char* option) {
+  std::ifstream in(a.str(option), std::ios::binary);
+  if (!in) throw UsageError{fmt::format("--{}: cannot read {}", option, a.str(option))};
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// --since: the signed checkpoint, its signature checked, as a head the history must hold.
+ledger::Status SinceCheckpoint(const std::string& data, const Args& a, replay::DigestEntry* e) {
+  replay::PublicKeyBytes key;
+  ledger::Status s;
+  if (a.has("key")) {
+    s = replay::ParsePublicKeyPem(ReadWholeFile(a, "key"), &key);
+  } else {
+    std::unique_ptr<replay::SigningKey> own;
+    s = replay::SigningKey::Load(SigningKeyPath(data, a), /*create=*/false, &own);
+    if (s.ok()) key = own->public_key();
+  }
+  replay::TenantCheckpoint c;
+  if (s.ok()) s = replay::OpenCheckpoint(ReadWholeFile(a, "since"), key, &c);
+  if (!s.ok()) return s;
+  if (a.has("tenant") && a.str("tenant") != c.tenant) {
+    return ledger::Status::InvalidArgument(fmt::format(
+        "--since: the checkpoint is of tenant '{}', not '{}'", c.tenant, a.str("tenant")));
+  }
+  *e = replay::DigestEntry{c.tenant, c.version, c.hash};
+  return ledger::Status::OK();
+}
+
+int Verify(const std::string& data, const replay::AuditLedger& l, const Args& a) {
+  a.Only({"tenant", "digest", "since", "key", "signing-key"});
   replay::VerifyOptions options;
   options.tenant = a.opt("tenant");
   if (a.has("digest")) {
@@ -372,6 +425,16 @@ int Verify(const replay::AuditLedger& l, const Args& a) {
       fmt::print(stderr, "ledger-replay: {}: {}\n", a.str("digest"), s.message());
       return 2;
     }
+  }
+  if (a.has("since")) {
+    replay::DigestEntry since;
+    ledger::Status s = SinceCheckpoint(data, a, &since);
+    if (!s.ok()) {
+      fmt::print(stderr, "ledger-replay: {}: {}\n", a.str("since"), s.message());
+      return s.IsInvalidArgument() && s.message().find("signature") != std::string::npos ? 3 : 2;
+    }
+    if (!options.tenant) options.tenant = since.tenant;
+    options.digest.push_back(since);
   }
   replay::VerifyReport report;
   ledger::Status s = replay::Verify(l.store(), l.views(), options, &report);
@@ -419,8 +482,43 @@ int Digest(const replay::AuditLedger& l, const Args& a) {
   return 0;
 }
 
-int Export(const replay::AuditLedger& l, const Args& a) {
-  a.Only({"tenant", "format", "from", "to"});
+int Pubkey(const std::string& data, const Args& a) {
+  a.Only({"signing-key"});
+  std::unique_ptr<replay::SigningKey> key;
+  ledger::Status s = replay::SigningKey::Load(SigningKeyPath(data, a), /*create=*/true, &key);
+  if (!s.ok()) return Fail(s);
+  std::cout << key->PublicKeyPem();
+  return 0;
+}
+
+int Checkpoint(const std::string& data, const replay::AuditLedger& l, const Args& a) {
+  a.Only({"tenant", "latest", "version", "signing-key"});
+  const std::string tenant = a.str("tenant");
+  if (a.has("latest") && a.has("version")) throw UsageError{"--latest or --version, not both"};
+  std::unique_ptr<replay::Checkpoints> checkpoints;
+  ledger::Status s =
+      replay::Checkpoints::Open(SigningKeyPath(data, a), /*create=*/true, &checkpoints);
+  std::string note;
+  uint64_t version = 0;
+  if (s.ok() && (a.has("latest") || a.has("version"))) {
+    if (a.has("version")) {
+      const std::string v = a.str("version");
+      if (v.empty() || v.find_first_not_of("0123456789") != std::string::npos || v[0] == '0') {
+        throw UsageError{"--version: '" + v + "' is not a version (1, 2, ...)"};
+      }
+      version = std::stoull(v);
+    }
+    s = checkpoints->Find(tenant, version, &note);
+  } else if (s.ok()) {
+    s = checkpoints->Take(l.store(), tenant, &note, &version);
+  }
+  if (!s.ok()) return Fail(s);
+  std::cout << note;
+  return 0;
+}
+
+int Export(const std::string& data, const replay::AuditLedger& l, const Args& a) {
+  a.Only({"tenant", "format", "from", "to", "signing-key"});
   replay::ExportOptions options;
   options.format = a.str("format");
   if (options.format != "jsonl" && options.format != "csv") {
@@ -436,6 +534,23 @@ int Export(const replay::AuditLedger& l, const Args& a) {
     const replay::TimeOrPosition p = a.point("to");
     if (p.position) options.to_position = *p.position;
     options.to_time = p.time;
+  }
+  // JSON lines are for auditors: stored bytes, and a tenant's manifest with its latest
+  // signed checkpoint (none if the ledger has no key yet).
+  options.audit = options.format == "jsonl";
+  std::shared_ptr<replay::Checkpoints> checkpoints;
+  if (options.tenant) {
+    std::unique_ptr<replay::Checkpoints> opened;
+    if (replay::Checkpoints::Open(SigningKeyPath(data, a), /*create=*/false, &opened).ok()) {
+      checkpoints = std::move(opened);
+    }
+  }
+  if (checkpoints) {
+    options.checkpoint_at_most = [checkpoints, tenant = *options.tenant](uint64_t version) {
+      std::string note;
+      const uint64_t v = checkpoints->LatestVersion(tenant, version);
+      return v > 0 && checkpoints->Find(tenant, v, &note).ok() ? std::optional(note) : std::nullopt;
+    };
   }
   std::ios::sync_with_stdio(false);
   uint64_t rows = 0;
@@ -501,6 +616,12 @@ int Run(int argc, char** argv) {
       "to", po::value<std::string>(), "end: time or position")("digest", po::value<std::string>(),
                                                                "digest file to check")(
       "format", po::value<std::string>(), "jsonl or csv")(
+      "since", po::value<std::string>(), "verify: a signed checkpoint the history must extend")(
+      "key", po::value<std::string>(), "verify --since: the pinned public key (PEM)")(
+      "signing-key", po::value<std::string>(),
+      "the ledger's private key (default DIR/signing.key)")(
+      "latest", "checkpoint: the latest kept note")("version", po::value<std::string>(),
+                                                    "checkpoint: the kept note at this version")(
       "file", po::value<std::string>(),
       "what-if: the commands (JSON lines or an array; - = stdin)");
   po::positional_options_description positional;
@@ -543,12 +664,22 @@ int Run(int argc, char** argv) {
   } else if (data.empty()) {
     throw UsageError{"--data DIR or --postgres CONNINFO is required"};
   }
-  static const char* kVerbs[] = {"state",  "diff",  "history",    "explain", "verify", "digest",
-                                 "export", "usage", "rejections", "what-if", "rebuild"};
+  static const char* kVerbs[] = {"state",   "diff",   "history",   "explain",    "verify",
+                                 "digest",  "export", "usage",     "rejections", "what-if",
+                                 "rebuild", "pubkey", "checkpoint"};
   if (std::find(std::begin(kVerbs), std::end(kVerbs), verb) == std::end(kVerbs)) {
     throw UsageError{"unknown verb '" + verb + "'"};
   }
   if (verb == "rebuild") return Rebuild(data, a);
+  if (verb == "pubkey") {
+    if (a.has("postgres") && !a.has("signing-key")) {
+      throw UsageError{"pubkey on --postgres needs --signing-key FILE (the copy is temporary)"};
+    }
+    return Pubkey(data, a);
+  }
+  if (verb == "checkpoint" && a.has("postgres") && !a.has("signing-key")) {
+    throw UsageError{"checkpoint on --postgres needs --signing-key FILE (the copy is temporary)"};
+  }
   std::unique_ptr<replay::AuditLedger> ledger;
   ledger::Status s = replay::AuditLedger::Open(data, &ledger);
   if (!s.ok()) return Fail(s);
@@ -556,12 +687,13 @@ int Run(int argc, char** argv) {
   if (verb == "diff") return Diff(*ledger, a);
   if (verb == "history") return History(*ledger, a);
   if (verb == "explain") return Explain(*ledger, a);
-  if (verb == "verify") return Verify(*ledger, a);
+  if (verb == "verify") return Verify(data, *ledger, a);
+  if (verb == "checkpoint") return Checkpoint(data, *ledger, a);
   if (verb == "digest") return Digest(*ledger, a);
   if (verb == "usage") return Usage(*ledger, a);
   if (verb == "rejections") return Rejections(*ledger, a);
   if (verb == "what-if") return WhatIf(*ledger, a);
-  return Export(*ledger, a);
+  return Export(data, *ledger, a);
 }
 
 }  // namespace

@@ -250,7 +250,7 @@ std::optional<RouteAnswer> Frontend::Replay(std::optional<std::string_view> toke
     const Refusal r = Count(auth);
     return RouteAnswer{r.http_status, RejectedBody(r.code, r.message)};
   }
-  const ReplaySources sources{engine_.store, engine_.reader, engine_.views};
+  const ReplaySources sources{engine_.store, engine_.reader, engine_.views, engine_.checkpoints};
   return RunReplayVerb(sources, tenant, verb, query);
 }
 
@@ -261,7 +261,7 @@ RouteAnswer Frontend::WhatIf(std::optional<std::string_view> token, const std::s
     const Refusal r = Count(auth);
     return {r.http_status, RejectedBody(r.code, r.message)};
   }
-  const ReplaySources sources{engine_.store, engine_.reader, engine_.views};
+  const ReplaySources sources{engine_.store, engine_.reader, engine_.views, engine_.checkpoints};
   return RunWhatIf(sources, tenant, query, body);
 }
 

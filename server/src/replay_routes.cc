@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "replay/as_of.h"
+#include "replay/checkpoints.h"
 #include "replay/diff.h"
 #include "replay/digest.h"
 #include "replay/event_json.h"
@@ -275,6 +276,15 @@ RouteAnswer Export(const ReplaySources& src, const std::string& tenant, const Qu
     if (to->position) options.to_position = *to->position;
     options.to_time = to->time;
   }
+  // JSON lines are for auditors: stored bytes and a manifest with the latest checkpoint.
+  options.audit = options.format == "jsonl";
+  if (src.checkpoints != nullptr) {
+    options.checkpoint_at_most = [checkpoints = src.checkpoints, tenant](uint64_t version) {
+      std::string note;
+      const uint64_t v = checkpoints->LatestVersion(tenant, version);
+      return v > 0 && checkpoints->Find(tenant, v, &note).ok() ? std::optional(note) : std::nullopt;
+    };
+  }
   // The export is of the log as it is now: events appended while it streams are not in it.
   options.to_position = std::min(options.to_position, src.store->LastPosition());
   auto cursor = std::make_shared<replay::ExportCursor>();
@@ -298,6 +308,28 @@ RouteAnswer Export(const ReplaySources& src, const std::string& tenant, const Qu
   return answer;
 }
 
+// GET /v1/tenants/{t}/checkpoints/latest (or /{version}): a kept signed note, as text.
+RouteAnswer Checkpoint(const ReplaySources& src, const std::string& tenant, std::string_view which,
+                       const QueryParams& query) {
+  const Params no_parameters(query, {});  // throws BadParam on any
+  if (src.checkpoints == nullptr) {
+    return {503, RejectedBody("unavailable", "this ledger keeps no signed checkpoints")};
+  }
+  uint64_t version = 0;
+  if (which != "latest") {
+    const auto [end, ec] = std::from_chars(which.data(), which.data() + which.size(), version);
+    if (ec != std::errc() || end != which.data() + which.size() || version == 0) {
+      return {404, RejectedBody("not_found", "no such resource: checkpoints/" + std::string(which) +
+                                                 " (latest or a version)")};
+    }
+  }
+  std::string note;
+  const ledger::Status s = src.checkpoints->Find(tenant, version, &note);
+  if (s.IsNotFound()) return {404, RejectedBody("not_found", s.message())};
+  if (!s.ok()) return FromStatus(s, tenant);
+  return {200, note, "text/plain; charset=utf-8"};
+}
+
 }  // namespace
 
 std::optional<Right> ReplayVerbRight(std::string_view verb) {
@@ -306,7 +338,10 @@ std::optional<Right> ReplayVerbRight(std::string_view verb) {
       verb == "rejections") {
     return Right::kSupportRead;
   }
-  if (verb == "digest" || verb == "verify" || verb == "export") return Right::kAuditRead;
+  if (verb == "digest" || verb == "verify" || verb == "export" ||
+      verb.starts_with("checkpoints/")) {
+    return Right::kAuditRead;
+  }
   return std::nullopt;
 }
 
@@ -326,6 +361,10 @@ RouteAnswer RunReplayVerb(const ReplaySources& sources, const std::string& tenan
     if (verb == "digest") return Digest(sources, tenant, query);
     if (verb == "verify") return Verify(sources, tenant, query);
     if (verb == "export") return Export(sources, tenant, query);
+    if (verb.starts_with("checkpoints/")) {
+      return Checkpoint(sources, tenant, verb.substr(std::string_view("checkpoints/").size()),
+                        query);
+    }
   } catch (const BadParam& bad) {
     return {400, RejectedBody("bad_request", bad.message)};
   } catch (const kj::Exception& e) {

@@ -44,6 +44,7 @@
 #include "ledgerd_peers.h"
 #include "projections/view_reader.h"
 #include "projections/views.h"
+#include "replay/checkpointer.h"
 #include "server/admin_socket.h"
 #include "server/backups.h"
 #include "server/capnp_server.h"
@@ -119,7 +120,9 @@ void ReserveDescriptors(rlim_t needed) {
 int main(int argc, char** argv) {
   std::string data = "var/ledger", listen = "127.0.0.1:7700", http = "127.0.0.1:7701";
   std::string tokens_file, clock, ready_file, tls_cert, tls_key, backup_dir;
-  std::string postgres, node, advertise, peer_tls_ca;
+  std::string postgres, node, advertise, peer_tls_ca, signing_key;
+  replay::CheckpointerOptions checkpointing;
+  uint64_t checkpoint_seconds = 60;
   uint32_t partitions = 0;
   server::CapnpOptions capnp_options;
   server::HttpOptions http_options;
@@ -160,6 +163,12 @@ int main(int argc, char** argv) {
       "partitions", po::value(&partitions),
       "partitions of a new log on PostgreSQL, 1 to 32 (default 16; fixed when the log is "
       "created: another value for an existing log is an error)")(
+      "signing-key", po::value(&signing_key),
+      "the ledger's Ed25519 key that signs checkpoints (default DATA/signing.key; made if "
+      "missing)")("checkpoint-every-events", po::value(&checkpointing.every_events),
+                  "sign a tenant's head once it moved this many events (default 1000)")(
+      "checkpoint-every-seconds", po::value(&checkpoint_seconds),
+      "and every this many seconds when it moved at all (default 60)")(
       "ready-file", po::value(&ready_file), "write the bound addresses here when serving");
   po::variables_map vm;
   try {
@@ -183,6 +192,9 @@ int main(int argc, char** argv) {
     return Usage("--advertise and --peer-tls-ca need --postgres");
   }
   if (!postgres.empty() && !vm.count("data")) data = "var/" + node;
+  if (checkpointing.every_events < 1) return Usage("--checkpoint-every-events must be at least 1");
+  if (checkpoint_seconds < 1) return Usage("--checkpoint-every-seconds must be at least 1");
+  checkpointing.every = std::chrono::seconds(checkpoint_seconds);
   if (!clock.empty() && clock != "manual" && clock != "system") {
     return Usage("--clock must be manual or system");
   }
@@ -293,10 +305,20 @@ int main(int argc, char** argv) {
         },
         forward_options);
   }
+  // The key that signs checkpoints, and the thread that signs them (issue 21).
+  std::unique_ptr<replay::Checkpoints> checkpoints;
+  s = replay::Checkpoints::Open(signing_key.empty() ? data + "/signing.key" : signing_key,
+                                /*create=*/true, &checkpoints);
+  if (!s.ok()) {
+    fmt::print(stderr, "ledgerd: the signing key: {}\n", s.ToString());
+    return 1;
+  }
+  auto checkpointer =
+      std::make_unique<replay::Checkpointer>(store.get(), checkpoints.get(), checkpointing);
   server::ServerMetrics metrics;
-  server::Frontend frontend(
-      {store.get(), service.get(), reader.get(), backups.get(), forwarder.get(), views.get()},
-      &tokens, &metrics);
+  server::Frontend frontend({store.get(), service.get(), reader.get(), backups.get(),
+                             forwarder.get(), views.get(), checkpoints.get()},
+                            &tokens, &metrics);
   server::ConnectionLimits limits;
   limits.max_connections = max_connections;
   limits.idle_timeout_seconds = idle_timeout;
@@ -362,6 +384,7 @@ int main(int argc, char** argv) {
   capnp_io.join();
   http_io.join();
   forwarder.reset();
+  checkpointer.reset();
   sweeper.reset();
   reader.reset();
   service.reset();

@@ -30,7 +30,7 @@ def fail(message):
 class Ledgerd:
     """ledgerd on a fresh data directory; stopped (SIGTERM, then SIGKILL) by stop()."""
 
-    def __init__(self, binary, workdir):
+    def __init__(self, binary, workdir, extra_args=()):
         tokens = []
         for token, entry in TOKENS.items():
             e = dict(entry)
@@ -43,7 +43,8 @@ class Ledgerd:
         self.proc = subprocess.Popen(
             [binary, "--data", os.path.join(workdir, "ledger"), "--clock", "manual",
              "--http", "127.0.0.1:0", "--listen", "127.0.0.1:0",
-             "--tokens", os.path.join(workdir, "tokens.json"), "--ready-file", ready],
+             "--tokens", os.path.join(workdir, "tokens.json"), "--ready-file", ready,
+             *extra_args],
             stdout=self.log, stderr=subprocess.STDOUT)
         for _ in range(1000):
             if os.path.exists(ready) and os.path.getsize(ready) > 0:

@@ -6,9 +6,11 @@
 // clang-format on
 #include <algorithm>
 #include <catch2/catch.hpp>
+#include <chrono>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "support/command_json.h"
@@ -131,9 +133,51 @@ TEST_CASE("ledgerd: the replay verbs over HTTP answer what ledger-replay --json 
   CHECK(lines.text() == exported.body);
 }
 
+TEST_CASE("ledgerd: signs checkpoints; an auditor pins the key and verifies the export alone",
+          "[server][ledgerd][replay][auditor]") {
+  LedgerdProcess d({"--checkpoint-every-events", "5"});
+  Setup(d);  // acme: 6 events, past the 5 that make a checkpoint due
+  const auto pubkey = ledger::testing::Tool(LEDGER_REPLAY, "--data " + d.data() + " pubkey");
+  REQUIRE(pubkey.exit_code == 0);
+  const std::string pinned = d.data() + "/../pinned.pem";
+  ledger::testing::Write(pinned, pubkey.text());
+  HttpReply note;
+  for (int i = 0; i < 100; ++i) {  // signed within a second or two of the 5th event
+    note = Get(d, "/v1/tenants/acme/checkpoints/latest", ledger::testing::kAuditorToken);
+    if (note.status == 200) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  INFO(note.body);
+  REQUIRE(note.status == 200);
+  CHECK(note.body.find("/acme\n6\n") != std::string::npos);  // origin, version 6
+  CHECK(Get(d, "/v1/tenants/acme/checkpoints/6", ledger::testing::kAuditorToken).body == note.body);
+  CHECK(Get(d, "/v1/tenants/acme/checkpoints/5", ledger::testing::kAuditorToken).status == 404);
+  CHECK(Get(d, "/v1/tenants/acme/checkpoints/x", ledger::testing::kAuditorToken).status == 404);
+  CHECK(Get(d, "/v1/tenants/acme/checkpoints/latest", ledger::testing::kSupportToken).status ==
+        403);
+  CHECK(Get(d, "/v1/tenants/acme/checkpoints/latest?v=1", ledger::testing::kAuditorToken).status ==
+        400);
+  const HttpReply exported =
+      Get(d, "/v1/tenants/acme/export?format=jsonl", ledger::testing::kAuditorToken);
+  REQUIRE(exported.status == 200);
+  CHECK(json::parse(exported.body.substr(0, exported.body.find('\n')))["manifest"]["checkpoint"] ==
+        note.body);
+  const std::string file = d.data() + "/../acme.jsonl";
+  ledger::testing::Write(file, exported.body);
+  const auto verified =
+      ledger::testing::Shell("/usr/bin/python3 " VERIFY_EXPORT " " + file + " --key " + pinned);
+  INFO(verified.text());
+  CHECK(verified.exit_code == 0);
+  // The same key signs what ledger-replay checks: the note is a checkpoint it accepts.
+  ledger::testing::Write(d.data() + "/../acme.note", note.body);
+  CHECK(ledger::testing::Tool(LEDGER_REPLAY, "--data " + d.data() + " verify --since " + d.data() +
+                                                 "/../acme.note --key " + pinned)
+            .exit_code == 0);
+}
+
 TEST_CASE("ledgerd: export streams a long history in parts, equal to ledger-replay export",
           "[server][ledgerd][replay]") {
-  LedgerdProcess d;
+  LedgerdProcess d({"--checkpoint-every-events", "1000000"});  // the exports compare whole
   Setup(d);
   // 2,400 more events: more than two parts of the stream (1,000 events each).
   for (int batch = 0; batch < 3; ++batch) {
@@ -163,7 +207,7 @@ TEST_CASE("ledgerd: export streams a long history in parts, equal to ledger-repl
   const auto all = ledger::testing::Tool(
       LEDGER_REPLAY, "--data " + d.data() + " export --tenant acme --format jsonl");
   const std::string all_lines = all.text();
-  CHECK(std::count(all_lines.begin(), all_lines.end(), '\n') == 6 + 2400);  // Setup's 6
+  CHECK(std::count(all_lines.begin(), all_lines.end(), '\n') == 1 + 6 + 2400);  // manifest
   CHECK(all.text() == jsonl.body);
   const auto range = ledger::testing::Tool(
       LEDGER_REPLAY,

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <ostream>
 #include <string>
@@ -19,6 +20,13 @@ struct ExportOptions {
   uint64_t to_position = UINT64_MAX;
   std::optional<ledger::Micros> from_time;  // recorded_at >= from_time
   std::optional<ledger::Micros> to_time;    // recorded_at <= to_time
+  // jsonl for auditors (docs/VERIFYING.md): each line adds the event's stored canonical
+  // bytes ("bytes", base64), and a tenant's export starts with a manifest line
+  // {"manifest": {tenant, first_version, last_version, count, prev_hash, head_hash,
+  // checkpoint}} that `tools/verify_export.py` checks the events against.
+  bool audit = false;
+  // The latest signed checkpoint note of the tenant at or before a version, if any.
+  std::function<std::optional<std::string>(uint64_t version)> checkpoint_at_most;
 };
 
 // The CSV columns, in order: the envelope of EventJson, then "payload" (JSON text).

@@ -42,6 +42,9 @@ struct Engine {
   CommandForwarder* forwarder = nullptr;
   // The views the reader reads, for the verify route; nullptr: verify answers 503.
   const projections::ViewProjector* views = nullptr;
+  // The ledger's key and kept signed checkpoints; nullptr: the checkpoint routes answer
+  // 503 and exports carry none.
+  const replay::Checkpoints* checkpoints = nullptr;
 };
 
 // A request's answer when it is not a success: the HTTP status it maps to (Cap'n Proto

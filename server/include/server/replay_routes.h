@@ -14,6 +14,7 @@
 #include "ledger/store.h"
 #include "projections/view_reader.h"
 #include "projections/views.h"
+#include "replay/checkpoints.h"
 #include "server/tokens.h"
 
 namespace server {
@@ -43,6 +44,7 @@ struct ReplaySources {
   const ledger::Store* store = nullptr;
   const projections::ViewReader* reader = nullptr;
   const projections::ViewProjector* views = nullptr;
+  const replay::Checkpoints* checkpoints = nullptr;  // nullptr: no signed checkpoints
 };
 
 // Runs replay verb `verb` (ReplayVerbRight) on `tenant`. Bad parameters → 400
