@@ -43,6 +43,7 @@
 #include "replay/table.h"
 #include "replay/usage.h"
 #include "replay/verify.h"
+#include "replay/verify_export.h"
 #include "replay/what_if.h"
 
 namespace po = boost::program_options;
@@ -57,6 +58,7 @@ constexpr char kUsage[] =
     "  history --tenant T (--user U|--subscription S|--group G) [--from TIME --to TIME]\n"
     "  explain --tenant T --user U --product P [--at TIME]\n"
     "  verify  [--tenant T] [--digest FILE] [--since CHECKPOINT_FILE [--key PUBKEY_FILE]]\n"
+    "  verify  --export FILE --key PUBKEY_FILE [--since CHECKPOINT_FILE]   (no --data)\n"
     "  digest  [--tenant T]\n"
     "  pubkey  [--signing-key FILE]\n"
     "  checkpoint --tenant T [--latest|--version V] [--signing-key FILE]\n"
@@ -105,6 +107,8 @@ constexpr VerbHelp kVerbHelp[] = {
      "(rebuilt and compared); with --digest, that the history still extends each kept head;\n"
      "with --since, that the tenant's history extends a signed checkpoint (its signature\n"
      "checked with --key, default the ledger's own key). Exit 3 when it finds a problem.\n"
+     "With --export FILE (no --data): checks a tenant's jsonl export as tools/verify_export.py\n"
+     "does — bytes, hashes, chain, manifest, the signed checkpoint it carries, --since.\n"
      "HTTP: GET /v1/tenants/T/verify"},
     {"pubkey",
      "usage: ledger-replay --data DIR pubkey [--signing-key FILE]\n"
@@ -411,6 +415,46 @@ ledger::Status SinceCheckpoint(const std::string& data, const Args& a, replay::D
   return ledger::Status::OK();
 }
 
+// verify --export: an auditor's export checked alone, against the pinned key.
+int VerifyExportFile(const Args& a) {
+  a.Only({"export", "key", "since"});
+  if (!a.has("key")) throw UsageError{"verify --export needs --key PUBKEY_FILE (the pinned key)"};
+  replay::PublicKeyBytes key;
+  ledger::Status s = replay::ParsePublicKeyPem(ReadWholeFile(a, "key"), &key);
+  if (!s.ok()) throw UsageError{"--key: " + s.message()};
+  std::optional<std::string> since;
+  if (a.has("since")) since = ReadWholeFile(a, "since");
+  std::ifstream in(a.str("export"), std::ios::binary);
+  if (!in) throw UsageError{"--export: cannot read " + a.str("export")};
+  replay::ExportProof proof;
+  s = replay::VerifyExport(in, key, since, &proof);
+  if (a.has("json")) {
+    Print({{"ok", s.ok()},
+           {"tenant", proof.tenant},
+           {"events", proof.events},
+           {"first_version", proof.first_version},
+           {"last_version", proof.last_version},
+           {"checkpoint_version", proof.checkpoint_version},
+           {"since_version", proof.since_version},
+           {"problem", s.ok() ? nlohmann::json(nullptr) : nlohmann::json(s.message())}});
+  } else if (s.ok()) {
+    std::cout << fmt::format(
+        "ok: {} events of '{}', versions {}..{}, chain intact, checkpoint at version {} signed "
+        "by the pinned key{}\n",
+        proof.events, proof.tenant, proof.first_version, proof.last_version,
+        proof.checkpoint_version,
+        since ? fmt::format("; extends the older checkpoint (version {})", proof.since_version)
+              : "");
+  } else {
+    std::cout << "FAILED: " << s.message() << "\n";
+  }
+  if (!s.ok()) {
+    fmt::print(stderr, "ledger-replay: verify failed: {}\n", s.message());
+    return 3;
+  }
+  return 0;
+}
+
 int Verify(const std::string& data, const replay::AuditLedger& l, const Args& a) {
   a.Only({"tenant", "digest", "since", "key", "signing-key"});
   replay::VerifyOptions options;
@@ -617,6 +661,7 @@ int Run(int argc, char** argv) {
                                                                "digest file to check")(
       "format", po::value<std::string>(), "jsonl or csv")(
       "since", po::value<std::string>(), "verify: a signed checkpoint the history must extend")(
+      "export", po::value<std::string>(), "verify: a tenant's jsonl export to check alone")(
       "key", po::value<std::string>(), "verify --since: the pinned public key (PEM)")(
       "signing-key", po::value<std::string>(),
       "the ledger's private key (default DIR/signing.key)")(
@@ -653,6 +698,12 @@ int Run(int argc, char** argv) {
   Args a(vm);
   if (!a.has("verb")) throw UsageError{"no verb given"};
   const std::string verb = a.str("verb");
+  if (verb == "verify" && a.has("export")) {
+    if (a.has("data") || a.has("postgres")) {
+      throw UsageError{"verify --export checks a file alone: no --data or --postgres"};
+    }
+    return VerifyExportFile(a);
+  }
   std::string data = a.has("data") ? a.str("data") : "";
   replay::TempCopyDir temp;
   if (a.has("postgres")) {

@@ -73,6 +73,12 @@ struct Audited : AuditFixture {
     Write(exported, e.text());
   }
 
+  // ledger-replay verify --export on `file` (our decoder): exit code and report.
+  Run Ours(const std::string& file, const std::string& extra = "") const {
+    return Shell(std::string(LEDGER_REPLAY) + " verify --export " + file + " --key " + pubkey +
+                 " " + extra + " 2>&1");
+  }
+
   // verify_export.py on `file`: its exit code, and its report (stdout and stderr).
   Run Standalone(const std::string& file, const std::string& extra = "") const {
     return Shell("/usr/bin/python3 " VERIFY_EXPORT " " + file + " --key " + pubkey + " " + extra +
@@ -140,6 +146,10 @@ TEST_CASE("an untouched export verifies with the standalone tool and ledger-repl
   CHECK(ok.exit_code == 0);
   CHECK(Says(ok, "the history extends the older checkpoint"));
   CHECK(a.Replay("verify --since " + a.old_note + " --key " + a.pubkey).exit_code == 0);
+  const Run ours = a.Ours(a.exported, "--since " + a.old_note);
+  INFO(ours.text());
+  CHECK(ours.exit_code == 0);
+  CHECK(Says(ours, "extends the older checkpoint"));
   // The kept notes read back: the latest is the export's, the first one is old.note.
   CHECK(a.Replay("checkpoint --tenant acme --latest").text() == manifest["checkpoint"]);
   const std::string old_version = Lines(ReadFile(a.old_note)).at(1);
@@ -180,10 +190,15 @@ TEST_CASE("the standalone verifier refuses every tampered export, naming the fir
        "cut off or padded"},
   };
   for (const Fixture& f : fixtures) {
-    const Run r = a.Standalone(a.Tampered(FileName(f.name), f.change));
+    const std::string file = a.Tampered(FileName(f.name), f.change);
+    const Run r = a.Standalone(file);
     INFO(f.name << ": " << r.text());
     CHECK(r.exit_code == 1);
     CHECK(Says(r, f.says));
+    const Run ours = a.Ours(file);  // ledger-replay verify --export: the same verdict
+    INFO(f.name << ": " << ours.text());
+    CHECK(ours.exit_code == 3);
+    CHECK(Says(ours, f.says));
   }
 }
 
@@ -204,6 +219,7 @@ TEST_CASE("a checkpoint by another key, or a history rewritten since, fails both
   INFO(r1.text());
   CHECK(r1.exit_code == 1);
   CHECK(Says(r1, "no signature by the pinned key"));
+  CHECK(a.Ours(forged).exit_code == 3);
   Write(a.dir / "foreign.note", other_note.text());
   CHECK(a.Replay("verify --since " + (a.dir / "foreign.note") + " --key " + a.pubkey).exit_code ==
         3);
@@ -229,6 +245,11 @@ TEST_CASE("a checkpoint by another key, or a history rewritten since, fails both
   INFO(since.text());
   CHECK(since.exit_code == 1);
   CHECK(Says(since, "rewritten since the older checkpoint"));
+  const Run ours = a.Ours(d2 / "rewritten.jsonl", "--since " + a.old_note);
+  INFO(ours.text());
+  CHECK(ours.exit_code == 3);
+  CHECK(Says(ours, "rewritten"));
+  CHECK(a.Ours(d2 / "rewritten.jsonl").exit_code == 0);
   const Run replay = Tool(LEDGER_REPLAY, "--data " + data2 + " verify --since " + a.old_note +
                                              " --key " + a.pubkey + " --json");
   CHECK(replay.exit_code == 3);
@@ -311,8 +332,12 @@ TEST_CASE("the verifiers' bad usage exits 2, an empty export never passes", "[re
             .exit_code == 2);
   Write(a.dir / "empty.jsonl", "");
   CHECK(a.Standalone(a.dir / "empty.jsonl").exit_code == 1);
+  CHECK(a.Ours(a.dir / "empty.jsonl").exit_code == 3);
+  CHECK(a.Ours(a.dir / "missing.jsonl").exit_code == 2);
+  CHECK(Tool(LEDGER_REPLAY, "verify --export " + a.exported).exit_code == 2);  // no --key
   const std::string header_only = a.Tampered("header.jsonl", [](auto* l) { l->resize(1); });
   CHECK(a.Standalone(header_only).exit_code == 1);
+  CHECK(a.Ours(header_only).exit_code == 3);
   CHECK(a.Replay("checkpoint --tenant nobody").exit_code == 2);
   CHECK(a.Replay("checkpoint --tenant acme --version 999").exit_code == 2);
   CHECK(a.Replay("checkpoint --tenant acme --version x").exit_code == 2);
