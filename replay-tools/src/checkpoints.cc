@@ -1,6 +1,8 @@
 #include "replay/checkpoints.h"
 
+#include <fcntl.h>
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -14,18 +16,33 @@ namespace fs = std::filesystem;
 // Notes are named by their zero-padded version, so names sort as versions do.
 std::string NoteName(uint64_t version) { return fmt::format("{:020}.note", version); }
 
+// fsync of a file or a directory (the rename in it).
+bool SyncPath(const fs::path& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  const bool ok = ::fsync(fd) == 0;
+  ::close(fd);
+  return ok;
+}
+
 // Writes `text` to `path` whole or not at all (a temporary file, synced, renamed).
 ledger::Status WriteWhole(const fs::path& path, const std::string& text) {
-  const fs::path tmp = path.string() + ".tmp";
+  // Per process: ledgerd and ledger-replay may sign the same head at once (Ed25519 is
+  // deterministic: the same note), each through a temporary file of its own.
+  const fs::path tmp = path.string() + ".tmp" + std::to_string(::getpid());
   {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
     out << text;
     out.flush();
     if (!out) return ledger::Status::IOError(tmp.string() + ": cannot write");
   }
+  if (!SyncPath(tmp)) return ledger::Status::IOError(tmp.string() + ": cannot sync");
   std::error_code ec;
   fs::rename(tmp, path, ec);
   if (ec) return ledger::Status::IOError(path.string() + ": " + ec.message());
+  if (!SyncPath(path.parent_path())) {
+    return ledger::Status::IOError(path.parent_path().string() + ": cannot sync");
+  }
   return ledger::Status::OK();
 }
 
@@ -70,7 +87,7 @@ uint64_t Checkpoints::LatestVersion(const std::string& tenant, uint64_t at_most)
   std::error_code ec;
   for (const auto& entry : fs::directory_iterator(TenantDir(tenant), ec)) {
     const std::string name = entry.path().filename().string();
-    if (name.size() != 25 || !name.ends_with(".note")) continue;
+    if (name.size() != 25 || !name.ends_with(".note")) continue;  // (not a .tmp file)
     const uint64_t version = std::stoull(name.substr(0, 20));
     if (version <= at_most) latest = std::max(latest, version);
   }
