@@ -306,11 +306,13 @@ start_ledgerd_node() {
   start_bg root "$DIR/ledgerd$i.pid" "$DIR/ledgerd$i.log" \
     "$bin" --postgres "$(conninfo)" --node "n$i" --data "$DIR/n$i" \
     --listen "127.0.0.1:${CAPNP_PORT[i]}" --http "127.0.0.1:${HTTP_PORT[i]}" \
-    --tokens "$DIR/tokens.json" --ready-file "$DIR/ledgerd$i.ready" "${extra[@]}"
+    --tokens "$DIR/tokens.json" --ready-file "$DIR/ledgerd$i.ready" "${extra[@]}" \
+    --signing-key "$DIR/signing.key"
 }
 
-# Starts n1 first (it creates DIR/tokens.json with a development token, takes the log and
-# serves), then n2 and n3 on the same tokens file as followers. Sets TOKEN.
+# Starts n1 first (it creates DIR/tokens.json with a development token and DIR/signing.key,
+# the one key every node signs checkpoints with, takes the log and serves), then n2 and n3
+# on the same files as followers. Sets TOKEN.
 start_ledgerd() {
   local bin=$1 i
   TOKEN=""
@@ -427,6 +429,8 @@ print_summary() {
       echo "ledgerd n$i:     capnp 127.0.0.1:${CAPNP_PORT[i]}   http http://127.0.0.1:${HTTP_PORT[i]}   ($role)"
     done
     echo "token:          ${TOKEN:-(see $DIR/ledgerd1.log)}"
+    echo "signing key:    $DIR/signing.key (every node's; the public key to pin:" \
+      "ledger-replay --postgres CONNINFO pubkey --signing-key $DIR/signing.key)"
   else
     echo "$1"
   fi

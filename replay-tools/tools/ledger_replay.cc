@@ -705,6 +705,15 @@ int Run(int argc, char** argv) {
     return VerifyExportFile(a);
   }
   std::string data = a.has("data") ? a.str("data") : "";
+  if (verb == "pubkey") {  // the key file only: no copy of a PostgreSQL log is needed
+    if (a.has("postgres") && !a.has("signing-key")) {
+      throw UsageError{"pubkey on --postgres needs --signing-key FILE (the copy is temporary)"};
+    }
+    if (data.empty() && !a.has("signing-key")) {
+      throw UsageError{"--data DIR or --signing-key FILE is required"};
+    }
+    return Pubkey(data, a);
+  }
   replay::TempCopyDir temp;
   if (a.has("postgres")) {
     if (verb == "rebuild") throw UsageError{"rebuild applies to a data directory, not --postgres"};
@@ -722,12 +731,6 @@ int Run(int argc, char** argv) {
     throw UsageError{"unknown verb '" + verb + "'"};
   }
   if (verb == "rebuild") return Rebuild(data, a);
-  if (verb == "pubkey") {
-    if (a.has("postgres") && !a.has("signing-key")) {
-      throw UsageError{"pubkey on --postgres needs --signing-key FILE (the copy is temporary)"};
-    }
-    return Pubkey(data, a);
-  }
   if (verb == "checkpoint" && a.has("postgres") && !a.has("signing-key")) {
     throw UsageError{"checkpoint on --postgres needs --signing-key FILE (the copy is temporary)"};
   }
