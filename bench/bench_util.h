@@ -114,6 +114,25 @@ class CpuMeter {
   double server_start_ = 0, client_start_ = 0;
 };
 
+// The machine's CPU time since boot, in µs (/proc/stat's first line): `busy_us`, what
+// every process used (user, nice, system, irq, softirq) — with another process's server
+// (PostgreSQL) on the machine, what a phase cost in all — and `steal_us`, what the
+// hypervisor gave other guests while this one wanted to run.
+struct MachineCpu {
+  double busy_us = 0, steal_us = 0;
+};
+
+inline MachineCpu ReadMachineCpu() {
+  std::ifstream in("/proc/stat");
+  std::string cpu;
+  unsigned long long user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0,
+                     steal = 0;
+  in >> cpu >> user >> nice >> system >> idle >> iowait >> irq >> softirq >> steal;
+  const double us_per_tick = 1e6 / static_cast<double>(::sysconf(_SC_CLK_TCK));
+  return MachineCpu{static_cast<double>(user + nice + system + irq + softirq) * us_per_tick,
+                    static_cast<double>(steal) * us_per_tick};
+}
+
 // `prefix`_server_cpu_us, _client_cpu_us, _busy_cores, _cpu_ceiling_per_s as JSON members.
 inline std::string CpuShareJson(const std::string& prefix, const CpuShare& c) {
   char buf[320];

@@ -277,6 +277,31 @@ void AwaitFollower(const Server& leader, const Server& follower) {
   if (position(follower) < target) throw std::runtime_error("the follower did not catch up");
 }
 
+// One figure of a ledgerd's /metrics text (0 when absent).
+double MetricValue(const std::string& text, const std::string& name) {
+  const size_t at = text.find("\n" + name + " ");
+  return at == std::string::npos ? 0 : std::atof(text.c_str() + at + name.size() + 2);
+}
+
+// Where a writing node's groups spent their time: requests per group, and per group the
+// µs of the log's commit and of the local copy's synced write (from its /metrics).
+struct GroupTimes {
+  double size = 0, commit_us = 0, local_write_us = 0;
+};
+
+GroupTimes GroupTimesOf(const Server& node) {
+  Client c(node.port());
+  std::string text;
+  c.Send(boost::beast::http::verb::get, "/metrics", "", &text);
+  GroupTimes t;
+  const double groups = MetricValue(text, "ledger_group_commits_total");
+  if (groups <= 0) return t;
+  t.size = MetricValue(text, "ledger_group_commit_requests_total") / groups;
+  t.commit_us = MetricValue(text, "ledger_log_commit_seconds_total") * 1e6 / groups;
+  t.local_write_us = MetricValue(text, "ledger_group_write_seconds_total") * 1e6 / groups;
+  return t;
+}
+
 // Loads the product and the tenants into a ledgerd.
 void SetUpLedger(const Server& server) {
   Client setup(server.port());
@@ -323,9 +348,52 @@ class Paused {
   const pid_t pid_;
 };
 
+// What one timed phase cost in CPU: the machine's (every process: PostgreSQL, ledgerd,
+// this client) and one ledgerd's, per command, and the machine's busy cores.
+struct PhaseCpu {
+  double machine_us = 0, ledgerd_us = 0, busy_cores = 0;
+  double steal_cores = 0;  // cores the hypervisor gave to other guests meanwhile
+};
+
+// Measures the CPU of a phase from construction to Finish.
+class PhaseMeter {
+ public:
+  explicit PhaseMeter(pid_t ledgerd)
+      : ledgerd_(ledgerd),
+        machine_(ReadMachineCpu()),
+        ledgerd_start_(ledgerd > 0 ? ProcessCpuMicros(ledgerd) : 0),
+        start_(SteadyClock::now()) {}
+  PhaseCpu Finish(double ops) const {
+    const double seconds = SecondsSince(start_);
+    const MachineCpu now = ReadMachineCpu();
+    const double machine = now.busy_us - machine_.busy_us;
+    PhaseCpu c;
+    c.machine_us = machine / ops;
+    c.ledgerd_us = ledgerd_ > 0 ? (ProcessCpuMicros(ledgerd_) - ledgerd_start_) / ops : 0;
+    c.busy_cores = machine / (seconds * 1e6);
+    c.steal_cores = (now.steal_us - machine_.steal_us) / (seconds * 1e6);
+    return c;
+  }
+
+ private:
+  pid_t ledgerd_;
+  MachineCpu machine_;
+  double ledgerd_start_;
+  SteadyClock::time_point start_;
+};
+
+// The median of one field of `phases`.
+double Median(const std::vector<PhaseCpu>& phases, double PhaseCpu::*field) {
+  std::vector<double> v;
+  for (const PhaseCpu& p : phases) v.push_back(p.*field);
+  return Median(v);
+}
+
 // What one contest measured, round by round.
 struct Figures {
   std::vector<double> peer, on_pg, local, pg_ratio, embedded_ratio;
+  std::vector<PhaseCpu> peer_cpu, on_pg_cpu;  // the machine's CPU in those phases
+  GroupTimes on_pg_groups;                    // the writing node's, over every round
   std::vector<double> embedded_to_peer;  // the embedded ledgerd ÷ the peer (issue 20's row)
   std::vector<double> follower_checks, embedded_checks, check_ratio;
 };
@@ -370,8 +438,13 @@ Figures RunContest(const std::function<std::string(const std::string&)>& conninf
       // The follower is paused while commands are timed: on a cluster it runs on another
       // machine; here its pulls would take the writer's and PostgreSQL's two cores.
       const Paused paused(follower.pid());
+      const double ops = static_cast<double>(load.per_client * load.clients);
+      const PhaseMeter peer_meter(0);
       f.peer.push_back(RunPeer(conninfo("peer"), prefix, load.clients, load.per_client));
+      f.peer_cpu.push_back(peer_meter.Finish(ops));
+      const PhaseMeter ledger_meter(node.pid());
       f.on_pg.push_back(RunLedger(node, prefix, load.clients, load.per_client));
+      f.on_pg_cpu.push_back(ledger_meter.Finish(ops));
       f.local.push_back(RunLedger(embedded, prefix, load.clients, load.per_client));
     }
     f.pg_ratio.push_back(f.on_pg.back() / f.peer.back());
@@ -384,6 +457,7 @@ Figures RunContest(const std::function<std::string(const std::string&)>& conninf
     f.embedded_checks.push_back(RunChecks(embedded, prefix, load.clients, load.per_client * 2));
     f.check_ratio.push_back(f.follower_checks.back() / f.embedded_checks.back());
   }
+  f.on_pg_groups = GroupTimesOf(node);
   node.Stop();
   follower.Stop();
   embedded.Stop();
@@ -398,11 +472,20 @@ std::string FiguresJson(const Figures& f) {
       "\"median_ratio_to_embedded\":{:.2f},\"round_ratios_to_peer\":[{:.2f}],"
       "\"follower_checks_per_s\":{:.0f},\"embedded_checks_per_s\":{:.0f},"
       "\"median_checks_ratio_follower_to_embedded\":{:.2f},"
-      "\"median_embedded_ratio_to_peer\":{:.2f},\"round_embedded_ratios_to_peer\":[{:.2f}]",
+      "\"median_embedded_ratio_to_peer\":{:.2f},\"round_embedded_ratios_to_peer\":[{:.2f}],"
+      "\"ledger_on_postgres_machine_cpu_us\":{:.1f},\"ledger_on_postgres_ledgerd_cpu_us\":{:.1f},"
+      "\"ledger_on_postgres_busy_cores\":{:.2f},\"ledger_on_postgres_steal_cores\":{:.2f},"
+      "\"peer_machine_cpu_us\":{:.1f},\"peer_busy_cores\":{:.2f},\"peer_steal_cores\":{:.2f},\"ledger_on_postgres_group_size\":{:.1f},"
+      "\"ledger_on_postgres_group_commit_us\":{:.0f},"
+      "\"ledger_on_postgres_group_local_write_us\":{:.0f}",
       Median(f.on_pg), Median(f.peer), Median(f.local), Median(f.pg_ratio),
       Median(f.embedded_ratio), fmt::join(f.pg_ratio, ","), Median(f.follower_checks),
       Median(f.embedded_checks), Median(f.check_ratio), Median(f.embedded_to_peer),
-      fmt::join(f.embedded_to_peer, ","));
+      fmt::join(f.embedded_to_peer, ","), Median(f.on_pg_cpu, &PhaseCpu::machine_us),
+      Median(f.on_pg_cpu, &PhaseCpu::ledgerd_us), Median(f.on_pg_cpu, &PhaseCpu::busy_cores),
+      Median(f.on_pg_cpu, &PhaseCpu::steal_cores), Median(f.peer_cpu, &PhaseCpu::machine_us),
+      Median(f.peer_cpu, &PhaseCpu::busy_cores), Median(f.peer_cpu, &PhaseCpu::steal_cores),
+      f.on_pg_groups.size, f.on_pg_groups.commit_us, f.on_pg_groups.local_write_us);
 }
 
 }  // namespace

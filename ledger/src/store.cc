@@ -673,6 +673,7 @@ StoreStats Store::Stats() const {
   s.events = impl_->stat_events.load();
   s.build_micros = impl_->stat_build_micros.load();
   s.write_micros = impl_->stat_write_micros.load();
+  s.upstream_commit_micros = impl_->stat_commit_micros.load();
   s.recoveries = impl_->stat_recoveries.load();
   s.writes_upstream = impl_->writes_upstream.load();
   s.upstream_lag_events = impl_->upstream_lag_events.load();

@@ -132,7 +132,7 @@ class Store::Impl {
   std::array<std::atomic<uint64_t>, kMaxLogPartitions> durable_last{};
   std::atomic<Micros> ledger_time{0};
   std::atomic<uint64_t> stat_groups{0}, stat_requests{0}, stat_events{0};
-  std::atomic<uint64_t> stat_build_micros{0}, stat_write_micros{0};
+  std::atomic<uint64_t> stat_build_micros{0}, stat_write_micros{0}, stat_commit_micros{0};
   std::atomic<uint64_t> stat_recoveries{0};  // writes resumed after a full disk
   // With an upstream log: this copy's standing (see StoreStats), written by the builder.
   std::atomic<bool> writes_upstream{false};

@@ -256,12 +256,14 @@ Status Store::Impl::WriteGroup(PreparedGroup* group) {
       parts.push_back(UpstreamPart{part.partition, part.after_position, &part.log});
     }
     const Status us = options.upstream->Commit(parts);
+    stat_commit_micros += MicrosSince(start);
     if (!us.ok()) {
       group->upstream_failed = true;
       group->outcome_unknown = us.IsOutcomeUnknown();
       return UpstreamFailure(us);
     }
   }
+  const auto local_start = std::chrono::steady_clock::now();
   rocksdb::WriteOptions wo;
   // Synced even on an upstream log, where the group is durable already: without it a
   // power loss can leave column families at different points (a flushed table ahead of
@@ -269,7 +271,7 @@ Status Store::Impl::WriteGroup(PreparedGroup* group) {
   // their events on reopen.
   wo.sync = true;
   rocksdb::Status ws = db->Write(wo, &group->batch);
-  stat_write_micros += MicrosSince(start);
+  stat_write_micros += MicrosSince(local_start);
   if (!ws.ok()) {
     // The builder state ran ahead of the disk; the store refuses writes until reopened,
     // or, when the disk was full, until TryRecover succeeds.

@@ -40,6 +40,9 @@ void AppendUpstreamMetrics(const ledger::StoreStats& s, std::string* out) {
          "Events the log held past this node's copy at its last look.", s.upstream_lag_events);
   metric("ledger_log_lag_seconds", "gauge", "Seconds since this node's copy last matched the log.",
          fmt::format("{:.3f}", s.upstream_lag_seconds));
+  metric("ledger_log_commit_seconds_total", "counter",
+         "Time spent committing groups to the log (each then written to the local copy).",
+         fmt::format("{:.6f}", s.upstream_commit_micros / 1e6));
   metric("ledger_log_takeovers_total", "counter",
          "Times this node took the right to write the log after it started.", s.upstream_takeovers);
 }

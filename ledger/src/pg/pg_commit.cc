@@ -1,6 +1,6 @@
 // PgLog::CommitGroup: one group as one implicit transaction in one libpq pipeline — the
-// fence first, then one multi-row INSERT (unnest of binary arrays) per table — and one
-// round trip. The transaction commits at the pipeline's Sync, so the outcome is known
+// fence of every partition it touches first, then one multi-row INSERT (unnest of binary
+// arrays) per table over all of them — and one round trip. The transaction commits at the pipeline's Sync, so the outcome is known
 // only once the Sync is answered.
 #include <fmt/format.h>
 
@@ -73,99 +73,108 @@ Status Validate(uint32_t partition, uint32_t partitions, uint64_t expected, cons
   return Status::OK();
 }
 
-// The group's statements after the fence, each with the partition as $1 (the command
-// records also with the partition's position before the group).
-void AddTables(uint32_t partition, uint64_t expected, const PgGroup& g,
-               std::vector<Statement>* out) {
-  auto start = [&](Stmt st) -> pg::Params& {
-    out->push_back(Statement{st, {}});
-    out->back().params.Int4(partition);
-    return out->back().params;
-  };
-  if (!g.events.empty()) {
-    pg::ArrayParam pos(pg::kInt8), tenant(pg::kBytea), version(pg::kInt8), bytes(pg::kBytea);
+// The statements of one commit, column by column over every part it commits (each row
+// with its partition): the fence of every part first, then one multi-row statement per
+// table that has rows — a handful of statements however many partitions the group spans.
+class CommitStatements {
+ public:
+  // Adds `part`'s fence and rows.
+  void Add(const PgPartitionCommit& part) {
+    const PgGroup& g = *part.group;
+    const uint32_t p = part.partition;
+    fence_partition_.AddInt4(p);
+    fence_epoch_.AddInt8(part.epoch);
+    fence_expected_.AddInt8(part.expected_last_position);
+    fence_new_last_.AddInt8(part.expected_last_position + g.events.size());
+    fence_first_rejection_.AddInt8(g.rejections.empty() ? 0 : g.rejections.front().sequence);
+    fence_last_rejection_.AddInt8(g.rejections.empty() ? 0 : g.rejections.back().sequence);
+    fence_time_.AddInt8(static_cast<uint64_t>(g.ledger_time));
     for (const PgEvent& e : g.events) {
-      pos.AddInt8(e.position);
-      tenant.AddBytes(e.tenant);
-      version.AddInt8(e.version);
-      bytes.AddBytes(e.bytes);
+      event_partition_.AddInt4(p);
+      event_position_.AddInt8(e.position);
+      event_tenant_.AddBytes(e.tenant);
+      event_version_.AddInt8(e.version);
+      event_bytes_.AddBytes(e.bytes);
     }
-    pg::Params& p = start(Stmt::kInsertEvents);
-    for (const auto* a : {&pos, &tenant, &version, &bytes}) p.Array(*a);
-  }
-  if (!g.commands.empty()) {
-    pg::ArrayParam tenant(pg::kBytea), id(pg::kBytea), record(pg::kBytea);
     for (const PgCommandRecord& c : g.commands) {
-      tenant.AddBytes(c.tenant);
-      id.AddBytes(c.command_id);
-      record.AddBytes(records::EncodeCommand(c.request_hash, c.result));
+      command_partition_.AddInt4(p);
+      command_tenant_.AddBytes(c.tenant);
+      command_id_.AddBytes(c.command_id);
+      command_record_.AddBytes(records::EncodeCommand(c.request_hash, c.result));
+      command_after_.AddInt8(part.expected_last_position);
     }
-    pg::Params& p = start(Stmt::kInsertCommands);
-    for (const auto* a : {&tenant, &id, &record}) p.Array(*a);
-    p.Int8(expected);
-  }
-  if (!g.rejections.empty()) {
-    pg::ArrayParam seq(pg::kInt8), tenant(pg::kBytea), record(pg::kBytea);
     for (const RejectionRecord& r : g.rejections) {
-      seq.AddInt8(r.sequence);
-      tenant.AddBytes(r.tenant);
-      record.AddBytes(records::EncodeRejection(r));
+      rejection_partition_.AddInt4(p);
+      rejection_sequence_.AddInt8(r.sequence);
+      rejection_tenant_.AddBytes(r.tenant);
+      rejection_record_.AddBytes(records::EncodeRejection(r));
     }
-    pg::Params& p = start(Stmt::kInsertRejections);
-    for (const auto* a : {&seq, &tenant, &record}) p.Array(*a);
-  }
-  // One upsert may not touch a row twice: keep each tenant's last head.
-  std::unordered_map<std::string_view, const StreamHead*> heads;
-  for (const PgHead& h : g.heads) heads[h.tenant] = &h.head;
-  if (!heads.empty()) {
-    pg::ArrayParam tenant(pg::kBytea), version(pg::kInt8), position(pg::kInt8), hash(pg::kBytea);
-    for (const auto& [t, h] : heads) {
-      tenant.AddBytes(t);
-      version.AddInt8(h->version);
-      position.AddInt8(h->position);
-      hash.AddBytes(AsBytes(h->hash));
+    // One upsert may not touch a row twice: keep each tenant's (or side row's) last.
+    std::unordered_map<std::string_view, const StreamHead*> heads;
+    for (const PgHead& h : g.heads) heads[h.tenant] = &h.head;
+    for (const auto& [tenant, head] : heads) {
+      head_partition_.AddInt4(p);
+      head_tenant_.AddBytes(tenant);
+      head_version_.AddInt8(head->version);
+      head_position_.AddInt8(head->position);
+      head_hash_.AddBytes(AsBytes(head->hash));
     }
-    pg::Params& p = start(Stmt::kUpsertHeads);
-    for (const auto* a : {&tenant, &version, &position, &hash}) p.Array(*a);
-  }
-  // Likewise each side-table key's last write, split into puts and deletes.
-  std::map<std::pair<std::string_view, std::string_view>, const PgSideRow*> rows;
-  for (const PgSideRow& r : g.rows) rows[{r.table, r.key}] = &r;
-  pg::ArrayParam put_table(pg::kText), put_key(pg::kBytea), put_value(pg::kBytea);
-  pg::ArrayParam del_table(pg::kText), del_key(pg::kBytea);
-  for (const auto& [key, r] : rows) {
-    if (r->value) {
-      put_table.AddBytes(r->table);
-      put_key.AddBytes(r->key);
-      put_value.AddBytes(*r->value);
-    } else {
-      del_table.AddBytes(r->table);
-      del_key.AddBytes(r->key);
+    std::map<std::pair<std::string_view, std::string_view>, const PgSideRow*> rows;
+    for (const PgSideRow& r : g.rows) rows[{r.table, r.key}] = &r;
+    for (const auto& [key, r] : rows) {
+      if (r->value) {
+        put_partition_.AddInt4(p);
+        put_table_.AddBytes(r->table);
+        put_key_.AddBytes(r->key);
+        put_value_.AddBytes(*r->value);
+      } else {
+        delete_partition_.AddInt4(p);
+        delete_table_.AddBytes(r->table);
+        delete_key_.AddBytes(r->key);
+      }
     }
   }
-  if (put_table.size() > 0) {
-    pg::Params& p = start(Stmt::kUpsertSideRows);
-    for (const auto* a : {&put_table, &put_key, &put_value}) p.Array(*a);
-  }
-  if (del_table.size() > 0) {
-    pg::Params& p = start(Stmt::kDeleteSideRows);
-    for (const auto* a : {&del_table, &del_key}) p.Array(*a);
-  }
-}
 
-// The fence of one part: advances its partition row or fails the whole transaction.
-void AddFence(const PgPartitionCommit& part, std::vector<Statement>* out) {
-  const PgGroup& group = *part.group;
-  out->push_back(Statement{Stmt::kAdvance, {}});
-  pg::Params& fence = out->back().params;
-  fence.Int4(part.partition);
-  fence.Int8(part.epoch);
-  fence.Int8(part.expected_last_position);
-  fence.Int8(part.expected_last_position + group.events.size());
-  fence.Int8(group.rejections.empty() ? 0 : group.rejections.front().sequence);
-  fence.Int8(group.rejections.empty() ? 0 : group.rejections.back().sequence);
-  fence.Int8(static_cast<uint64_t>(group.ledger_time));
-}
+  // The transaction's statements, the fence first; none when nothing was added.
+  std::vector<Statement> Take() const {
+    std::vector<Statement> out;
+    auto add = [&out](Stmt st, std::initializer_list<const pg::ArrayParam*> columns) {
+      if (columns.size() == 0 || (*columns.begin())->size() == 0) return;
+      out.push_back(Statement{st, {}});
+      for (const pg::ArrayParam* column : columns) out.back().params.Array(*column);
+    };
+    add(Stmt::kAdvance, {&fence_partition_, &fence_epoch_, &fence_expected_, &fence_new_last_,
+                         &fence_first_rejection_, &fence_last_rejection_, &fence_time_});
+    add(Stmt::kInsertEvents,
+        {&event_partition_, &event_position_, &event_tenant_, &event_version_, &event_bytes_});
+    add(Stmt::kInsertCommands, {&command_partition_, &command_tenant_, &command_id_,
+                                &command_record_, &command_after_});
+    add(Stmt::kInsertRejections,
+        {&rejection_partition_, &rejection_sequence_, &rejection_tenant_, &rejection_record_});
+    add(Stmt::kUpsertHeads,
+        {&head_partition_, &head_tenant_, &head_version_, &head_position_, &head_hash_});
+    add(Stmt::kUpsertSideRows, {&put_partition_, &put_table_, &put_key_, &put_value_});
+    add(Stmt::kDeleteSideRows, {&delete_partition_, &delete_table_, &delete_key_});
+    return out;
+  }
+
+ private:
+  using A = pg::ArrayParam;
+  A fence_partition_{pg::kInt4}, fence_epoch_{pg::kInt8}, fence_expected_{pg::kInt8},
+      fence_new_last_{pg::kInt8}, fence_first_rejection_{pg::kInt8},
+      fence_last_rejection_{pg::kInt8}, fence_time_{pg::kInt8};
+  A event_partition_{pg::kInt4}, event_position_{pg::kInt8}, event_tenant_{pg::kBytea},
+      event_version_{pg::kInt8}, event_bytes_{pg::kBytea};
+  A command_partition_{pg::kInt4}, command_tenant_{pg::kBytea}, command_id_{pg::kBytea},
+      command_record_{pg::kBytea}, command_after_{pg::kInt8};
+  A rejection_partition_{pg::kInt4}, rejection_sequence_{pg::kInt8},
+      rejection_tenant_{pg::kBytea}, rejection_record_{pg::kBytea};
+  A head_partition_{pg::kInt4}, head_tenant_{pg::kBytea}, head_version_{pg::kInt8},
+      head_position_{pg::kInt8}, head_hash_{pg::kBytea};
+  A put_partition_{pg::kInt4}, put_table_{pg::kText}, put_key_{pg::kBytea},
+      put_value_{pg::kBytea};
+  A delete_partition_{pg::kInt4}, delete_table_{pg::kText}, delete_key_{pg::kBytea};
+};
 
 Status Unknown(std::string_view why) {
   return Status::OutcomeUnknown(fmt::format(
@@ -180,7 +189,7 @@ Status PgLog::CommitGroup(uint32_t partition, uint64_t epoch, uint64_t expected_
 }
 
 Status PgLog::CommitGroups(const std::vector<PgPartitionCommit>& parts) {
-  std::vector<Statement> statements;
+  CommitStatements commit;
   for (size_t i = 0; i < parts.size(); ++i) {
     const PgPartitionCommit& part = parts[i];
     Status s = impl_->CheckPartition(part.partition);
@@ -195,9 +204,9 @@ Status PgLog::CommitGroups(const std::vector<PgPartitionCommit>& parts) {
       s = Validate(part.partition, impl_->partitions(), part.expected_last_position, *part.group);
     }
     if (!s.ok()) return s;
-    AddFence(part, &statements);
-    AddTables(part.partition, part.expected_last_position, *part.group, &statements);
+    commit.Add(part);
   }
+  std::vector<Statement> statements = commit.Take();
   if (statements.empty()) return Status::OK();
 
   Status s = impl_->Ready();

@@ -67,32 +67,35 @@ const char* StmtName(Stmt s) {
 
 const char* StmtSql(Stmt s) {
   switch (s) {
+    // The group's statements cover every partition it touches: each takes the rows'
+    // partitions as an array ($1) beside their columns.
     case Stmt::kAdvance:
-      return "SELECT ledger_advance($1::int4, $2::int8, $3::int8, $4::int8, $5::int8, $6::int8, "
-             "$7::int8)";
+      return "SELECT ledger_advance(p, e, x, n, rf, rl, t) FROM unnest($1::int4[], $2::int8[], "
+             "$3::int8[], $4::int8[], $5::int8[], $6::int8[], $7::int8[]) "
+             "AS u(p, e, x, n, rf, rl, t)";
     case Stmt::kInsertEvents:
       return "INSERT INTO ledger_events (partition, position, tenant, version, event) "
-             "SELECT $1::int4, * FROM unnest($2::int8[], $3::bytea[], $4::int8[], $5::bytea[])";
+             "SELECT * FROM unnest($1::int4[], $2::int8[], $3::bytea[], $4::int8[], $5::bytea[])";
     case Stmt::kInsertCommands:
       return "INSERT INTO ledger_commands (tenant, command_id, partition, after_position, record) "
-             "SELECT t, c, $1::int4, $5::int8, r FROM unnest($2::bytea[], $3::bytea[], "
-             "$4::bytea[]) AS u(t, c, r)";
+             "SELECT t, c, p, a, r FROM unnest($1::int4[], $2::bytea[], $3::bytea[], "
+             "$4::bytea[], $5::int8[]) AS u(p, t, c, r, a)";
     case Stmt::kInsertRejections:
       return "INSERT INTO ledger_rejections (partition, sequence, tenant, record) "
-             "SELECT $1::int4, * FROM unnest($2::int8[], $3::bytea[], $4::bytea[])";
+             "SELECT * FROM unnest($1::int4[], $2::int8[], $3::bytea[], $4::bytea[])";
     case Stmt::kUpsertHeads:
       return "INSERT INTO ledger_heads (tenant, partition, version, position, hash) "
-             "SELECT t, $1::int4, v, p, h FROM unnest($2::bytea[], $3::int8[], $4::int8[], "
-             "$5::bytea[]) AS u(t, v, p, h) "
+             "SELECT t, p, v, o, h FROM unnest($1::int4[], $2::bytea[], $3::int8[], $4::int8[], "
+             "$5::bytea[]) AS u(p, t, v, o, h) "
              "ON CONFLICT (tenant) DO UPDATE SET version = excluded.version, "
              "position = excluded.position, hash = excluded.hash";
     case Stmt::kUpsertSideRows:
       return "INSERT INTO ledger_side_rows (partition, table_name, key, value) "
-             "SELECT $1::int4, * FROM unnest($2::text[], $3::bytea[], $4::bytea[]) "
+             "SELECT * FROM unnest($1::int4[], $2::text[], $3::bytea[], $4::bytea[]) "
              "ON CONFLICT (partition, table_name, key) DO UPDATE SET value = excluded.value";
     case Stmt::kDeleteSideRows:
-      return "DELETE FROM ledger_side_rows WHERE partition = $1::int4 AND (table_name, key) IN "
-             "(SELECT * FROM unnest($2::text[], $3::bytea[]))";
+      return "DELETE FROM ledger_side_rows WHERE (partition, table_name, key) IN "
+             "(SELECT * FROM unnest($1::int4[], $2::text[], $3::bytea[]))";
     case Stmt::kAcquire:
       return "UPDATE ledger_partitions SET owner = $2::text, epoch = epoch + 1, "
              "lease_until = now() + $3::int8 * interval '1 millisecond' "

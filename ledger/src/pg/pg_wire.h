@@ -49,6 +49,11 @@ class ArrayParam {
     coding::PutFixed64(&body_, v);
     ++count_;
   }
+  void AddInt4(uint32_t v) {
+    coding::PutFixed32(&body_, 4);
+    coding::PutFixed32(&body_, v);
+    ++count_;
+  }
   size_t size() const { return count_; }
   // The encoded array: ndim, has-nulls flag, element type, then (if any) the dimension
   // and its lower bound, then each element as length and bytes.
