@@ -26,6 +26,7 @@
 #include "clients.h"
 #include "commands_bench.h"
 #include "echo_peer.h"
+#include "http_load.h"
 #include "ledger/sha256.h"
 #include "ledgerd_child.h"
 #include "server/framing.h"
@@ -52,44 +53,6 @@ struct Phase {
   std::vector<int64_t> latencies_us;
   CpuShare cpu;  // where the CPU went while the phase ran
 };
-
-// Runs `per_client` operations on each of `clients` threads; op(client, c, n) → ok.
-template <typename Op>
-Phase RunClients(uint16_t port, int clients, long per_client, const Op& op) {
-  Phase phase;
-  std::vector<std::vector<int64_t>> lat(static_cast<size_t>(clients));
-  std::atomic<bool> ok{true};
-  std::atomic<int> ready{0};
-  std::atomic<bool> go{false};
-  std::vector<std::thread> threads;
-  for (int c = 0; c < clients; ++c) {
-    threads.emplace_back([&, c] {
-      try {
-        Client client(port);
-        ++ready;
-        while (!go) std::this_thread::yield();
-        auto& l = lat[static_cast<size_t>(c)];
-        l.reserve(static_cast<size_t>(per_client));
-        for (long n = 0; n < per_client; ++n) {
-          const auto t0 = SteadyClock::now();
-          if (!op(client, c, n)) ok = false;
-          l.push_back(MicrosSince(t0));
-        }
-      } catch (const std::exception&) {
-        ok = false;
-        ++ready;
-      }
-    });
-  }
-  while (ready < clients) std::this_thread::yield();
-  const auto start = SteadyClock::now();
-  go = true;
-  for (auto& t : threads) t.join();
-  phase.seconds = SecondsSince(start);
-  phase.ok = ok;
-  for (auto& l : lat) phase.latencies_us.insert(phase.latencies_us.end(), l.begin(), l.end());
-  return phase;
-}
 
 // `per_client` commands (`command(c, n)`) from each of `clients` asynchronous clients, in
 // this process, on a new store under `dir` opened as ledgerd opens it; the tenants are
@@ -251,31 +214,36 @@ int RunNetworkBench(int argc, char** argv) {
             meter->Finish(static_cast<double>(checks_per_client * clients), r.seconds)};
   }
 
-  // HTTP/1.1: a blocking keep-alive client per thread.
+  // HTTP/1.1: the same clients, keep-alive connections driven by one thread (http_load.h).
   Phase cmd, chk;
   if (protocol != "capnp") {
-    std::vector<std::vector<std::string>> bodies(static_cast<size_t>(clients));
+    std::vector<std::vector<std::string>> posts(static_cast<size_t>(clients));
+    std::vector<std::vector<std::string>> gets(static_cast<size_t>(clients));
     for (int c = 0; c < clients; ++c) {
-      for (long n = 0; n < per_client; ++n)
-        bodies[static_cast<size_t>(c)].push_back(invite("h", c, n));
+      for (long n = 0; n < per_client; ++n) {
+        posts[static_cast<size_t>(c)].push_back(
+            HttpRequest("POST", "/v1/commands", kToken, invite("h", c, n)));
+      }
+      for (long n = 0; n < checks_per_client; ++n) {
+        gets[static_cast<size_t>(c)].push_back(
+            HttpRequest("GET",
+                        fmt::format("/v1/tenants/t{}/check?user={}&product=bench.pro", c % kTenants,
+                                    check_user("h", c, n)),
+                        kToken));
+      }
     }
     std::optional<CpuMeter> meter(server.pid());
-    cmd = RunClients(server.port(), clients, per_client, [&](Client& cl, int c, long n) {
-      std::string out;
-      return cl.Send(http::verb::post, "/v1/commands",
-                     bodies[static_cast<size_t>(c)][static_cast<size_t>(n)], &out) == 200 &&
-             out.find("\"accepted\"") != std::string::npos;
+    LoadResult r = RunHttpLoad(server.port(), posts, [](int status, std::string_view body) {
+      return status == 200 && body.find("\"accepted\"") != std::string_view::npos;
     });
-    cmd.cpu = meter->Finish(static_cast<double>(per_client * clients), cmd.seconds);
+    cmd = {r.ok, r.seconds, std::move(r.latencies_us),
+           meter->Finish(static_cast<double>(per_client * clients), r.seconds)};
     meter.emplace(server.pid());
-    chk = RunClients(server.port(), clients, checks_per_client, [&](Client& cl, int c, long n) {
-      const std::string target = fmt::format("/v1/tenants/t{}/check?user={}&product=bench.pro",
-                                             c % kTenants, check_user("h", c, n));
-      std::string out;
-      return cl.Send(http::verb::get, target, "", &out) == 200 &&
-             out.find("\"allowed\"") != std::string::npos;
+    r = RunHttpLoad(server.port(), gets, [](int status, std::string_view body) {
+      return status == 200 && body.find("\"allowed\"") != std::string_view::npos;
     });
-    chk.cpu = meter->Finish(static_cast<double>(checks_per_client * clients), chk.seconds);
+    chk = {r.ok, r.seconds, std::move(r.latencies_us),
+           meter->Finish(static_cast<double>(checks_per_client * clients), r.seconds)};
   }
   server.Stop();
   if (!cmd.ok || !chk.ok || !capnp_cmd.ok || !capnp_chk.ok || !echo.ok || !inprocess.ok) {

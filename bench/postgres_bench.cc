@@ -394,7 +394,7 @@ struct Figures {
   std::vector<double> peer, on_pg, local, pg_ratio, embedded_ratio;
   std::vector<PhaseCpu> peer_cpu, on_pg_cpu;  // the machine's CPU in those phases
   GroupTimes on_pg_groups;                    // the writing node's, over every round
-  std::vector<double> embedded_to_peer;  // the embedded ledgerd ÷ the peer (issue 20's row)
+  std::vector<double> embedded_to_peer;       // the embedded ledgerd ÷ the peer (issue 20's row)
   std::vector<double> follower_checks, embedded_checks, check_ratio;
 };
 
@@ -475,7 +475,8 @@ std::string FiguresJson(const Figures& f) {
       "\"median_embedded_ratio_to_peer\":{:.2f},\"round_embedded_ratios_to_peer\":[{:.2f}],"
       "\"ledger_on_postgres_machine_cpu_us\":{:.1f},\"ledger_on_postgres_ledgerd_cpu_us\":{:.1f},"
       "\"ledger_on_postgres_busy_cores\":{:.2f},\"ledger_on_postgres_steal_cores\":{:.2f},"
-      "\"peer_machine_cpu_us\":{:.1f},\"peer_busy_cores\":{:.2f},\"peer_steal_cores\":{:.2f},\"ledger_on_postgres_group_size\":{:.1f},"
+      "\"peer_machine_cpu_us\":{:.1f},\"peer_busy_cores\":{:.2f},\"peer_steal_cores\":{:.2f},"
+      "\"ledger_on_postgres_group_size\":{:.1f},"
       "\"ledger_on_postgres_group_commit_us\":{:.0f},"
       "\"ledger_on_postgres_group_local_write_us\":{:.0f}",
       Median(f.on_pg), Median(f.peer), Median(f.local), Median(f.pg_ratio),

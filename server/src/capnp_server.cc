@@ -79,7 +79,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   void Start() {
     net::dispatch(stream_.get_executor(), [self = this->shared_from_this()] {
       self->ArmIdleTimer();
-      if constexpr (std::is_same_v<Stream, tcp::socket>) {
+      if constexpr (std::is_same_v<Stream, detail::StrandSocket>) {
         self->ReadMore();
       } else {
         self->handshake_deadline_ =
@@ -96,8 +96,8 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
  private:
   using Clock = std::chrono::steady_clock;
 
-  tcp::socket& socket() {
-    if constexpr (std::is_same_v<Stream, tcp::socket>) {
+  detail::StrandSocket& socket() {
+    if constexpr (std::is_same_v<Stream, detail::StrandSocket>) {
       return stream_;
     } else {
       return stream_.next_layer();
@@ -540,7 +540,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
 }  // namespace
 
 void CapnpServer::Impl::Accept() {
-  acceptor->async_accept(net::make_strand(ioc), [this](error_code ec, tcp::socket socket) {
+  acceptor->async_accept(net::make_strand(ioc), [this](error_code ec, detail::StrandSocket socket) {
     if (ec) {
       if (ec == net::error::operation_aborted || stopping.load()) return;
     } else if (metrics.capnp_connections.load() >= options.connections.max_connections) {
@@ -549,10 +549,10 @@ void CapnpServer::Impl::Accept() {
     } else {
       socket.set_option(tcp::no_delay(true), ec);
       if (tls) {
-        using TlsStream = ssl::stream<tcp::socket>;
+        using TlsStream = ssl::stream<detail::StrandSocket>;
         std::make_shared<Session<TlsStream>>(TlsStream(std::move(socket), *tls), this)->Start();
       } else {
-        std::make_shared<Session<tcp::socket>>(std::move(socket), this)->Start();
+        std::make_shared<Session<detail::StrandSocket>>(std::move(socket), this)->Start();
       }
     }
     if (!stopping.load()) Accept();

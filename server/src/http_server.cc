@@ -98,14 +98,16 @@ struct HttpServer::Impl : detail::Listener {
 
 namespace {
 
-using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+// A connection's TCP stream with beast's timeouts, on its strand (detail::Strand).
+using PlainStream = beast::basic_stream<tcp, detail::Strand>;
+using TlsStream = beast::ssl_stream<PlainStream>;
 
 // One HTTP connection: read a request, answer it, repeat while keep-alive. `Stream` is a
-// beast::tcp_stream (HTTP) or a TlsStream over one (HTTPS).
+// PlainStream (HTTP) or a TlsStream over one (HTTPS).
 template <class Stream>
 class Session : public std::enable_shared_from_this<Session<Stream>> {
  public:
-  Session(tcp::socket socket, HttpServer::Impl* server)
+  Session(detail::StrandSocket socket, HttpServer::Impl* server)
       : stream_(MakeStream(std::move(socket), server)), server_(server) {
     server_->metrics.http_connections.fetch_add(1);
   }
@@ -573,7 +575,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     Lowest().close();
   }
 
-  static Stream MakeStream(tcp::socket socket, HttpServer::Impl* server) {
+  static Stream MakeStream(detail::StrandSocket socket, HttpServer::Impl* server) {
     if constexpr (std::is_same_v<Stream, TlsStream>) {
       return Stream(std::move(socket), *server->tls);
     } else {
@@ -581,7 +583,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     }
   }
   // The TCP stream under any TLS: its timeouts, its socket.
-  beast::tcp_stream& Lowest() { return beast::get_lowest_layer(stream_); }
+  PlainStream& Lowest() { return beast::get_lowest_layer(stream_); }
 
   Stream stream_;
   HttpServer::Impl* server_;
@@ -600,21 +602,22 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
 }  // namespace
 
 void HttpServer::Impl::Accept() {
-  acceptor->async_accept(net::make_strand(ioc), [this](beast::error_code ec, tcp::socket socket) {
-    if (ec) {
-      if (ec == net::error::operation_aborted || stopping.load()) return;
-    } else if (metrics.http_connections.load() >= options.connections.max_connections) {
-      beast::error_code ignored;
-      socket.close(ignored);  // over the connection cap
-    } else {
-      if (tls) {
-        std::make_shared<Session<TlsStream>>(std::move(socket), this)->Start();
-      } else {
-        std::make_shared<Session<beast::tcp_stream>>(std::move(socket), this)->Start();
-      }
-    }
-    if (!stopping.load()) Accept();
-  });
+  acceptor->async_accept(
+      net::make_strand(ioc), [this](beast::error_code ec, detail::StrandSocket socket) {
+        if (ec) {
+          if (ec == net::error::operation_aborted || stopping.load()) return;
+        } else if (metrics.http_connections.load() >= options.connections.max_connections) {
+          beast::error_code ignored;
+          socket.close(ignored);  // over the connection cap
+        } else {
+          if (tls) {
+            std::make_shared<Session<TlsStream>>(std::move(socket), this)->Start();
+          } else {
+            std::make_shared<Session<PlainStream>>(std::move(socket), this)->Start();
+          }
+        }
+        if (!stopping.load()) Accept();
+      });
 }
 
 HttpServer::HttpServer(Frontend* frontend, HttpOptions options)

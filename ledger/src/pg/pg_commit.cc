@@ -1,7 +1,7 @@
 // PgLog::CommitGroup: one group as one implicit transaction in one libpq pipeline — the
 // fence of every partition it touches first, then one multi-row INSERT (unnest of binary
-// arrays) per table over all of them — and one round trip. The transaction commits at the pipeline's Sync, so the outcome is known
-// only once the Sync is answered.
+// arrays) per table over all of them — and one round trip. The transaction commits at the
+// pipeline's Sync, so the outcome is known only once the Sync is answered.
 #include <fmt/format.h>
 
 #include <map>
@@ -147,8 +147,8 @@ class CommitStatements {
                          &fence_first_rejection_, &fence_last_rejection_, &fence_time_});
     add(Stmt::kInsertEvents,
         {&event_partition_, &event_position_, &event_tenant_, &event_version_, &event_bytes_});
-    add(Stmt::kInsertCommands, {&command_partition_, &command_tenant_, &command_id_,
-                                &command_record_, &command_after_});
+    add(Stmt::kInsertCommands,
+        {&command_partition_, &command_tenant_, &command_id_, &command_record_, &command_after_});
     add(Stmt::kInsertRejections,
         {&rejection_partition_, &rejection_sequence_, &rejection_tenant_, &rejection_record_});
     add(Stmt::kUpsertHeads,
@@ -167,12 +167,11 @@ class CommitStatements {
       event_version_{pg::kInt8}, event_bytes_{pg::kBytea};
   A command_partition_{pg::kInt4}, command_tenant_{pg::kBytea}, command_id_{pg::kBytea},
       command_record_{pg::kBytea}, command_after_{pg::kInt8};
-  A rejection_partition_{pg::kInt4}, rejection_sequence_{pg::kInt8},
-      rejection_tenant_{pg::kBytea}, rejection_record_{pg::kBytea};
+  A rejection_partition_{pg::kInt4}, rejection_sequence_{pg::kInt8}, rejection_tenant_{pg::kBytea},
+      rejection_record_{pg::kBytea};
   A head_partition_{pg::kInt4}, head_tenant_{pg::kBytea}, head_version_{pg::kInt8},
       head_position_{pg::kInt8}, head_hash_{pg::kBytea};
-  A put_partition_{pg::kInt4}, put_table_{pg::kText}, put_key_{pg::kBytea},
-      put_value_{pg::kBytea};
+  A put_partition_{pg::kInt4}, put_table_{pg::kText}, put_key_{pg::kBytea}, put_value_{pg::kBytea};
   A delete_partition_{pg::kInt4}, delete_table_{pg::kText}, delete_key_{pg::kBytea};
 };
 
