@@ -109,7 +109,7 @@ spec = {
         "requestBody": {"required": True, "content": {"application/json": {"schema": {"oneOf": [ref("Command"), arr(ref("Command"))]}}}},
         "responses": {"200": resp("the result (rejections included: status rejected, with code and message), or an array of results",
                                   {"oneOf": [ref("Result"), arr(ref("Result"))]}), **errors}}},
-    "/v1/events": {"get": {"summary": "The log from a position as JSON lines, then a live tail (auditor, admin, or a token without a role)",
+    "/v1/events": {"get": {"summary": "The log from a position as JSON lines, then a live tail (auditor, admin)",
         "parameters": [p("from", desc="first position", example="1", schema={"type": "string", "pattern": "^[0-9]+$"}),
                        p("tenant", desc="only this tenant's events", example="acme"),
                        p("follow", desc="0: stop at the end instead of tailing", example="0")],
@@ -203,7 +203,8 @@ for path, item in spec["paths"].items():
       continue
     roles = RIGHTS[RIGHT_OF[(path, method)]]
     op["x-roles"] = roles
-    op["description"] = ("Roles: " + ", ".join(roles) + " (and tokens without a role). "
+    op["description"] = ("Roles: " + ", ".join(roles) + " (a token without a role is a service token, "
+                         "or an admin one with \"system\": true). "
                          + ("Backups also need a token for every tenant (\"*\"). " if path == "/v1/admin/backup" else "")
                          + "Any other role: 403 forbidden; a tenant outside the token's: 403.")
 spec["info"]["description"] += (" Each operation's `x-roles` lists the roles that may call it.")

@@ -46,10 +46,7 @@ std::string_view RightName(Right right) {
 
 bool RoleAllows(Role role, Right right) {
   switch (role) {
-    case Role::kUnset:
-      // The rights of tokens before roles: they could already read every event of their
-      // tenants (the events stream), so the history and audit reads add nothing.
-      return true;
+    case Role::kUnset:  // a token without a role is a service token
     case Role::kService:
       return right == Right::kWrite || right == Right::kCheck;
     case Role::kSupport:
@@ -62,12 +59,18 @@ bool RoleAllows(Role role, Right right) {
   return false;
 }
 
+Role EffectiveRole(const TokenGrant& grant) {
+  if (grant.role != Role::kUnset) return grant.role;
+  return grant.system ? Role::kAdmin : Role::kService;
+}
+
 namespace {
 
 AuthDecision RoleRefusal(const TokenGrant& grant, Right right) {
+  const std::string role = grant.role == Role::kUnset ? "no role, so service"
+                                                      : "role " + std::string(RoleName(grant.role));
   return {403, "forbidden",
-          "token '" + grant.name + "' (role " + std::string(RoleName(grant.role)) + ") may not " +
-              std::string(RightName(right))};
+          "token '" + grant.name + "' (" + role + ") may not " + std::string(RightName(right))};
 }
 
 }  // namespace
@@ -195,7 +198,7 @@ AuthDecision Authorize(const TokenRegistry& tokens, std::optional<std::string_vi
   }
   const TokenGrant* grant = tokens.Find(*token);
   if (grant == nullptr) return {401, "unauthorized", "unknown token"};
-  if (!RoleAllows(grant->role, right)) return RoleRefusal(*grant, right);
+  if (!RoleAllows(EffectiveRole(*grant), right)) return RoleRefusal(*grant, right);
   if (tenant.empty()) {
     if (!grant->system) {
       return {403, "forbidden", "token '" + grant->name + "' may not change the product catalog"};
@@ -217,7 +220,7 @@ AuthDecision AuthorizeAnyTenant(const TokenRegistry& tokens, std::optional<std::
   if (!token) return {401, "unauthorized", "no token: send Authorization: Bearer <token>"};
   const TokenGrant* grant = tokens.Find(*token);
   if (grant == nullptr) return {401, "unauthorized", "unknown token"};
-  if (!RoleAllows(grant->role, right)) return RoleRefusal(*grant, right);
+  if (!RoleAllows(EffectiveRole(*grant), right)) return RoleRefusal(*grant, right);
   return {};
 }
 
@@ -226,7 +229,7 @@ AuthDecision AuthorizeAllTenants(const TokenRegistry& tokens, std::optional<std:
   if (!token) return {401, "unauthorized", "no token: send Authorization: Bearer <token>"};
   const TokenGrant* grant = tokens.Find(*token);
   if (grant == nullptr) return {401, "unauthorized", "unknown token"};
-  if (!RoleAllows(grant->role, right)) return RoleRefusal(*grant, right);
+  if (!RoleAllows(EffectiveRole(*grant), right)) return RoleRefusal(*grant, right);
   if (!grant->all_tenants) {
     return {403, "forbidden",
             "token '" + grant->name + "' does not reach every tenant: name one (tenant=...)"};
@@ -238,7 +241,7 @@ AuthDecision AuthorizeAdmin(const TokenRegistry& tokens, std::optional<std::stri
   if (!token) return {401, "unauthorized", "no token: send Authorization: Bearer <token>"};
   const TokenGrant* grant = tokens.Find(*token);
   if (grant == nullptr) return {401, "unauthorized", "unknown token"};
-  const bool admin = grant->role == Role::kAdmin || (grant->role == Role::kUnset && grant->system);
+  const bool admin = EffectiveRole(*grant) == Role::kAdmin;
   if (!grant->all_tenants || !admin) {
     return {403, "forbidden",
             "token '" + grant->name +

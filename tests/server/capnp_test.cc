@@ -268,7 +268,12 @@ TEST_CASE("capnp: tokens and tenant scoping", "[server][capnp]") {
   uint64_t next = 0, last = 0;
   CHECK_FALSE(acme->ReadEvents(1, "", 10, &events, &next, &last).ok());
   CHECK(acme->remote_error()->code == "forbidden");
-  REQUIRE(acme->ReadEvents(1, "acme", 100, &events, &next, &last).ok());
+  // The events are an auditor's read: a token without a role is a service token.
+  CHECK_FALSE(acme->ReadEvents(1, "acme", 100, &events, &next, &last).ok());
+  CHECK(acme->remote_error()->code == "forbidden");
+  auto auditor = Connect(d, ledger::testing::kAuditorToken);
+  CHECK_FALSE(auditor->ReadEvents(1, "", 10, &events, &next, &last).ok());
+  REQUIRE(auditor->ReadEvents(1, "acme", 100, &events, &next, &last).ok());
   for (const auto& bytes : events) {
     ledger::StoredEvent e;
     REQUIRE(e.Parse(bytes).ok());
@@ -439,7 +444,7 @@ TEST_CASE("capnp: a followed event stream delivers new events as they become dur
           "[server][capnp]") {
   LedgerdProcess d;
   Setup(*Connect(d, kSystemToken));
-  auto follower = Connect(d, kAcmeToken);
+  auto follower = Connect(d, ledger::testing::kAuditorToken);  // the events: an auditor's read
   uint64_t id = 0;
   REQUIRE(follower
               ->Send(

@@ -39,6 +39,7 @@ using ledger::testing::Write;
 
 constexpr const char* kSystem = ledger::testing::kSystemToken;
 constexpr const char* kAcme = ledger::testing::kAcmeToken;
+constexpr const char* kAcmeAuditor = ledger::testing::kAuditorToken;
 
 // A ledgerd child process (tokens: kSystem for all tenants, kAcme for acme) and an HTTP
 // client of it.
@@ -273,11 +274,13 @@ TEST_CASE("ledgerd: the events stream, scoped by tenant, with a live tail", "[se
   REQUIRE(events.size() == 6);
   for (size_t i = 0; i < events.size(); ++i) CHECK(events[i]["position"] == i + 1);
   CHECK(events[0]["type"] == "product_defined");
-  // A token for one tenant must name it, and only gets its events.
-  CHECK(d.Get("/v1/events?follow=0", kAcme).status == 403);
-  CHECK(d.Get("/v1/events?tenant=globex&follow=0", kAcme).status == 403);
+  // A token for one tenant must name it, and only gets its events; the events stream is
+  // an auditor's read (a service token, as one without a role, gets 403).
+  CHECK(d.Get("/v1/events?tenant=acme&follow=0", kAcme).status == 403);
+  CHECK(d.Get("/v1/events?follow=0", kAcmeAuditor).status == 403);
+  CHECK(d.Get("/v1/events?tenant=globex&follow=0", kAcmeAuditor).status == 403);
   CHECK(d.Get("/v1/events?from=x&follow=0", kSystem).status == 400);
-  const auto acme = d.Get("/v1/events?tenant=acme&follow=0", kAcme);
+  const auto acme = d.Get("/v1/events?tenant=acme&follow=0", kAcmeAuditor);
   REQUIRE(acme.status == 200);
   CHECK(acme.body.find("\"tenant\":\"globex\"") == std::string::npos);
   CHECK(acme.body.find("\"tenant\":\"acme\"") != std::string::npos);
@@ -286,7 +289,8 @@ TEST_CASE("ledgerd: the events stream, scoped by tenant, with a live tail", "[se
   tcp::socket s(ioc);
   s.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), d.port()));
   const std::string request = std::string("GET /v1/events?tenant=acme&from=7 HTTP/1.1\r\n") +
-                              "Host: 127.0.0.1\r\nAuthorization: Bearer " + kAcme + "\r\n\r\n";
+                              "Host: 127.0.0.1\r\nAuthorization: Bearer " + kAcmeAuditor +
+                              "\r\n\r\n";
   net::write(s, net::buffer(request));
   REQUIRE(
       d.Post(Cmd("invite_member", "olga", {{"user", "tailed"}, {"email", "t@acme.test"}}), kAcme)

@@ -302,7 +302,7 @@ TEST_CASE("ledgerd: each role reaches exactly its routes, and only its tenant's"
       {ledger::testing::kSupportToken, false, {0, 1, 2, 3, 4, 5, 6, 10}, false},
       {ledger::testing::kAuditorToken, false, {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10}, true},
       {ledger::testing::kAdminToken, true, {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10}, true},
-      {ledger::testing::kAcmeToken, true, {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10}, true},  // no role
+      {ledger::testing::kAcmeToken, true, {0, 1, 2}, false},  // no role: service (DESIGN 6.3)
   };
   int n = 0;
   for (const Expect& e : expects) {
@@ -333,6 +333,16 @@ TEST_CASE("ledgerd: each role reaches exactly its routes, and only its tenant's"
     CHECK(HttpRequest(d.http_port(), http::verb::post, "/v1/admin/backup", "", e.token).status ==
           403);
   }
+  // No role but "system": true: the operator's token (admin) reaches every read.
+  for (const std::string& read : reads) {
+    INFO("system GET " << read);
+    CHECK(Get(d, "/v1/tenants/acme/" + read, ledger::testing::kSystemToken).status == 200);
+  }
+  CHECK(Get(d, "/v1/events?tenant=acme&follow=0", ledger::testing::kSystemToken).status == 200);
+  // A role-less tenant token is told why it may not read the history.
+  const HttpReply refused = Get(d, "/v1/tenants/acme/history", ledger::testing::kAcmeToken);
+  CHECK(refused.Json()["message"].get<std::string>().find("no role, so service") !=
+        std::string::npos);
 }
 
 TEST_CASE("ledgerd: HTTPS on the HTTP listener with a self-signed certificate",

@@ -124,22 +124,24 @@ TEST_CASE("tokens: a development token works against its own file entry", "[serv
 
 TEST_CASE("tokens: each role reaches exactly its rights, only on its tenants", "[server][auth]") {
   using server::Right;
-  auto entry = [](const std::string& name, const std::string& role) {
+  auto entry = [](const std::string& name, const std::string& role, bool system = false) {
     return "{\"name\":\"" + name + "\",\"token_sha256\":\"" +
            ledger::ToHex(ledger::Sha256("s3cret-" + name)) + "\",\"tenants\":[\"acme\"]" +
-           (role.empty() ? "" : ",\"role\":\"" + role + "\"") + "}";
+           (role.empty() ? "" : ",\"role\":\"" + role + "\"") + (system ? ",\"system\":true" : "") +
+           "}";
   };
   TokenRegistry r;
   REQUIRE(TokenRegistry::Parse("[" + entry("svc", "service") + "," + entry("sup", "support") + "," +
                                    entry("aud", "auditor") + "," + entry("adm", "admin") + "," +
-                                   entry("old", "") + "]",
+                                   entry("old", "") + "," + entry("ops", "", true) + "]",
                                &r)
               .ToString() == "OK");
   const Right rights[] = {Right::kWrite, Right::kCheck, Right::kSupportRead, Right::kAuditRead};
   // Allowed (1) or 403 (0), per right in the order above.
   const std::map<std::string, std::array<int, 4>> matrix = {
       {"svc", {1, 1, 0, 0}}, {"sup", {0, 1, 1, 0}}, {"aud", {0, 1, 1, 1}},
-      {"adm", {1, 1, 1, 1}}, {"old", {1, 1, 1, 1}},
+      {"adm", {1, 1, 1, 1}}, {"old", {1, 1, 0, 0}},  // no role: a service token (DESIGN 6.3)
+      {"ops", {1, 1, 1, 1}},  // no role but "system": the operator's token, an admin
   };
   for (const auto& [name, allowed] : matrix) {
     const std::string token = "s3cret-" + name;
@@ -156,6 +158,9 @@ TEST_CASE("tokens: each role reaches exactly its rights, only on its tenants", "
   CHECK(server::AuthorizeAnyTenant(r, std::string_view("s3cret-sup"), Right::kWrite).http_status ==
         403);
   CHECK(server::AuthorizeAnyTenant(r, std::string_view("s3cret-svc"), Right::kWrite).ok());
+  // A role-less token is told it counts as a service token.
+  CHECK(Authorize(r, std::string_view("s3cret-old"), "acme", "olga", Right::kSupportRead)
+            .message.find("no role, so service") != std::string::npos);
   TokenRegistry bad;
   const auto s = TokenRegistry::Parse("[" + entry("x", "root") + "]", &bad);
   CHECK(s.message().find(".role:") != std::string::npos);

@@ -17,8 +17,8 @@ namespace server {
 // What a token is for (its entry's "role"). Least privilege: support and auditor tokens
 // read and never write.
 enum class Role {
-  kUnset,    // no "role": the rights tokens had before roles (all but backups, which
-             // need "system": true and every tenant)
+  kUnset,    // no "role": a service token (DESIGN 6.3), or an admin one with "system": true
+             // (the operator's token, e.g. ledgerd --create-dev-token's); see EffectiveRole
   kService,  // backend services: submit commands, check, state, leases
   kSupport,  // read-only: check, state, history, explain, diff, usage, rejections
   kAuditor,  // read-only: what support reads, plus digest, verify, export, the events
@@ -41,6 +41,7 @@ enum class Right {
 std::string_view RightName(Right right);
 
 // Whether `role` carries `right` (backups also need every tenant; see AuthorizeAdmin).
+// kUnset carries what kService does (a grant's own: EffectiveRole).
 bool RoleAllows(Role role, Right right);
 
 // One entry of the tokens file: {"name", "token_sha256", "tenants": ["*"] or [ids],
@@ -58,6 +59,10 @@ struct TokenGrant {
     return all_tenants || tenants.count(std::string(tenant)) > 0;
   }
 };
+
+// The role a grant acts with: its own, or without one, `service` (DESIGN 6.3) — `admin`
+// for a "system" grant, the operator's token.
+Role EffectiveRole(const TokenGrant& grant);
 
 // The parsed tokens file. Immutable once parsed: thread-safe.
 class TokenRegistry {
