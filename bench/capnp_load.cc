@@ -12,6 +12,7 @@
 #include <memory>
 
 #include "bench_util.h"
+#include "load_run.h"
 #include "server/framing.h"
 
 namespace ledger::bench {
@@ -142,21 +143,10 @@ LoadResult RunCapnpLoad(uint16_t port, const std::vector<std::vector<Frame>>& fr
   std::vector<std::shared_ptr<Connection>> connections;
   for (size_t c = 0; c < frames.size(); ++c) {
     sent_at[c].resize(frames[c].size());
-    auto conn = std::make_shared<Connection>(ioc, frames[c], pipeline, valid, &result, &sent_at[c]);
-    error_code ec;
-    conn->socket().connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port), ec);
-    if (!ec) conn->socket().set_option(tcp::no_delay(true), ec);
-    if (ec) {
-      result.ok = false;
-      return result;
-    }
-    connections.push_back(std::move(conn));
+    connections.push_back(
+        std::make_shared<Connection>(ioc, frames[c], pipeline, valid, &result, &sent_at[c]));
   }
-  const auto start = SteadyClock::now();
-  for (auto& c : connections) c->Start();
-  connections.clear();  // the handlers hold them
-  ioc.run();
-  result.seconds = SecondsSince(start);
+  ConnectAndRun(ioc, port, std::move(connections), &result);
   return result;
 }
 

@@ -12,6 +12,7 @@
 #include <memory>
 
 #include "bench_util.h"
+#include "load_run.h"
 
 namespace ledger::bench {
 namespace {
@@ -55,6 +56,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   tcp::socket& socket() { return socket_; }
 
+  // Sends the first request (each answer sends the next).
+  void Start() { Send(); }
+
+ private:
   void Send() {
     if (next_ >= requests_.size()) return;
     sent_at_ = SteadyClock::now();
@@ -65,7 +70,6 @@ class Connection : public std::enable_shared_from_this<Connection> {
                      });
   }
 
- private:
   void Read() {
     if (in_.size() - in_end_ < 16384) in_.resize(in_end_ + 16384);
     socket_.async_read_some(net::buffer(in_.data() + in_end_, in_.size() - in_end_),
@@ -144,21 +148,9 @@ LoadResult RunHttpLoad(uint16_t port, const std::vector<std::vector<std::string>
   net::io_context ioc(1);
   std::vector<std::shared_ptr<Connection>> connections;
   for (const auto& list : requests) {
-    auto conn = std::make_shared<Connection>(ioc, list, valid, &result);
-    error_code ec;
-    conn->socket().connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port), ec);
-    if (!ec) conn->socket().set_option(tcp::no_delay(true), ec);
-    if (ec) {
-      result.ok = false;
-      return result;
-    }
-    connections.push_back(std::move(conn));
+    connections.push_back(std::make_shared<Connection>(ioc, list, valid, &result));
   }
-  const auto start = SteadyClock::now();
-  for (auto& c : connections) c->Send();
-  connections.clear();  // the handlers hold them
-  ioc.run();
-  result.seconds = SecondsSince(start);
+  ConnectAndRun(ioc, port, std::move(connections), &result);
   return result;
 }
 
