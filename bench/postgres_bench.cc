@@ -167,8 +167,10 @@ class Session {
 };
 
 int FreePort() {
-  // Above the ephemeral range's usual start, away from the system's 5432.
-  return 20000 + static_cast<int>(::getpid() % 20000);
+  // Away from the system's 5432 and below Linux's ephemeral range (32768-60999): a port
+  // there can be taken by any outgoing connection's source port before PostgreSQL or the
+  // Patroni cluster (ports FreePort() + 100 to + 141) binds it.
+  return 20000 + static_cast<int>(::getpid() % 12000);
 }
 
 std::string Invite(const std::string& prefix, int c, long n) {
