@@ -168,13 +168,13 @@ class EventCursor {
 
 // Counters of the writer since the store was opened (for metrics and benchmarks).
 struct StoreStats {
-  uint64_t groups = 0;        // synced WriteBatches written
-  uint64_t requests = 0;      // appends and rejections committed in those groups
-  uint64_t events = 0;        // events appended
-  uint64_t build_micros = 0;  // leader time validating and encoding groups
-  uint64_t write_micros = 0;  // time in the synced RocksDB writes of groups
+  uint64_t groups = 0;                  // synced WriteBatches written
+  uint64_t requests = 0;                // appends and rejections committed in those groups
+  uint64_t events = 0;                  // events appended
+  uint64_t build_micros = 0;            // leader time validating and encoding groups
+  uint64_t write_micros = 0;            // time in the synced RocksDB writes of groups
   uint64_t upstream_commit_micros = 0;  // time committing groups to the upstream log
-  uint64_t recoveries = 0;    // times writes resumed after the disk had been full
+  uint64_t recoveries = 0;              // times writes resumed after the disk had been full
   // Groups by size: group_sizes[i] counts groups of at most 2^i requests (and more than
   // 2^(i-1)); the last bucket takes every larger group.
   static constexpr size_t kSizeBuckets = 13;  // 1, 2, 4, ... 4096
