@@ -16,35 +16,20 @@ constexpr std::chrono::seconds kPoll{1};
 
 Checkpointer::Checkpointer(const ledger::Store* store, Checkpoints* checkpoints,
                            CheckpointerOptions options)
-    : store_(store), checkpoints_(checkpoints), options_(options) {
-  thread_ = std::thread([this] { Loop(); });
-}
+    : store_(store),
+      checkpoints_(checkpoints),
+      options_(options),
+      thread_(kPoll, [this] { Poll(); }) {}
 
-Checkpointer::~Checkpointer() {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    stopping_ = true;
-  }
-  cv_.notify_all();
-  thread_.join();
-}
+Checkpointer::~Checkpointer() = default;
 
-uint64_t Checkpointer::signed_count() const {
-  std::lock_guard<std::mutex> lock(mu_);
-  return signed_;
-}
+uint64_t Checkpointer::signed_count() const { return signed_.load(); }
 
-void Checkpointer::Loop() {
-  auto last_timed = std::chrono::steady_clock::now();
-  std::unique_lock<std::mutex> lock(mu_);
-  while (!cv_.wait_for(lock, kPoll, [this] { return stopping_; })) {
-    lock.unlock();
-    const auto now = std::chrono::steady_clock::now();
-    const bool timed = now - last_timed >= options_.every;
-    if (timed) last_timed = now;
-    Round(timed);
-    lock.lock();
-  }
+void Checkpointer::Poll() {
+  const auto now = std::chrono::steady_clock::now();
+  const bool timed = now - last_timed_ >= options_.every;
+  if (timed) last_timed_ = now;
+  Round(timed);
 }
 
 void Checkpointer::Round(bool timed) {
@@ -66,7 +51,6 @@ void Checkpointer::Round(bool timed) {
       continue;
     }
     it->second = version;
-    std::lock_guard<std::mutex> lock(mu_);
     signed_ += 1;
   }
 }

@@ -7,12 +7,12 @@
 // system clock: a manual clock moves only with the commands given.
 #pragma once
 
+#include <atomic>
 #include <chrono>
-#include <condition_variable>
-#include <mutex>
-#include <thread>
+#include <cstdint>
 
 #include "commands/service.h"
+#include "ledger/periodic_thread.h"
 
 namespace commands {
 
@@ -28,16 +28,13 @@ class LeaseSweeper {
   uint64_t ticks() const;
 
  private:
-  void Loop();
+  // One sweep: a tick for each tenant whose earliest lease has fallen due.
+  void Sweep();
 
   CommandService* const service_;
   const ledger::Store* const store_;
-  const std::chrono::milliseconds interval_;
-  mutable std::mutex mu_;
-  std::condition_variable cv_;
-  bool stopping_ = false;  // guarded by mu_
-  uint64_t ticks_ = 0;     // guarded by mu_
-  std::thread thread_;
+  std::atomic<uint64_t> ticks_{0};
+  ledger::PeriodicThread thread_;  // last: stops before the rest goes
 };
 
 }  // namespace commands

@@ -3,14 +3,13 @@
 // all. Only while the store writes its log (a follower of a PostgreSQL log signs nothing).
 #pragma once
 
+#include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <map>
-#include <mutex>
 #include <string>
-#include <thread>
 
+#include "ledger/periodic_thread.h"
 #include "ledger/store.h"
 #include "replay/checkpoints.h"
 
@@ -34,19 +33,19 @@ class Checkpointer {
   uint64_t signed_count() const;
 
  private:
-  void Loop();
+  // Every poll: signs what is due.
+  void Poll();
   // Signs what is due; `timed`: the period has passed (any moved head is due).
   void Round(bool timed);
 
   const ledger::Store* store_;
   Checkpoints* checkpoints_;
   const CheckpointerOptions options_;
-  std::map<std::string, uint64_t> kept_;  // tenant -> version of its last kept note
-  mutable std::mutex mu_;
-  std::condition_variable cv_;
-  bool stopping_ = false;  // guarded by mu_
-  uint64_t signed_ = 0;    // guarded by mu_
-  std::thread thread_;
+  // The thread's own: tenant -> version of its last kept note, and the last timed round.
+  std::map<std::string, uint64_t> kept_;
+  std::chrono::steady_clock::time_point last_timed_ = std::chrono::steady_clock::now();
+  std::atomic<uint64_t> signed_{0};
+  ledger::PeriodicThread thread_;  // last: stops before the rest goes
 };
 
 }  // namespace replay
