@@ -160,6 +160,7 @@ int RunHeartbeatBench(int argc, char** argv) {
   });
   const double done = static_cast<double>(per_client * clients);
   const CpuShare cpu = meter.Finish(done, r.seconds);
+  const GroupTimes groups = GroupTimesOf(server);
   server.Stop();
   if (!r.ok) {
     fmt::print(stderr, "ledger-bench heartbeat: a heartbeat was not accepted\n");
@@ -182,11 +183,12 @@ int RunHeartbeatBench(int argc, char** argv) {
   std::cout << fmt::format(
       "{{\"bench\":\"heartbeat\",\"request\":\"{}\",\"cores\":{},\"clients\":{},\"pipeline\":{},"
       "\"heartbeats\":{:.0f},\"heartbeats_per_s\":{:.0f},\"p50_ms\":{:.2f},\"p99_ms\":{:.2f},{},"
+      "\"group_size\":{:.1f},\"group_build_us\":{:.0f},\"group_write_us\":{:.0f},"
       "\"echo_per_s\":{:.0f},\"ratio_to_echo\":{:.2f},{}}}\n",
       request, CpuMeter::Cores(), clients, pipeline, done, done / r.seconds,
       Percentile(r.latencies_us, 50) / 1000, Percentile(r.latencies_us, 99) / 1000,
-      CpuShareJson("heartbeats", cpu), done / echo.seconds, echo.seconds / r.seconds,
-      CpuShareJson("echo", echo_cpu));
+      CpuShareJson("heartbeats", cpu), groups.size, groups.build_us, groups.local_write_us,
+      done / echo.seconds, echo.seconds / r.seconds, CpuShareJson("echo", echo_cpu));
   return 0;
 }
 

@@ -123,9 +123,39 @@ class Server {
   uint16_t port_ = 0, capnp_port_ = 0;
 };
 
+// One figure of a ledgerd's /metrics text (0 when absent).
+inline double MetricValue(const std::string& text, const std::string& name) {
+  const size_t at = text.find("\n" + name + " ");
+  return at == std::string::npos ? 0 : std::atof(text.c_str() + at + name.size() + 2);
+}
+
+// Where a node's groups spent their time: requests per group, and per group the µs of
+// deciding and encoding it, of the upstream log's commit and of the local synced write
+// (from its /metrics).
+struct GroupTimes {
+  double size = 0, build_us = 0, commit_us = 0, local_write_us = 0;
+};
+
+// Reads `node`'s group times so far.
+inline GroupTimes GroupTimesOf(const Server& node) {
+  Client c(node.port());
+  std::string text;
+  c.Send(http::verb::get, "/metrics", "", &text);
+  GroupTimes t;
+  const double groups = MetricValue(text, "ledger_group_commits_total");
+  if (groups <= 0) return t;
+  t.size = MetricValue(text, "ledger_group_commit_requests_total") / groups;
+  t.build_us = MetricValue(text, "ledger_group_build_seconds_total") * 1e6 / groups;
+  t.commit_us = MetricValue(text, "ledger_log_commit_seconds_total") * 1e6 / groups;
+  t.local_write_us = MetricValue(text, "ledger_group_write_seconds_total") * 1e6 / groups;
+  return t;
+}
+
 }  // namespace child_detail
 
 using child_detail::Client;
+using child_detail::GroupTimes;
+using child_detail::GroupTimesOf;
 using child_detail::Server;
 
 }  // namespace ledger::bench

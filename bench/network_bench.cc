@@ -158,6 +158,7 @@ int RunNetworkBench(int argc, char** argv) {
 
   // Cap'n Proto: one thread drives every connection (see capnp_load.h).
   Phase capnp_cmd, capnp_chk, echo, inprocess;
+  GroupTimes capnp_groups;  // ledgerd's groups while the Cap'n Proto commands ran
   if (protocol != "http") {
     std::vector<std::vector<kj::Array<capnp::word>>> frames(static_cast<size_t>(clients));
     for (int c = 0; c < clients; ++c) {
@@ -184,6 +185,7 @@ int RunNetworkBench(int argc, char** argv) {
     });
     capnp_cmd = {r.ok, r.seconds, std::move(r.latencies_us),
                  meter->Finish(static_cast<double>(per_client * clients), r.seconds)};
+    capnp_groups = GroupTimesOf(server);
     // The baseline: the same commands, clients and tenants in this process, through the
     // CommandService of a store opened as ledgerd opens it (views and side tables).
     inprocess = RunInProcess(scratch.path() + "/in-process", clients, per_client,
@@ -269,10 +271,12 @@ int RunNetworkBench(int argc, char** argv) {
     out += ",\"protocol\":\"capnp\"," + figures(capnp_cmd, capnp_chk);
     out += fmt::format(
         ",\"echo_per_s\":{:.0f},\"echo_p50_ms\":{:.3f},\"checks_ratio_to_echo\":{:.2f},{},"
+        "\"group_size\":{:.1f},\"group_build_us\":{:.0f},\"group_write_us\":{:.0f},"
         "\"inprocess_commands_per_s\":{:.0f},\"commands_ratio_to_inprocess\":{:.2f}",
         checks_done / echo.seconds, Percentile(echo.latencies_us, 50) / 1000,
-        echo.seconds / capnp_chk.seconds, CpuShareJson("echo", echo.cpu),
-        commands_done / inprocess.seconds, inprocess.seconds / capnp_cmd.seconds);
+        echo.seconds / capnp_chk.seconds, CpuShareJson("echo", echo.cpu), capnp_groups.size,
+        capnp_groups.build_us, capnp_groups.local_write_us, commands_done / inprocess.seconds,
+        inprocess.seconds / capnp_cmd.seconds);
   }
   if (protocol != "capnp") {
     out += protocol == "http" ? ",\"protocol\":\"http\"," + figures(cmd, chk)

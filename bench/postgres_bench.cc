@@ -279,31 +279,6 @@ void AwaitFollower(const Server& leader, const Server& follower) {
   if (position(follower) < target) throw std::runtime_error("the follower did not catch up");
 }
 
-// One figure of a ledgerd's /metrics text (0 when absent).
-double MetricValue(const std::string& text, const std::string& name) {
-  const size_t at = text.find("\n" + name + " ");
-  return at == std::string::npos ? 0 : std::atof(text.c_str() + at + name.size() + 2);
-}
-
-// Where a writing node's groups spent their time: requests per group, and per group the
-// µs of the log's commit and of the local copy's synced write (from its /metrics).
-struct GroupTimes {
-  double size = 0, commit_us = 0, local_write_us = 0;
-};
-
-GroupTimes GroupTimesOf(const Server& node) {
-  Client c(node.port());
-  std::string text;
-  c.Send(boost::beast::http::verb::get, "/metrics", "", &text);
-  GroupTimes t;
-  const double groups = MetricValue(text, "ledger_group_commits_total");
-  if (groups <= 0) return t;
-  t.size = MetricValue(text, "ledger_group_commit_requests_total") / groups;
-  t.commit_us = MetricValue(text, "ledger_log_commit_seconds_total") * 1e6 / groups;
-  t.local_write_us = MetricValue(text, "ledger_group_write_seconds_total") * 1e6 / groups;
-  return t;
-}
-
 // Loads the product and the tenants into a ledgerd.
 void SetUpLedger(const Server& server) {
   Client setup(server.port());

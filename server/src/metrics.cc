@@ -95,6 +95,8 @@ std::string MetricsText(const ServerMetrics& m, const ledger::StoreStats& s) {
   out += fmt::format("ledger_store_recoveries_total {}\n", s.recoveries);
   counter("ledger_group_write_seconds_total", "Time spent in synced group writes.");
   out += fmt::format("ledger_group_write_seconds_total {:.6f}\n", s.write_micros / 1e6);
+  counter("ledger_group_build_seconds_total", "Time spent deciding and encoding groups.");
+  out += fmt::format("ledger_group_build_seconds_total {:.6f}\n", s.build_micros / 1e6);
   out += "# HELP ledger_group_commit_size Requests per group commit.\n";
   out += "# TYPE ledger_group_commit_size histogram\n";
   uint64_t cumulative = 0;
