@@ -135,6 +135,9 @@ TEST_CASE("ledgerd: the auth matrix and tenant scoping", "[server][ledgerd]") {
         "ledger_events_total 7\n", "ledger_connections{protocol=\"capnp\"} 0\n"}) {
     CHECK(metrics.body.find(line) != std::string::npos);
   }
+  // Where those groups spent their time: deciding and encoding, then the synced write.
+  CHECK(ledger::testing::MetricValue(metrics.body, "ledger_group_build_seconds_total") > 0);
+  CHECK(ledger::testing::MetricValue(metrics.body, "ledger_group_write_seconds_total") > 0);
 }
 
 TEST_CASE("ledgerd: check and state over HTTP", "[server][ledgerd]") {

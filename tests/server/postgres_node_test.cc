@@ -238,6 +238,8 @@ TEST_CASE("postgres: a node's acknowledged commands survive SIGKILL, a lost disk
     const std::string following = ledger::testing::HttpGet(n2.http_port(), "/metrics").body;
     CHECK(following.find("\nledger_log_leases_held 0\n") != std::string::npos);
     CHECK(following.find("\nledger_log_lag_events 0\n") != std::string::npos);
+    // A follower commits nothing to the log.
+    CHECK(ledger::testing::MetricValue(following, "ledger_log_commit_seconds_total") == 0);
 
     n1->Kill();
     const auto killed = std::chrono::steady_clock::now();
@@ -262,6 +264,11 @@ TEST_CASE("postgres: a node's acknowledged commands survive SIGKILL, a lost disk
                            .at(0);
     INFO(timed.dump());
     CHECK(timed["status"] == "accepted");
+    // The new writer's groups went to the log first (the time is counted apart from the
+    // local copy's write).
+    const std::string wrote = ledger::testing::HttpGet(n2.http_port(), "/metrics").body;
+    CHECK(ledger::testing::MetricValue(wrote, "ledger_log_commit_seconds_total") > 0);
+    CHECK(ledger::testing::MetricValue(wrote, "ledger_group_write_seconds_total") > 0);
   }
 
   SECTION("a node stopped past its lease is fenced when it wakes, then follows the new writer") {

@@ -104,4 +104,10 @@ inline HttpReply HttpGet(uint16_t port, const std::string& target) {
   return HttpRequest(port, boost::beast::http::verb::get, target);
 }
 
+// The value of an unlabelled metric in Prometheus text `metrics`; -1 when it is absent.
+inline double MetricValue(const std::string& metrics, const std::string& name) {
+  const size_t at = metrics.find("\n" + name + " ");
+  return at == std::string::npos ? -1 : std::stod(metrics.substr(at + name.size() + 2));
+}
+
 }  // namespace ledger::testing
