@@ -15,7 +15,9 @@
 # DIR defaults to var/cluster in the repository. ledgerd nodes start when a built ledgerd
 # (build/release, build/dev, or $LEDGERD) lists --postgres in its --help, unless
 # LEDGER_CLUSTER_LEDGERD=0. LEDGER_CLUSTER_NODES=2 starts two PostgreSQL (and ledgerd)
-# nodes instead of three (ledger-bench postgres --patroni). Ports are LEDGER_CLUSTER_PORT_BASE (B,
+# nodes instead of three (ledger-bench postgres --patroni). LEDGER_CLUSTER_SPREAD=1 at `up`
+# starts the ledgerd nodes with --spread-partitions: each writes its share of the log's
+# partitions and forwards the others' commands (kept in cluster.env). Ports are LEDGER_CLUSTER_PORT_BASE (B,
 # default 5440) plus a fixed offset, away from the system services Debian may run (etcd
 # 2379, PostgreSQL 5432, Patroni 8008), which this script never touches:
 #   PostgreSQL      B+1..B+3   (5441-5443)    Patroni REST   B+11..B+13 (5451-5453)
@@ -42,6 +44,7 @@ set -uo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 PG_BIN=/usr/lib/postgresql/15/bin
 NODES=(1 2 3)  # LEDGER_CLUSTER_NODES=2 at `up`: two of each (kept in cluster.env)
+SPREAD=0       # LEDGER_CLUSTER_SPREAD=1 at `up`: ledgerd --spread-partitions (cluster.env)
 
 die() { echo "cluster.sh: $*" >&2; exit 1; }
 
@@ -66,6 +69,8 @@ load_ports() {  # of the cluster in $DIR (0: found)
   [ -n "$base" ] || return 1
   nodes=$(sed -n 's/^NODES=//p' "$DIR/cluster.env" 2>/dev/null)
   [ -z "$nodes" ] || set_nodes "$nodes"
+  SPREAD=$(sed -n 's/^SPREAD=//p' "$DIR/cluster.env" 2>/dev/null)
+  SPREAD=${SPREAD:-0}
   set_ports "$base"
 }
 
@@ -302,6 +307,7 @@ ledgerd_following() {
 start_ledgerd_node() {
   local i=$1 bin=$2 extra=()
   [ "$i" = 1 ] && [ ! -e "$DIR/tokens.json" ] && extra=(--create-dev-token)
+  [ "$SPREAD" = 1 ] && extra+=(--spread-partitions)
   rm -f "$DIR/ledgerd$i.ready"
   start_bg root "$DIR/ledgerd$i.pid" "$DIR/ledgerd$i.log" \
     "$bin" --postgres "$(conninfo)" --node "n$i" --data "$DIR/n$i" \
@@ -319,7 +325,7 @@ start_ledgerd() {
   echo "$bin" >"$DIR/ledgerd.bin"
   for i in "${NODES[@]}"; do
     start_ledgerd_node "$i" "$bin"
-    if [ "$i" = 1 ]; then
+    if [ "$i" = 1 ] || [ "$SPREAD" = 1 ]; then
       wait_for 60 ledgerd_ready "$i" ||
         fail_up "ledgerd n$i did not become ready (see $DIR/ledgerd$i.log)"
     else
@@ -384,6 +390,8 @@ check_can_start() {
 
 cmd_up() {
   set_nodes "${LEDGER_CLUSTER_NODES:-3}"
+  SPREAD=${LEDGER_CLUSTER_SPREAD:-0}
+  [[ "$SPREAD" =~ ^[01]$ ]] || die "LEDGER_CLUSTER_SPREAD must be 0 or 1, not '$SPREAD'"
   set_ports "${LEDGER_CLUSTER_PORT_BASE:-5440}"
   "$REPO/scripts/setup.sh" || die "scripts/setup.sh failed"
   check_can_start
@@ -391,7 +399,7 @@ cmd_up() {
   chmod 0755 "$DIR"
   runuser -u postgres -- test -x "$DIR" ||
     die "the postgres user cannot reach $DIR (a parent directory is not searchable)"
-  printf 'BASE=%s\nNODES=%s\n' "$BASE" "${#NODES[@]}" >"$DIR/cluster.env"
+  printf 'BASE=%s\nNODES=%s\nSPREAD=%s\n' "$BASE" "${#NODES[@]}" "$SPREAD" >"$DIR/cluster.env"
   conninfo >"$DIR/conninfo"
 
   start_etcd
@@ -426,6 +434,7 @@ print_summary() {
     for i in "${NODES[@]}"; do
       local role="follower: serves checks and reads, takes over if the writer dies"
       [ "$i" = 1 ] && role="writer"
+      [ "$SPREAD" = 1 ] && role="writes its share of the partitions, forwards the rest"
       echo "ledgerd n$i:     capnp 127.0.0.1:${CAPNP_PORT[i]}   http http://127.0.0.1:${HTTP_PORT[i]}   ($role)"
     done
     echo "token:          ${TOKEN:-(see $DIR/ledgerd1.log)}"
@@ -453,7 +462,7 @@ cmd_status() {
     local health
     health=$(curl -sS --max-time 2 "http://127.0.0.1:${HTTP_PORT[i]}/healthz" 2>/dev/null)
     if [ -n "$health" ]; then
-      echo "ledgerd n$i 127.0.0.1:${HTTP_PORT[i]} $(jq -r '"\(.role) at position \(.position), \(.lag_events) events behind the log"' <<<"$health")"
+      echo "ledgerd n$i 127.0.0.1:${HTTP_PORT[i]} $(jq -r '"\(.role) of \(.leases // 0)/\(.partitions) partitions at position \(.position), \(.lag_events) events behind the log"' <<<"$health")"
     elif pid_alive "$DIR/ledgerd$i.pid"; then
       echo "ledgerd n$i 127.0.0.1:${HTTP_PORT[i]} not answering (waiting for PostgreSQL?)"
     else

@@ -38,7 +38,8 @@ tenant = p("tenant", "path", desc="the tenant id", example="acme")
 T = "/v1/tenants/{tenant}"
 # A node on the log in PostgreSQL adds these to /healthz (DESIGN section 7).
 node_health = {"role": {"enum": ["writer", "follower"]}, "writer": string, "lag_events": int_,
-               "partitions": int_, "positions": {"type": "array", "items": int_,
+               "partitions": int_, "leases": {"type": "integer", "minimum": 0, "description":
+               "partitions this node writes now (all, or with --spread-partitions its share)"}, "positions": {"type": "array", "items": int_,
                "description": "each partition's last position; a position is (partition << 48) | n"}}
 event_entry = obj(["position", "version", "type", "actor", "recorded_at", "effective_at", "summary", "caused"], {
     "position": int_, "version": int_, "type": string, "actor": string, "recorded_at": time_,

@@ -169,8 +169,11 @@ ledger::Decision CommandService::DecideInWriter(Pending& p, const ledger::Stream
     catalog_ = Catalog();
     generation_ = generation;
   }
-  // The catalog is loaded once; after that every change to it passes through here.
-  if (p.stream != kCatalogStream && tenants_.count(kCatalogStream) == 0) {
+  // The catalog is loaded once; after that every change to it passes through here —
+  // unless another node writes its partition (a placement): then this copy follows it,
+  // and the catalog is read again whenever the copy's catalog moved.
+  if (p.stream != kCatalogStream &&
+      (tenants_.count(kCatalogStream) == 0 || !store_->WritesTenant(kCatalogStream))) {
     ledger::StreamHead catalog_head;
     if (!store_->GetHead(kCatalogStream, &catalog_head).ok() ||
         StateFor(kCatalogStream, catalog_head) == nullptr) {

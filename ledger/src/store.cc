@@ -367,8 +367,12 @@ Status Store::Impl::Open(const StoreOptions& opts, const std::string& path) {
   if (options.upstream != nullptr) {
     // This node's copy of the log: take the right to write, then catch up with the log.
     std::vector<UpstreamState> states;
-    Status u = options.upstream_read_only ? ReadAllStates(&states) : AcquireAll(&states);
-    if (u.IsUnavailable() && options.upstream_follow && !options.upstream_read_only) {
+    const bool placed = Placed() && options.upstream_follow && !options.upstream_read_only;
+    bool taken = false;
+    Status u = options.upstream_read_only ? ReadAllStates(&states)
+               : placed                   ? AcquirePlaced(/*again=*/false, &states, &taken)
+                                          : AcquireAll(&states);
+    if (u.IsUnavailable() && options.upstream_follow && !options.upstream_read_only && !placed) {
       // Another node writes the log: follow it until the right to write is free.
       following_ = true;
       follows = true;
@@ -378,6 +382,13 @@ Status Store::Impl::Open(const StoreOptions& opts, const std::string& path) {
     if (u.ok()) u = PullAll(states);
     if (!u.ok()) return u;
     writes_upstream = !options.upstream_read_only && !following_;
+    if (placed) {
+      bool any = false;
+      for (uint32_t p = 0; p < partitions; ++p) any = any || owned[p];
+      writes_upstream = any;
+      follows = !any;
+      next_placement_ = std::chrono::steady_clock::now() + options.follow_interval;
+    }
     NoteUpstreamSeen(states);
     for (uint32_t p = 0; p < partitions; ++p) build_positions_[p] = durable_last[p].load();
     build_time_ = ledger_time.load();
@@ -681,7 +692,11 @@ StoreStats Store::Stats() const {
   s.upstream = impl_->options.upstream != nullptr;
   if (s.upstream) {
     s.upstream_partitions = impl_->partitions;
-    s.upstream_leases = s.writes_upstream ? impl_->partitions : 0;  // one node writes them all
+    s.upstream_leases = 0;
+    for (uint32_t p = 0; p < impl_->partitions; ++p) {
+      const bool held = impl_->Placed() ? impl_->owned[p].load() : s.writes_upstream;
+      s.upstream_leases += held ? 1 : 0;
+    }
     const int64_t now = std::chrono::duration_cast<std::chrono::microseconds>(
                             std::chrono::steady_clock::now().time_since_epoch())
                             .count();

@@ -100,6 +100,20 @@ class Store::Impl {
 
   // Not OK once a group failed to write.
   Status WriteHealth();
+  // Whether this store may write partition `p`: always when embedded; on an upstream log
+  // with a placement, when it holds the partition; without one, when it writes the log.
+  bool WritesPartition(uint32_t p) const {
+    if (options.upstream == nullptr) return true;
+    if (Placed()) return owned[p].load();
+    return !follows.load();
+  }
+  // Whether this store writes the partition of `w`'s tenant (with a placement).
+  bool OwnsTenantOf(const QueuedWrite& w) const {
+    const std::string& tenant = w.rejection ? w.rejection->tenant : w.request.tenant;
+    return owned[LogPartitionOf(tenant, partitions)].load();
+  }
+  // Whether this store is on an upstream log with a placement.
+  bool Placed() const { return static_cast<bool>(options.upstream_placement); }
 
   // Column families.
   rocksdb::ColumnFamilyHandle* meta = nullptr;
@@ -143,6 +157,11 @@ class Store::Impl {
   std::mutex writer_name_mu;
   std::string upstream_writer;  // guarded by writer_name_mu: UpstreamState::writer last seen
   std::atomic<uint64_t> writer_generation{0};  // bumped by ReloadWriterState
+  // With an upstream log: the partitions this store holds the right to write (with a
+  // placement, some; else all or none). Written by the builder (and the open).
+  std::array<std::atomic<bool>, kMaxLogPartitions> owned{};
+  // guarded by writer_name_mu: each partition's writer as last seen (UpstreamState::writer)
+  std::array<std::string, kMaxLogPartitions> partition_writers;
   std::array<std::atomic<uint64_t>, StoreStats::kSizeBuckets> stat_group_sizes{};
 
   // Held by the syncer for each group's write and its publication; a backup holds it to
@@ -150,6 +169,9 @@ class Store::Impl {
   std::mutex group_write_mu;
   // Serializes backups (backup.cc).
   std::mutex backup_mu;
+
+  // A follower reads the log's command records and side rows at least this often.
+  static constexpr std::chrono::seconds kFullPullInterval{1};
 
  private:
   friend class GroupBuilder;
@@ -211,6 +233,24 @@ class Store::Impl {
   Status AcquireAll(std::vector<UpstreamState>* states);
   // Each partition's state, without taking anything.
   Status ReadAllStates(std::vector<UpstreamState>* states);
+  // With a placement (StoreOptions::upstream_placement): takes the partitions it gives
+  // this node that are free, gives up those it no longer gives, notes those another node
+  // took, and with `again` takes again those still held (after a refused group); *states:
+  // every partition, as taken or read. *taken: a partition was taken (the writer state must
+  // be reloaded). OK when the log answered, whatever this node could take.
+  Status AcquirePlaced(bool again, std::vector<UpstreamState>* states, bool* taken);
+  // A step of a store with a placement (builder thread, `lock` held, the syncer idle):
+  // partitions taken and given up as the placement says, then what the log holds past the
+  // local copy of the partitions others write applied (AcquirePlaced, PullPlaced).
+  void PlacementStep(std::unique_lock<std::mutex>& lock);
+  // With a placement: applies what the log holds past the local copy of the partitions
+  // this node does not write (and, when `taken`, of every partition it writes: one was
+  // just taken, or taken again), catches the projections up, and when `taken` reloads the
+  // writer state.
+  Status PullPlaced(const std::vector<UpstreamState>& states, bool taken);
+  // Completes the writes of `writes` whose partition this node does not write with
+  // Unavailable naming the partition's writer, and removes them (mu_ not held).
+  void RefuseUnowned(std::vector<std::unique_ptr<QueuedWrite>>* writes);
   // What an append is told while this store follows (mu_ held).
   Status FollowerRefusal() const;
   // Applies what the upstream log holds past the local files: command records, then
@@ -264,6 +304,7 @@ class Store::Impl {
   Status follow_reason_;
   std::chrono::steady_clock::time_point last_full_pull_;         // builder only (a follower)
   std::chrono::steady_clock::time_point last_recovery_attempt_;  // builder only
+  std::chrono::steady_clock::time_point next_placement_;         // builder only (placed)
   std::thread builder_;
   std::thread syncer_;
 

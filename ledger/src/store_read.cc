@@ -303,6 +303,16 @@ std::string Store::UpstreamWriter() const {
   return impl_->upstream_writer;
 }
 
+bool Store::WritesTenant(std::string_view tenant) const {
+  return impl_->WritesPartition(LogPartitionOf(tenant, impl_->partitions));
+}
+
+std::string Store::UpstreamWriterOf(std::string_view tenant) const {
+  std::lock_guard<std::mutex> lock(impl_->writer_name_mu);
+  if (!impl_->Placed()) return impl_->upstream_writer;
+  return impl_->partition_writers[LogPartitionOf(tenant, impl_->partitions)];
+}
+
 Status Store::AwaitPosition(uint64_t position, std::chrono::milliseconds timeout) {
   return impl_->AwaitPosition(position, timeout);
 }

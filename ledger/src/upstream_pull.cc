@@ -17,8 +17,6 @@ namespace {
 
 // Local writes of a pull go in batches of about this many entries.
 constexpr size_t kPullBatchEntries = 4096;
-// A follower reads the log's command records and side rows at least this often.
-constexpr std::chrono::seconds kFullPullInterval{1};
 
 }  // namespace
 
@@ -253,6 +251,18 @@ Status Store::Impl::CatchUpProjections() {
 
 Status Store::Impl::RecoverFromUpstream() {
   std::vector<UpstreamState> states;
+  if (Placed()) {
+    // Take again what this node still holds (the refused group may be in the log: read
+    // it), let go of what another node took.
+    bool taken = false;
+    Status s = AcquirePlaced(/*again=*/true, &states, &taken);
+    if (s.ok()) s = PullPlaced(states, /*taken=*/true);
+    bool any = false;
+    for (uint32_t p = 0; p < partitions; ++p) any = any || owned[p];
+    writes_upstream = s.ok() && any;
+    follows = !any;
+    return s;
+  }
   Status s = AcquireAll(&states);
   if (s.ok()) s = PullAll(states);
   if (s.ok()) s = ReloadWriterState();
@@ -321,6 +331,7 @@ void Store::Impl::NoteUpstreamSeen(const std::vector<UpstreamState>& states) {
   {
     std::lock_guard<std::mutex> lock(writer_name_mu);
     upstream_writer = writer;
+    for (const UpstreamState& state : states) partition_writers[state.partition] = state.writer;
   }
   upstream_lag_events = lag;
   if (lag == 0) {
@@ -339,7 +350,7 @@ Status Store::Impl::AwaitPosition(uint64_t position, std::chrono::milliseconds t
   const auto holds = [&] { return durable_last[partition].load() >= position; };
   std::unique_lock<std::mutex> lock(mu_);
   if (holds()) return Status::OK();
-  if (following_) {
+  if (following_ || Placed()) {
     pull_now_ = true;
     if (builder_waiting_) builder_cv_.notify_one();
   }

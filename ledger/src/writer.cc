@@ -123,17 +123,24 @@ void Store::Impl::BuilderLoop() {
       return stopping_ || !queue_.empty() || (write_error_upstream_ && !upstream_refused) ||
              pull_now_;
     };
-    if (following_ || upstream_refused) {
+    if (Placed() && !upstream_refused) {
+      builder_cv_.wait_until(lock, next_placement_, woken);
+    } else if (following_ || upstream_refused) {
       builder_cv_.wait_for(lock, options.follow_interval, woken);
     } else {
       builder_cv_.wait(lock, woken);
     }
     builder_waiting_ = false;
-    if (!following_) pull_now_ = false;  // only a follower pulls on demand
+    if (!following_ && !Placed()) pull_now_ = false;  // only a follower pulls on demand
     // After the log refused a group: read it again (a fenced writer turns follower).
     if (write_error_upstream_ && !stopping_ && queue_.empty()) TryRecover(lock);
     // A follower applies the log, or takes the right to write once it is free.
     if (following_ && !stopping_) FollowUpstream(lock);
+    // With a placement: partitions change hands and the others' writes are applied.
+    if (Placed() && !stopping_ && write_error_.ok() &&
+        (pull_now_ || std::chrono::steady_clock::now() >= next_placement_)) {
+      PlacementStep(lock);
+    }
     if (queue_.empty()) {
       if (stopping_) break;  // everything queued has been handed on
       continue;
@@ -149,12 +156,18 @@ void Store::Impl::BuilderLoop() {
                         : RefusedAfter(write_error_, write_error_no_space_, write_error_upstream_);
     const auto start = std::chrono::steady_clock::now();
     size_t bytes = 0;
+    std::vector<std::unique_ptr<QueuedWrite>> unowned;  // for partitions others write
     // Take what is queued; while the syncer is still busy with the previous group, keep
     // absorbing arrivals into this one (bigger groups, same latency).
     while (true) {
       std::vector<QueuedWrite*> taken;
       while (!queue_.empty() && group->writes.size() < options.max_group_requests &&
              (group->writes.empty() || bytes + queue_.front()->bytes <= options.max_group_bytes)) {
+        if (Placed() && !OwnsTenantOf(*queue_.front())) {
+          unowned.push_back(std::move(queue_.front()));
+          queue_.pop_front();
+          continue;
+        }
         bytes += queue_.front()->bytes;
         taken.push_back(queue_.front().get());
         group->writes.push_back(std::move(queue_.front()));
@@ -175,9 +188,10 @@ void Store::Impl::BuilderLoop() {
         builder_waiting_ = false;
       }
     }
-    if (group->status.ok()) {
+    if (group->status.ok() || !unowned.empty()) {
       lock.unlock();
-      builder.Finish();
+      if (group->status.ok()) builder.Finish();
+      RefuseUnowned(&unowned);
       lock.lock();
     }
     stat_build_micros += MicrosSince(start);
@@ -307,7 +321,8 @@ void Store::Impl::TryRecover(std::unique_lock<std::mutex>& lock) {
   Status s;
   if (upstream) {
     s = RecoverFromUpstream();
-    if (s.IsUnavailable() && options.upstream_follow) {
+    // (With a placement a node never follows whole: it keeps what it still holds.)
+    if (s.IsUnavailable() && options.upstream_follow && !Placed()) {
       // Fenced by the node that now writes: forget what this one built past its copy —
       // its views' in-memory state included — before following (else the views refuse
       // the writer's events at versions they believe they hold).
@@ -322,7 +337,7 @@ void Store::Impl::TryRecover(std::unique_lock<std::mutex>& lock) {
   }
   lock.lock();
   // Fenced by a node that now holds the right to write: follow it.
-  const bool follow = upstream && s.IsUnavailable() && options.upstream_follow;
+  const bool follow = upstream && s.IsUnavailable() && options.upstream_follow && !Placed();
   if (follow) {
     following_ = true;
     follows = true;

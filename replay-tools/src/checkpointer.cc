@@ -38,6 +38,7 @@ void Checkpointer::Round(bool timed) {
   if (!CollectDigest(*store_, std::nullopt, &heads).ok()) return;
   for (const DigestEntry& head : heads) {
     if (head.tenant == commands::kCatalogStream) continue;
+    if (!store_->WritesTenant(head.tenant)) continue;  // its partition's writer signs it
     auto [it, inserted] = kept_.try_emplace(head.tenant, 0);
     if (inserted) it->second = checkpoints_->LatestVersion(head.tenant);
     if (head.version <= it->second) continue;

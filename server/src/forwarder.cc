@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <iterator>
 #include <memory>
 #include <nlohmann/json.hpp>
 
@@ -99,9 +100,9 @@ CommandForwarder::~CommandForwarder() {
 }
 
 void CommandForwarder::Forward(std::optional<std::string_view> token, std::string_view command_json,
-                               std::string id, Done done) {
+                               std::string id, std::string_view stream, Done done) {
   Job job{token ? std::optional<std::string>(*token) : std::nullopt, std::string(command_json),
-          std::move(id), std::move(done)};
+          std::move(id), store_->UpstreamWriterOf(stream), std::move(done)};
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (!stopping_) {
@@ -114,7 +115,7 @@ void CommandForwarder::Forward(std::optional<std::string_view> token, std::strin
 }
 
 void CommandForwarder::Run() {
-  Connection connection;
+  std::map<std::string, Connection> connections;  // by writer
   while (true) {
     std::vector<std::vector<Job>> runs;
     {
@@ -123,7 +124,21 @@ void CommandForwarder::Run() {
       if (stopping_) return;  // the destructor answers what is left
       runs = TakeRuns();
     }
-    Send(runs, &connection);
+    // Each writer's runs in their order, writers in the order they first appear.
+    std::vector<std::vector<std::vector<Job>>> by_writer;
+    for (auto& run : runs) {
+      auto it = std::find_if(by_writer.begin(), by_writer.end(), [&](const auto& w) {
+        return w.front().front().writer == run.front().writer;
+      });
+      if (it == by_writer.end()) {
+        by_writer.emplace_back();
+        it = std::prev(by_writer.end());
+      }
+      it->push_back(std::move(run));
+    }
+    for (auto& writer_runs : by_writer) {
+      Send(writer_runs, &connections[writer_runs.front().front().writer]);
+    }
   }
 }
 
@@ -131,7 +146,8 @@ std::vector<std::vector<CommandForwarder::Job>> CommandForwarder::TakeRuns() {
   std::vector<std::vector<Job>> runs;
   while (!queue_.empty() && runs.size() < options_.max_requests) {
     if (runs.empty() || runs.back().size() >= options_.max_batch ||
-        queue_.front().token != runs.back().front().token) {
+        queue_.front().token != runs.back().front().token ||
+        queue_.front().writer != runs.back().front().writer) {
       runs.emplace_back();
     }
     runs.back().push_back(std::move(queue_.front()));
@@ -147,8 +163,7 @@ std::vector<std::vector<CommandForwarder::Job>> CommandForwarder::TakeRuns() {
   return runs;
 }
 
-ledger::Status CommandForwarder::LocateWriter(PeerAddress* out) {
-  const std::string writer = store_->UpstreamWriter();
+ledger::Status CommandForwarder::LocateWriter(const std::string& writer, PeerAddress* out) {
   if (writer.empty()) {
     return ledger::Status::Unavailable("no node writes the log at the moment; retry shortly");
   }
@@ -169,7 +184,7 @@ void CommandForwarder::Send(std::vector<std::vector<Job>>& runs, Connection* con
     for (auto& run : runs) FailRun(run, code, message);
   };
   PeerAddress writer;
-  ledger::Status s = LocateWriter(&writer);
+  ledger::Status s = LocateWriter(runs.front().front().writer, &writer);
   if (!s.ok()) {
     return fail_all("unavailable",
                     "this node follows the log and cannot forward commands to the node that "

@@ -58,21 +58,33 @@ Refusal Frontend::Count(const AuthDecision& auth) {
 
 void Frontend::SubmitCommand(std::optional<std::string_view> token, std::string_view command_json,
                              std::function<void(CommandOutcome)> done, bool forwarded) {
-  if (ShouldForward(forwarded)) {
-    return Forward(token, command_json, [done = std::move(done)](std::string json, int status) {
-      done({std::move(json), status});
-    });
+  commands::Command cmd;
+  bool parsed = false;
+  const AuthDecision auth = AuthorizeCommand(token, command_json, &cmd, &parsed);
+  if (!auth.ok()) {
+    const Refusal r = Count(auth);
+    return done({RefusalResult(r, cmd.id).ToJson(), r.http_status});
   }
-  SubmitCommandResult(
-      token, command_json,
-      [done = std::move(done)](commands::CommandResult r, int http_status) {
-        done({r.ToJson(), http_status});
-      },
-      forwarded);
+  if (ShouldForward(forwarded, cmd)) {
+    // The writer's answer as it sent it (an import's report included).
+    return Forward(token, command_json, cmd,
+                   [done = std::move(done)](std::string json, int status) {
+                     done({std::move(json), status});
+                   });
+  }
+  SubmitAuthorized(std::move(cmd), parsed, command_json,
+                   [done = std::move(done)](commands::CommandResult r, int http_status) {
+                     done({r.ToJson(), http_status});
+                   });
 }
 
-bool Frontend::ShouldForward(bool forwarded) const {
-  return !forwarded && engine_.forwarder != nullptr && engine_.store->FollowsUpstream();
+std::string_view Frontend::StreamOf(const commands::Command& cmd) {
+  return cmd.type == "define_product" ? std::string_view(commands::kCatalogStream)
+                                      : std::string_view(cmd.tenant);
+}
+
+bool Frontend::ShouldForward(bool forwarded, const commands::Command& cmd) const {
+  return !forwarded && engine_.forwarder != nullptr && !engine_.store->WritesTenant(StreamOf(cmd));
 }
 
 AuthDecision Frontend::AuthorizeCommand(std::optional<std::string_view> token,
@@ -97,18 +109,11 @@ AuthDecision Frontend::AuthorizeCommand(std::optional<std::string_view> token,
 }
 
 void Frontend::Forward(std::optional<std::string_view> token, std::string_view command_json,
-                       CommandForwarder::Done done) {
-  commands::Command cmd;
-  bool parsed = false;
-  const AuthDecision auth = AuthorizeCommand(token, command_json, &cmd, &parsed);
-  if (!auth.ok()) {
-    const Refusal r = Count(auth);
-    return done(RefusalResult(r, cmd.id).ToJson(), r.http_status);
-  }
+                       const commands::Command& cmd, CommandForwarder::Done done) {
   metrics_->commands_forwarded.fetch_add(1);
   metrics_->in_flight_commands.fetch_add(1);
   ServerMetrics* metrics = metrics_;
-  engine_.forwarder->Forward(token, command_json, cmd.id,
+  engine_.forwarder->Forward(token, command_json, cmd.id, StreamOf(cmd),
                              [metrics, done = std::move(done)](std::string json, int status) {
                                done(std::move(json), status);
                                metrics->in_flight_commands.fetch_sub(1);
@@ -118,12 +123,6 @@ void Frontend::Forward(std::optional<std::string_view> token, std::string_view c
 void Frontend::SubmitCommandResult(
     std::optional<std::string_view> token, std::string_view command_json,
     std::function<void(commands::CommandResult, int http_status)> done, bool forwarded) {
-  if (ShouldForward(forwarded)) {
-    return Forward(token, command_json, [done = std::move(done)](std::string json, int status) {
-      done(ParseCommandResult(json), status);
-    });
-  }
-  const uint64_t start = NowMicros();
   commands::Command cmd;
   bool parsed = false;
   const AuthDecision auth = AuthorizeCommand(token, command_json, &cmd, &parsed);
@@ -131,6 +130,18 @@ void Frontend::SubmitCommandResult(
     const Refusal r = Count(auth);
     return done(RefusalResult(r, cmd.id), r.http_status);
   }
+  if (ShouldForward(forwarded, cmd)) {
+    return Forward(token, command_json, cmd,
+                   [done = std::move(done)](std::string json, int status) {
+                     done(ParseCommandResult(json), status);
+                   });
+  }
+  SubmitAuthorized(std::move(cmd), parsed, command_json, std::move(done));
+}
+
+void Frontend::SubmitAuthorized(commands::Command cmd, bool parsed, std::string_view command_json,
+                                std::function<void(commands::CommandResult, int)> done) {
+  const uint64_t start = NowMicros();
   metrics_->in_flight_commands.fetch_add(1);
   ServerMetrics* metrics = metrics_;
   auto finish = [metrics, start, done = std::move(done)](commands::CommandResult r) {

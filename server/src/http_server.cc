@@ -186,6 +186,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
         body["writer"] = store.UpstreamWriter();
         body["lag_events"] = stats.upstream_lag_events;
         body["partitions"] = stats.upstream_partitions;
+        body["leases"] = stats.upstream_leases;  // those this node writes
         // Positions name their partition (ledger/log_partitions.h): each one's last.
         body["positions"] = store.LogFrontier();
       }

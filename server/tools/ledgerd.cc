@@ -5,7 +5,7 @@
 //           [--ready-file F] [--max-in-flight N] [--max-connections N] [--idle-timeout S]
 //           [--io-threads N] [--max-open-tables N] [--backup-dir DIR]
 //   ledgerd --postgres CONNINFO --node NAME [--data DIR] [--partitions 16]
-//           [--advertise HOST] [--peer-tls-ca F] ...
+//           [--advertise HOST] [--peer-tls-ca F] [--spread-partitions] ...
 //
 // Defaults: data ./var/ledger, Cap'n Proto on 127.0.0.1:7700 (TLS with --tls-cert and
 // --tls-key), HTTP on 127.0.0.1:7701; port 0 picks a free port, and --ready-file gets the
@@ -25,7 +25,9 @@
 // before it is written locally or answered. Once serving, the node records its addresses
 // in the log's node directory (--advertise: the host others reach it at); while another
 // node writes the log, this one serves checks and reads from its copy and forwards
-// commands to the writer over Cap'n Proto.
+// commands to the writer over Cap'n Proto. With --spread-partitions, every live node
+// writes its share of the partitions (rendezvous hashing over the nodes that said where
+// they listen within the last 3 s) and forwards the others' commands to their writers.
 #include <fmt/format.h>
 #include <signal.h>
 #include <sys/resource.h>
@@ -160,6 +162,9 @@ int main(int argc, char** argv) {
       "a wildcard: this machine's name)")(
       "peer-tls-ca", po::value(&peer_tls_ca),
       "with --postgres: PEM trust anchors for the writer's TLS listener (default: the system's)")(
+      "spread-partitions",
+      "with --postgres: write this node's share of the partitions, spread over the live "
+      "nodes, instead of one node writing them all (give it to every node)")(
       "partitions", po::value(&partitions),
       "partitions of a new log on PostgreSQL, 1 to 32 (default 16; fixed when the log is "
       "created: another value for an existing log is an error)")(
@@ -188,9 +193,11 @@ int main(int argc, char** argv) {
         fmt::format("--partitions: {} is not 1 to {}", partitions, ledger::kMaxLogPartitions));
   }
   if (postgres.empty() && vm.count("partitions")) return Usage("--partitions needs --postgres");
-  if (postgres.empty() && (vm.count("advertise") || vm.count("peer-tls-ca"))) {
-    return Usage("--advertise and --peer-tls-ca need --postgres");
+  if (postgres.empty() &&
+      (vm.count("advertise") || vm.count("peer-tls-ca") || vm.count("spread-partitions"))) {
+    return Usage("--advertise, --peer-tls-ca and --spread-partitions need --postgres");
   }
+  const bool spread = vm.count("spread-partitions") > 0;
   if (!postgres.empty() && !vm.count("data")) data = "var/" + node;
   if (checkpointing.every_events < 1) return Usage("--checkpoint-every-events must be at least 1");
   if (checkpoint_seconds < 1) return Usage("--checkpoint-every-seconds must be at least 1");
@@ -245,6 +252,8 @@ int main(int argc, char** argv) {
   commands::AddSideTables(&store_options);
   store_options.max_open_tables = max_open_tables;
   if (clock == "manual") store_options.clock_mode_if_new = ledger::ClockMode::kManual;
+  // On PostgreSQL: the log's node directory (where nodes listen, which are live).
+  std::unique_ptr<ledgerd::PeerDirectory> peers;
   if (!postgres.empty()) {
     ledger::PgUpstreamOptions upstream;
     upstream.node = node;
@@ -255,6 +264,18 @@ int main(int argc, char** argv) {
     if (!s.ok()) {
       fmt::print(stderr, "ledgerd: cannot open the log on PostgreSQL: {}\n", s.ToString());
       return 1;
+    }
+    s = ledgerd::PeerDirectory::Open(postgres, &peers);
+    if (s.ok() && spread) s = peers->RefreshLiveNodes();
+    if (!s.ok()) {
+      fmt::print(stderr, "ledgerd: cannot open the log's node directory: {}\n", s.ToString());
+      return 1;
+    }
+    if (spread) {
+      store_options.upstream_placement = [dir = peers.get(), node,
+                                          count = store_options.upstream->partitions()] {
+        return ledger::PartitionsPlacedOn(node, dir->LiveNodes(), count);
+      };
     }
   }
   std::unique_ptr<ledger::Store> store;
@@ -287,15 +308,9 @@ int main(int argc, char** argv) {
                "ledgerd: warning: {} (ledgerctl --data {} backup will not reach this server)\n",
                s.ToString(), data);
   }
-  // On PostgreSQL: the node directory, and the forwarder of commands to the writer.
-  std::unique_ptr<ledgerd::PeerDirectory> peers;
+  // On PostgreSQL: the forwarder of commands to the writer.
   std::unique_ptr<server::CommandForwarder> forwarder;
   if (!postgres.empty()) {
-    s = ledgerd::PeerDirectory::Open(postgres, &peers);
-    if (!s.ok()) {
-      fmt::print(stderr, "ledgerd: cannot open the log's node directory: {}\n", s.ToString());
-      return 1;
-    }
     server::ForwarderOptions forward_options;
     forward_options.tls_ca_file = peer_tls_ca;
     forwarder = std::make_unique<server::CommandForwarder>(
@@ -360,12 +375,21 @@ int main(int argc, char** argv) {
       const timespec one_second{1, 0};
       if ((stop_signal = sigtimedwait(&signals, nullptr, &one_second)) > 0) break;
     }
+    // Others count this node live (and, spread, give it its partitions) while it beats.
+    peers->StartHeartbeat(self);
     const ledger::Status writing = store->WriteHealth();
-    fmt::print(stderr, "ledgerd: {}\n",
-               writing.ok() ? "this node writes the log"
-                            : writing.message() +
-                                  " (commands are forwarded to it; this node takes over "
-                                  "when it stops)");
+    if (spread) {
+      fmt::print(stderr,
+                 "ledgerd: partitions spread over the live nodes; this node writes {} of {} "
+                 "now and forwards the others' commands\n",
+                 store->Stats().upstream_leases, store->Stats().upstream_partitions);
+    } else {
+      fmt::print(stderr, "ledgerd: {}\n",
+                 writing.ok() ? "this node writes the log"
+                              : writing.message() +
+                                    " (commands are forwarded to it; this node takes over "
+                                    "when it stops)");
+    }
   }
   if (!ready_file.empty()) {
     const std::string tmp = ready_file + ".tmp";
@@ -375,6 +399,7 @@ int main(int argc, char** argv) {
   int sig = stop_signal;
   if (sig <= 0) sigwait(&signals, &sig);
   fmt::print(stderr, "ledgerd: {} received, draining\n", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+  if (peers != nullptr) peers->StopHeartbeat();
   capnp_server.StopAccepting();
   http_server.StopAccepting();
   admin_socket.reset();

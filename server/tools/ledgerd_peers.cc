@@ -15,6 +15,41 @@ ledger::Status PeerDirectory::Open(const std::string& conninfo,
   return ledger::Status::OK();
 }
 
+PeerDirectory::~PeerDirectory() { StopHeartbeat(); }
+
+void PeerDirectory::StopHeartbeat() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+  }
+  stop_cv_.notify_all();
+  if (heartbeat_.joinable()) heartbeat_.join();
+}
+
+ledger::Status PeerDirectory::RefreshLiveNodes() {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<std::string> live;
+  ledger::Status s = log_->LiveNodes(kLiveWithin, &live);
+  if (s.ok()) live_ = std::move(live);
+  return s;
+}
+
+std::vector<std::string> PeerDirectory::LiveNodes() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return live_;
+}
+
+void PeerDirectory::StartHeartbeat(const ledger::PgNode& self) {
+  heartbeat_ = std::thread([this, self] {
+    std::unique_lock<std::mutex> lock(mu_);
+    while (!stop_cv_.wait_for(lock, kHeartbeat, [this] { return stopping_; })) {
+      lock.unlock();
+      if (Advertise(self).ok()) RefreshLiveNodes().PermitUncheckedError();
+      lock.lock();
+    }
+  });
+}
+
 ledger::Status PeerDirectory::Advertise(const ledger::PgNode& self) {
   std::lock_guard<std::mutex> lock(mu_);
   return log_->AdvertiseNode(self);

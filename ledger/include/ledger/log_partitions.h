@@ -10,7 +10,9 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <string_view>
+#include <vector>
 
 namespace ledger {
 
@@ -38,5 +40,13 @@ inline uint64_t PositionInPartition(uint64_t position) {
 // big-endian, modulo `partitions`. Fixed forever: logs are laid out by it.
 // REQUIRES: partitions > 0.
 uint32_t LogPartitionOf(std::string_view tenant, uint32_t partitions);
+
+// Which of `partitions` partitions node `self` should write when `nodes` are live
+// (rendezvous hashing: each partition goes to the node with the highest SHA-256 score of
+// node name and partition, so every node computes the same answer from the same list,
+// and a node joining or leaving moves only the partitions it gains or loses). `self`
+// counts as live whether or not `nodes` names it. Index p of the result: p goes to self.
+std::vector<bool> PartitionsPlacedOn(std::string_view self, const std::vector<std::string>& nodes,
+                                     uint32_t partitions);
 
 }  // namespace ledger

@@ -181,6 +181,9 @@ class PgLog {
   Status AdvertiseNode(const PgNode& node);
   // Where the node `name` said it listens. NotFound if it never said.
   Status FindNode(std::string_view name, PgNode* node);
+  // The nodes that said where they listen within the last `within` (AdvertiseNode is
+  // repeated as a heartbeat), by name.
+  Status LiveNodes(std::chrono::milliseconds within, std::vector<std::string>* names);
 
   // The server process of the current connection (0 when not connected): for operators'
   // pg_stat_activity and for tests that kill it.

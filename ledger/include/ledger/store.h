@@ -241,6 +241,13 @@ struct StoreOptions {
   // Unavailable naming the writer. A writer fenced by another node becomes a follower.
   bool upstream_follow = false;
   std::chrono::milliseconds follow_interval{200};
+  // With `upstream` and `upstream_follow`: the partitions this node should write now
+  // (true at index p), asked every `follow_interval` — how ledgerd spreads the partitions
+  // over its live nodes. The store takes those it is given when they are free, gives up
+  // those it no longer is, and follows the others; a command for a partition it does not
+  // write fails with Unavailable naming that partition's writer. Unset: one node writes
+  // every partition (the first to take partition 0) and the others follow it whole.
+  std::function<std::vector<bool>()> upstream_placement;
 };
 
 class Store {
@@ -332,8 +339,16 @@ class Store {
   // With an upstream log: true while this copy follows another node's writes (commands go
   // to that node, UpstreamWriter()).
   bool FollowsUpstream() const;
-  // The node that writes the upstream log as this copy last saw it ("" = none known).
+  // The node that writes the upstream log as this copy last saw it ("" = none known); with
+  // a placement, the writer of partition 0.
   std::string UpstreamWriter() const;
+  // Whether this store takes commands for `tenant` (its partition's right to write is
+  // held here): always on an embedded ledger; on an upstream log, when this node writes
+  // the tenant's partition.
+  bool WritesTenant(std::string_view tenant) const;
+  // The node that writes `tenant`'s partition of the upstream log, as this copy last saw
+  // it ("" = none known).
+  std::string UpstreamWriterOf(std::string_view tenant) const;
   // Waits until this copy holds position `position` (a follower pulls the log at once,
   // not at its next interval), so that a command the writer acknowledged is visible to
   // reads here. Unavailable if it does not within `timeout`.

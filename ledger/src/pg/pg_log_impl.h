@@ -39,6 +39,7 @@ enum class Stmt {
   kGetMeta,
   kAdvertiseNode,
   kFindNode,
+  kLiveNodes,
   kEndStaleWriter,
 };
 inline constexpr int kStmtCount = static_cast<int>(Stmt::kEndStaleWriter) + 1;

@@ -30,4 +30,15 @@ Status PgLog::FindNode(std::string_view name, PgNode* node) {
   return Status::OK();
 }
 
+Status PgLog::LiveNodes(std::chrono::milliseconds within, std::vector<std::string>* names) {
+  pg::Params p;
+  p.Int8(within.count());
+  pg::Result r;
+  Status s = impl_->Run(Stmt::kLiveNodes, p, &r, "postgres: live nodes");
+  if (!s.ok()) return s;
+  names->clear();
+  for (int i = 0; i < PQntuples(r.get()); ++i) names->emplace_back(pg::Field(r.get(), i, 0));
+  return Status::OK();
+}
+
 }  // namespace ledger

@@ -59,6 +59,8 @@ const char* StmtName(Stmt s) {
       return "ledger_advertise_node";
     case Stmt::kFindNode:
       return "ledger_find_node";
+    case Stmt::kLiveNodes:
+      return "ledger_live_nodes";
     case Stmt::kEndStaleWriter:
       return "ledger_end_stale_writer";
   }
@@ -156,6 +158,9 @@ const char* StmtSql(Stmt s) {
              "updated_at = now()";
     case Stmt::kFindNode:
       return "SELECT capnp, http, tls FROM ledger_nodes WHERE node = $1::text";
+    case Stmt::kLiveNodes:
+      return "SELECT node FROM ledger_nodes WHERE updated_at > now() - $1::int8 * "
+             "interval '1 millisecond' ORDER BY node";
     case Stmt::kEndStaleWriter:
       // The session whose open transaction locks partition $1's row (its xid is the row's
       // xmax), once the lease has ended; waits up to a second for it to be gone.

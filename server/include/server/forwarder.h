@@ -56,7 +56,7 @@ struct ForwarderOptions {
   std::chrono::milliseconds answer_within{5000};
 };
 
-// Sends commands to the node that writes the log. Thread-safe.
+// Sends commands to the nodes that write their partitions of the log. Thread-safe.
 class CommandForwarder {
  public:
   // A forwarded command's answer: its result object (DESIGN 6.1) and its HTTP status.
@@ -70,31 +70,34 @@ class CommandForwarder {
   CommandForwarder& operator=(const CommandForwarder&) = delete;
 
   // Queues `command_json` (whose id is `id`, empty if it has none) to be sent with `token`
-  // to the writer. `done` runs once, on a forwarder thread.
+  // to the node that writes the partition of `stream` (the command's tenant, or the
+  // catalog). `done` runs once, on a forwarder thread.
   void Forward(std::optional<std::string_view> token, std::string_view command_json, std::string id,
-               Done done);
+               std::string_view stream, Done done);
 
  private:
   struct Job {
     std::optional<std::string> token;
     std::string command;
     std::string id;
+    std::string writer;  // the node it goes to ("" = none known when it was queued)
     Done done;
   };
   struct Connection;
 
   void Run();
-  // Takes what is queued, in order, as runs of consecutive jobs of one token (mu_ held).
+  // Takes what is queued, in order, as runs of consecutive jobs of one token going to one
+  // writer (mu_ held).
   std::vector<std::vector<Job>> TakeRuns();
-  // Sends the runs as pipelined submits, then answers every job.
+  // Sends the runs (all to one writer) as pipelined submits, then answers every job.
   void Send(std::vector<std::vector<Job>>& runs, Connection* connection);
   // Answers a run from the writer's response (or fails it).
   void Answer(std::vector<Job>& run, ResponseFrame& frame,
               const std::vector<commands::CommandResult>& results, const PeerAddress& writer);
   // Answers every job of `run` with a rejection.
   static void FailRun(std::vector<Job>& run, const std::string& code, const std::string& message);
-  // Where the writer listens now (cached by node name until a connection to it fails).
-  ledger::Status LocateWriter(PeerAddress* out);
+  // Where node `writer` listens (cached by node name until a connection to it fails).
+  ledger::Status LocateWriter(const std::string& writer, PeerAddress* out);
   void Forget(const std::string& node);
 
   ledger::Store* store_;

@@ -151,12 +151,17 @@ class Frontend {
   AuthDecision AuthorizeCommand(std::optional<std::string_view> token,
                                 std::string_view command_json, commands::Command* cmd,
                                 bool* parsed);
-  // Does this node hand commands to the writer (it follows the log, and the command was
-  // not forwarded here)?
-  bool ShouldForward(bool forwarded) const;
-  // Authorizes the command here, then forwards it.
+  // The stream a command appends to: its tenant's, or the catalog for define_product.
+  static std::string_view StreamOf(const commands::Command& cmd);
+  // Does this node hand `cmd` to another node (another node writes its stream's
+  // partition, and the command was not forwarded here)?
+  bool ShouldForward(bool forwarded, const commands::Command& cmd) const;
+  // Forwards an authorized command to the node that writes its stream's partition.
   void Forward(std::optional<std::string_view> token, std::string_view command_json,
-               CommandForwarder::Done done);
+               const commands::Command& cmd, CommandForwarder::Done done);
+  // Submits an authorized command here (`parsed` false: it is recorded as a rejection).
+  void SubmitAuthorized(commands::Command cmd, bool parsed, std::string_view command_json,
+                        std::function<void(commands::CommandResult, int)> done);
   // ReadPastCursor for one partition, up to its durable end `end`, without catching Cap'n
   // Proto's exceptions.
   ledger::Status ReadPartitionPast(
