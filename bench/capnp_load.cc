@@ -137,6 +137,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
 LoadResult RunCapnpLoad(uint16_t port, const std::vector<std::vector<Frame>>& frames, int pipeline,
                         const std::function<bool(server::wire::Response::Reader)>& valid) {
+  return RunCapnpLoadOn({port}, frames, pipeline, valid);
+}
+
+LoadResult RunCapnpLoadOn(const std::vector<uint16_t>& ports,
+                          const std::vector<std::vector<Frame>>& frames, int pipeline,
+                          const std::function<bool(server::wire::Response::Reader)>& valid) {
   LoadResult result;
   net::io_context ioc(1);
   std::vector<std::vector<SteadyClock::time_point>> sent_at(frames.size());
@@ -146,7 +152,7 @@ LoadResult RunCapnpLoad(uint16_t port, const std::vector<std::vector<Frame>>& fr
     connections.push_back(
         std::make_shared<Connection>(ioc, frames[c], pipeline, valid, &result, &sent_at[c]));
   }
-  ConnectAndRun(ioc, port, std::move(connections), &result);
+  ConnectAndRun(ioc, ports, std::move(connections), &result);
   return result;
 }
 

@@ -34,4 +34,10 @@ LoadResult RunCapnpLoad(uint16_t port,
                         int pipeline,
                         const std::function<bool(server::wire::Response::Reader)>& valid);
 
+// RunCapnpLoad with connection c sent to 127.0.0.1:ports[c] (several servers at once).
+LoadResult RunCapnpLoadOn(const std::vector<uint16_t>& ports,
+                          const std::vector<std::vector<kj::Array<capnp::word>>>& frames,
+                          int pipeline,
+                          const std::function<bool(server::wire::Response::Reader)>& valid);
+
 }  // namespace ledger::bench

@@ -107,7 +107,7 @@ LoadResult RunHttpLoad(uint16_t port, const std::vector<std::vector<std::string>
   for (const auto& list : requests) {
     connections.push_back(std::make_shared<Connection>(ioc, list, valid, &result));
   }
-  ConnectAndRun(ioc, port, std::move(connections), &result);
+  ConnectAndRun(ioc, {port}, std::move(connections), &result);
   return result;
 }
 

@@ -156,6 +156,7 @@ inline GroupTimes GroupTimesOf(const Server& node) {
 using child_detail::Client;
 using child_detail::GroupTimes;
 using child_detail::GroupTimesOf;
+using child_detail::MetricValue;
 using child_detail::Server;
 
 }  // namespace ledger::bench

@@ -15,14 +15,17 @@
 
 namespace ledger::bench {
 
-// Connects each of `connections` (which have socket() and Start()) to 127.0.0.1:port with
-// TCP_NODELAY, starts them all, and runs `ioc` until every one has finished; sets
-// result->seconds, or result->ok = false if a connection could not be made.
+// Connects each of `connections` (which have socket() and Start()) to 127.0.0.1 with
+// TCP_NODELAY — connection c to ports[c], or every one to ports[0] when it is the only one — starts
+// them all, and runs `ioc` until every one has finished; sets result->seconds, or result->ok =
+// false if a connection could not be made.
 template <typename Connection>
-void ConnectAndRun(boost::asio::io_context& ioc, uint16_t port,
+void ConnectAndRun(boost::asio::io_context& ioc, const std::vector<uint16_t>& ports,
                    std::vector<std::shared_ptr<Connection>> connections, LoadResult* result) {
   namespace net = boost::asio;
-  for (auto& conn : connections) {
+  for (size_t c = 0; c < connections.size(); ++c) {
+    auto& conn = connections[c];
+    const uint16_t port = ports.size() == 1 ? ports[0] : ports.at(c);
     boost::system::error_code ec;
     conn->socket().connect(net::ip::tcp::endpoint(net::ip::make_address("127.0.0.1"), port), ec);
     if (!ec) conn->socket().set_option(net::ip::tcp::no_delay(true), ec);

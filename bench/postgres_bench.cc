@@ -15,12 +15,14 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <thread>
 
 #include "bench_util.h"
 #include "capnp_load.h"
+#include "ledger/log_partitions.h"
 #include "ledger/pg_log.h"
 #include "ledgerd_child.h"
 #include "server/framing.h"
@@ -218,8 +220,10 @@ double RunPeer(const std::string& conninfo, const std::string& prefix, int clien
   return static_cast<double>(per_client * clients) / seconds;
 }
 
-// A ledgerd's commands/s over Cap'n Proto: the same invite_member commands.
-double RunLedger(const Server& server, const std::string& prefix, int clients, long per_client) {
+// Ledger commands/s over Cap'n Proto, client c sending to ports[c] (or every client to
+// ports[0]): the same invite_member commands.
+double RunLedgerOn(const std::vector<uint16_t>& ports, const std::string& prefix, int clients,
+                   long per_client) {
   std::vector<std::vector<kj::Array<capnp::word>>> frames(static_cast<size_t>(clients));
   for (int c = 0; c < clients; ++c) {
     for (long n = 0; n < per_client; ++n) {
@@ -231,18 +235,93 @@ double RunLedger(const Server& server, const std::string& prefix, int clients, l
       frames[static_cast<size_t>(c)].push_back(server::ToFrame(mb));
     }
   }
-  const LoadResult r = RunCapnpLoad(server.capnp_port(), frames, 1, [](auto resp) {
-    if (!resp.isResults()) return false;
+  std::string refused;  // the first answer that is not an acceptance (one I/O thread)
+  const LoadResult r = RunCapnpLoadOn(ports, frames, 1, [&refused](auto resp) {
+    if (!resp.isResults()) {
+      if (refused.empty()) refused = resp.isError() ? resp.getError().getMessage().cStr() : "?";
+      return false;
+    }
     for (const auto result : resp.getResults()) {
       if (std::string_view(result.cStr()).find("\"accepted\"") == std::string_view::npos) {
+        if (refused.empty()) refused = result.cStr();
         return false;
       }
     }
     return true;
   });
-  if (!r.ok) throw std::runtime_error("a ledger command was not accepted");
+  if (!r.ok) throw std::runtime_error("a ledger command was not accepted: " + refused);
   return static_cast<double>(per_client * clients) / r.seconds;
 }
+
+// A ledgerd's commands/s over Cap'n Proto.
+double RunLedger(const Server& server, const std::string& prefix, int clients, long per_client) {
+  return RunLedgerOn({server.capnp_port()}, prefix, clients, per_client);
+}
+
+// Two ledgerd nodes on one log with --spread-partitions (each writes its share and
+// forwards the rest), and where each bench client sends its commands: to the node that
+// writes its tenant's partition, as a client library that knows the placement would.
+class SpreadPair {
+ public:
+  SpreadPair(const std::string& dir, const std::string& ledgerd, const std::string& conninfo,
+             uint32_t partitions)
+      : partitions_(partitions == 0 ? ledger::kDefaultPgPartitions : partitions) {
+    const std::vector<std::string> names = {"s1", "s2"};
+    for (size_t i = 0; i < names.size(); ++i) {
+      std::filesystem::create_directories(dir + "/" + names[i]);
+      nodes_.push_back(std::make_unique<Server>(dir + "/" + names[i]));
+      std::vector<std::string> args = {"--postgres", conninfo, "--node", names[i],
+                                       "--spread-partitions"};
+      if (partitions != 0) args.insert(args.end(), {"--partitions", std::to_string(partitions)});
+      if (!nodes_.back()->Start(ledgerd, args)) {
+        throw std::runtime_error("cannot start " + ledgerd + " --spread-partitions");
+      }
+    }
+    AwaitShares(names);
+  }
+  const Server& first() const { return *nodes_[0]; }
+  // Each client's port: the writer of its tenant's partition (client c: tenant c % kTenants).
+  std::vector<uint16_t> PortsFor(int clients) const {
+    const std::vector<bool> first = ledger::PartitionsPlacedOn("s1", {"s1", "s2"}, partitions_);
+    std::vector<uint16_t> ports;
+    for (int c = 0; c < clients; ++c) {
+      const uint32_t p = ledger::LogPartitionOf(fmt::format("t{}", c % kTenants), partitions_);
+      ports.push_back(first[p] ? nodes_[0]->capnp_port() : nodes_[1]->capnp_port());
+    }
+    return ports;
+  }
+  // Group times summed over both writers (sizes and times averaged over their groups).
+  GroupTimes Groups() const {
+    const GroupTimes a = GroupTimesOf(*nodes_[0]), b = GroupTimesOf(*nodes_[1]);
+    return GroupTimes{(a.size + b.size) / 2, (a.build_us + b.build_us) / 2,
+                      (a.commit_us + b.commit_us) / 2, (a.local_write_us + b.local_write_us) / 2};
+  }
+  void Stop() {
+    for (auto& n : nodes_) n->Stop();
+  }
+
+ private:
+  // Waits (up to a minute) until each node holds exactly the partitions placed on it.
+  void AwaitShares(const std::vector<std::string>& names) const {
+    for (int i = 0; i < 600; ++i) {
+      bool placed = true;
+      for (size_t n = 0; n < names.size(); ++n) {
+        const std::vector<bool> mine = ledger::PartitionsPlacedOn(names[n], names, partitions_);
+        Client c(nodes_[n]->port());
+        std::string text;
+        c.Send(boost::beast::http::verb::get, "/metrics", "", &text);
+        const double want = static_cast<double>(std::count(mine.begin(), mine.end(), true));
+        placed = placed && MetricValue(text, "ledger_log_leases_held") == want;
+      }
+      if (placed) return;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    throw std::runtime_error("the spread nodes did not share the partitions out within a minute");
+  }
+
+  const uint32_t partitions_;
+  std::vector<std::unique_ptr<Server>> nodes_;
+};
 
 // A ledgerd's access checks/s over Cap'n Proto: `per_client` checks per client of the
 // users round `prefix` invited (answers: invitation_pending) and of the owners (no_seat).
@@ -297,6 +376,11 @@ void SetUpLedger(const Server& server) {
   std::string out;
   if (setup.Send(boost::beast::http::verb::post, "/v1/commands", batch.dump(), &out) != 200) {
     throw std::runtime_error("ledger setup failed: " + out);
+  }
+  for (const json& result : json::parse(out)) {
+    if (result.value("status", "") != "accepted") {
+      throw std::runtime_error("ledger setup failed: " + result.dump());
+    }
   }
 }
 
@@ -371,7 +455,12 @@ struct Figures {
   std::vector<double> peer, on_pg, local, pg_ratio, embedded_ratio;
   std::vector<PhaseCpu> peer_cpu, on_pg_cpu;  // the machine's CPU in those phases
   GroupTimes on_pg_groups;                    // the writing node's, over every round
-  std::vector<double> embedded_to_peer;       // the embedded ledgerd ÷ the peer (issue 20's row)
+  // Two nodes with --spread-partitions on the same PostgreSQL, each client sending to its
+  // tenant's writer: commands/s, ÷ the peer, the machine's CPU, and their group times.
+  std::vector<double> spread, spread_ratio;
+  std::vector<PhaseCpu> spread_cpu;
+  GroupTimes spread_groups;
+  std::vector<double> embedded_to_peer;  // the embedded ledgerd ÷ the peer (issue 20's row)
   std::vector<double> follower_checks, embedded_checks, check_ratio;
 };
 
@@ -391,6 +480,7 @@ Figures RunContest(const std::function<std::string(const std::string&)>& conninf
                    const std::string& dir, const Load& load) {
   Session(conninfo("postgres")).Exec("CREATE DATABASE peer");
   Session(conninfo("postgres")).Exec("CREATE DATABASE ledger");
+  Session(conninfo("postgres")).Exec("CREATE DATABASE ledger_spread");
   SetUpPeer(conninfo("peer"));
   const std::string ledgerd = LedgerdNextToBench();
   for (const char* sub : {"/node", "/embedded", "/follower"}) {
@@ -406,8 +496,11 @@ Figures RunContest(const std::function<std::string(const std::string&)>& conninf
       !embedded.Start(ledgerd)) {
     throw std::runtime_error("cannot start " + ledgerd);
   }
+  SpreadPair spread(dir + "/spread", ledgerd, conninfo("ledger_spread"), load.partitions);
+  const std::vector<uint16_t> spread_ports = spread.PortsFor(load.clients);
   SetUpLedger(node);
   SetUpLedger(embedded);
+  SetUpLedger(spread.first());
   Figures f;
   for (int round = 0; round < load.rounds; ++round) {
     const std::string prefix = fmt::format("r{}", round);
@@ -422,8 +515,12 @@ Figures RunContest(const std::function<std::string(const std::string&)>& conninf
       const PhaseMeter ledger_meter(node.pid());
       f.on_pg.push_back(RunLedger(node, prefix, load.clients, load.per_client));
       f.on_pg_cpu.push_back(ledger_meter.Finish(ops));
+      const PhaseMeter spread_meter(0);
+      f.spread.push_back(RunLedgerOn(spread_ports, prefix, load.clients, load.per_client));
+      f.spread_cpu.push_back(spread_meter.Finish(ops));
       f.local.push_back(RunLedger(embedded, prefix, load.clients, load.per_client));
     }
+    f.spread_ratio.push_back(f.spread.back() / f.peer.back());
     f.pg_ratio.push_back(f.on_pg.back() / f.peer.back());
     f.embedded_ratio.push_back(f.on_pg.back() / f.local.back());
     f.embedded_to_peer.push_back(f.local.back() / f.peer.back());
@@ -435,6 +532,8 @@ Figures RunContest(const std::function<std::string(const std::string&)>& conninf
     f.check_ratio.push_back(f.follower_checks.back() / f.embedded_checks.back());
   }
   f.on_pg_groups = GroupTimesOf(node);
+  f.spread_groups = spread.Groups();
+  spread.Stop();
   node.Stop();
   follower.Stop();
   embedded.Stop();
@@ -455,7 +554,11 @@ std::string FiguresJson(const Figures& f) {
       "\"peer_machine_cpu_us\":{:.1f},\"peer_busy_cores\":{:.2f},\"peer_steal_cores\":{:.2f},"
       "\"ledger_on_postgres_group_size\":{:.1f},"
       "\"ledger_on_postgres_group_commit_us\":{:.0f},"
-      "\"ledger_on_postgres_group_local_write_us\":{:.0f}",
+      "\"ledger_on_postgres_group_local_write_us\":{:.0f},"
+      "\"spread_2_nodes_per_s\":{:.0f},\"median_spread_ratio_to_peer\":{:.2f},"
+      "\"round_spread_ratios_to_peer\":[{:.2f}],\"spread_machine_cpu_us\":{:.1f},"
+      "\"spread_busy_cores\":{:.2f},\"spread_group_size\":{:.1f},"
+      "\"spread_group_commit_us\":{:.0f},\"spread_group_local_write_us\":{:.0f}",
       Median(f.on_pg), Median(f.peer), Median(f.local), Median(f.pg_ratio),
       Median(f.embedded_ratio), fmt::join(f.pg_ratio, ","), Median(f.follower_checks),
       Median(f.embedded_checks), Median(f.check_ratio), Median(f.embedded_to_peer),
@@ -463,7 +566,10 @@ std::string FiguresJson(const Figures& f) {
       Median(f.on_pg_cpu, &PhaseCpu::ledgerd_us), Median(f.on_pg_cpu, &PhaseCpu::busy_cores),
       Median(f.on_pg_cpu, &PhaseCpu::steal_cores), Median(f.peer_cpu, &PhaseCpu::machine_us),
       Median(f.peer_cpu, &PhaseCpu::busy_cores), Median(f.peer_cpu, &PhaseCpu::steal_cores),
-      f.on_pg_groups.size, f.on_pg_groups.commit_us, f.on_pg_groups.local_write_us);
+      f.on_pg_groups.size, f.on_pg_groups.commit_us, f.on_pg_groups.local_write_us,
+      Median(f.spread), Median(f.spread_ratio), fmt::join(f.spread_ratio, ","),
+      Median(f.spread_cpu, &PhaseCpu::machine_us), Median(f.spread_cpu, &PhaseCpu::busy_cores),
+      f.spread_groups.size, f.spread_groups.commit_us, f.spread_groups.local_write_us);
 }
 
 }  // namespace

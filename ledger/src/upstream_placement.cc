@@ -30,6 +30,9 @@ Status Store::Impl::AcquirePlaced(bool again, std::vector<UpstreamState>* states
     if (owned[p] && !want) {
       options.upstream->Release(p);
       owned[p] = false;
+      std::lock_guard<std::mutex> lock(writer_name_mu);
+      partition_writers[p].clear();  // ownerless until its new writer takes it
+      state.writer.clear();
       continue;
     }
     if (!want || (owned[p] && !again)) continue;
@@ -115,11 +118,10 @@ void Store::Impl::RefuseUnowned(std::vector<std::unique_ptr<QueuedWrite>>* write
     }
     const Status s = Status::Unavailable(
         writer.empty()
-            ? fmt::format("no node writes partition {} (tenant '{}') at the moment; retry shortly",
-                          p, tenant)
-            : fmt::format("node '{}' writes partition {} (tenant '{}'), not this node: send the "
-                          "command there, or retry",
-                          writer, p, tenant));
+            ? fmt::format("{} {} of tenant '{}' and no node does at the moment; retry shortly",
+                          kNotThisNodesPartition, p, tenant)
+            : fmt::format("{} {} of tenant '{}': node '{}' does; send the command there, or retry",
+                          kNotThisNodesPartition, p, tenant, writer));
     w->done(s, w->result);
   }
   writes->clear();

@@ -7,9 +7,11 @@
 #include <capnp/serialize.h>
 #include <fmt/format.h>
 #include <kj/exception.h>
+#include <sys/socket.h>
 
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
+#include <cerrno>
 
 namespace server {
 
@@ -75,6 +77,14 @@ ResponseFrame::ResponseFrame(kj::Array<capnp::word> frame, const FrameLimits& li
 
 LedgerClient::LedgerClient(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 LedgerClient::~LedgerClient() = default;
+
+bool LedgerClient::PeerClosed() {
+  tcp::socket& socket = impl_->tls ? impl_->tls->next_layer() : *impl_->plain;
+  char byte = 0;
+  const ssize_t n = ::recv(socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  if (n == 0) return true;
+  return n < 0 && errno != EAGAIN && errno != EWOULDBLOCK;
+}
 
 ledger::Status LedgerClient::Connect(const ClientOptions& options,
                                      std::unique_ptr<LedgerClient>* out) {

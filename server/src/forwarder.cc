@@ -101,8 +101,13 @@ CommandForwarder::~CommandForwarder() {
 
 void CommandForwarder::Forward(std::optional<std::string_view> token, std::string_view command_json,
                                std::string id, std::string_view stream, Done done) {
-  Job job{token ? std::optional<std::string>(*token) : std::nullopt, std::string(command_json),
-          std::move(id), store_->UpstreamWriterOf(stream), std::move(done)};
+  Job job{token ? std::optional<std::string>(*token) : std::nullopt,
+          std::string(command_json),
+          std::move(id),
+          std::string(stream),
+          store_->UpstreamWriterOf(stream),
+          0,
+          std::move(done)};
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (!stopping_) {
@@ -136,9 +141,18 @@ void CommandForwarder::Run() {
       }
       it->push_back(std::move(run));
     }
+    std::vector<Job> again;  // refused by a node that no longer writes their partition
     for (auto& writer_runs : by_writer) {
-      Send(writer_runs, &connections[writer_runs.front().front().writer]);
+      if (writer_runs.front().front().writer.empty()) {
+        // The partition is changing hands: wait for its new writer.
+        for (auto& run : writer_runs) {
+          for (Job& job : run) again.push_back(std::move(job));
+        }
+        continue;
+      }
+      Send(writer_runs, &connections[writer_runs.front().front().writer], &again);
     }
+    if (!again.empty()) Retry(std::move(again));
   }
 }
 
@@ -179,12 +193,45 @@ ledger::Status CommandForwarder::LocateWriter(const std::string& writer, PeerAdd
 
 void CommandForwarder::Forget(const std::string& node) { known_.erase(node); }
 
-void CommandForwarder::Send(std::vector<std::vector<Job>>& runs, Connection* connection) {
+void CommandForwarder::Retry(std::vector<Job> jobs) {
+  // The store's next placement step (every 200 ms) tells who writes the partition now.
+  std::this_thread::sleep_for(kRetryPause);
+  std::vector<Job> kept;
+  for (Job& job : jobs) {
+    if (++job.tries > kMaxTries) {
+      job.done(RejectedJson(job.id, "unavailable",
+                            fmt::format("the log partition of '{}' found no writer that "
+                                        "answers within {} ms; retry with the same id",
+                                        job.stream, kMaxTries * kRetryPause.count())),
+               503);
+      continue;
+    }
+    job.writer = store_->UpstreamWriterOf(job.stream);
+    kept.push_back(std::move(job));
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  for (auto it = kept.rbegin(); it != kept.rend(); ++it) queue_.push_front(std::move(*it));
+}
+
+void CommandForwarder::Send(std::vector<std::vector<Job>>& runs, Connection* connection,
+                            std::vector<Job>* again) {
   auto fail_all = [this, &runs](const std::string& code, const std::string& message) {
     for (auto& run : runs) FailRun(run, code, message);
   };
+  auto try_again = [&runs, again] {
+    for (auto& run : runs) {
+      for (Job& job : run) again->push_back(std::move(job));
+    }
+  };
+  const std::string& name = runs.front().front().writer;
+  if (connection->client != nullptr && connection->client->PeerClosed()) {
+    // The writer closed this connection (it restarted, or it was idle too long) before
+    // anything was sent on it: where it listens may have changed too.
+    connection->client.reset();
+    Forget(name);
+  }
   PeerAddress writer;
-  ledger::Status s = LocateWriter(runs.front().front().writer, &writer);
+  ledger::Status s = LocateWriter(name, &writer);
   if (!s.ok()) {
     return fail_all("unavailable",
                     "this node follows the log and cannot forward commands to the node that "
@@ -201,11 +248,10 @@ void CommandForwarder::Send(std::vector<std::vector<Job>>& runs, Connection* con
     options.io_timeout = options_.answer_within;
     s = LedgerClient::Connect(options, &connection->client);
     if (!s.ok()) {
+      // Nothing was sent: try again shortly, at the address the directory then gives (a
+      // restarted node), or at the partition's next writer (a dead one).
       Forget(writer.node);
-      return fail_all("unavailable",
-                      fmt::format("this node follows the log; the node that writes it, {}, "
-                                  "cannot be reached: {}",
-                                  Describe(writer), s.message()));
+      return try_again();
     }
     connection->peer = writer;
   }
@@ -258,7 +304,7 @@ void CommandForwarder::Send(std::vector<std::vector<Job>>& runs, Connection* con
     if (answers[r] == nullptr) {
       FailRun(runs[r], "unavailable", lost);
     } else {
-      Answer(runs[r], *answers[r], results[r], writer);
+      Answer(runs[r], *answers[r], results[r], writer, again);
     }
   }
 }
@@ -271,7 +317,7 @@ void CommandForwarder::FailRun(std::vector<Job>& run, const std::string& code,
 
 void CommandForwarder::Answer(std::vector<Job>& run, ResponseFrame& frame,
                               const std::vector<commands::CommandResult>& results,
-                              const PeerAddress& writer) {
+                              const PeerAddress& writer, std::vector<Job>* again) {
   const auto response = frame.get();
   if (response.isError()) {
     const auto e = response.getError();
@@ -283,6 +329,13 @@ void CommandForwarder::Answer(std::vector<Job>& run, ResponseFrame& frame,
                    "the writer " + Describe(writer) + " answered out of protocol");
   }
   for (size_t i = 0; i < run.size(); ++i) {
+    // Refused before anything was decided, by a node that let the partition go: send it
+    // again once the new writer is known (the same command, so at most once in the log).
+    if (results[i].code == "unavailable" &&
+        results[i].message.find(ledger::kNotThisNodesPartition) != std::string::npos) {
+      again->push_back(std::move(run[i]));
+      continue;
+    }
     run[i].done(response.getResults()[i].cStr(),
                 HttpStatusOfResult(results[i].status, results[i].code));
   }

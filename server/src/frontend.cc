@@ -67,12 +67,12 @@ void Frontend::SubmitCommand(std::optional<std::string_view> token, std::string_
   }
   if (ShouldForward(forwarded, cmd)) {
     // The writer's answer as it sent it (an import's report included).
-    return Forward(token, command_json, cmd,
+    return Forward(token, command_json, cmd.id, StreamOf(cmd),
                    [done = std::move(done)](std::string json, int status) {
                      done({std::move(json), status});
                    });
   }
-  SubmitAuthorized(std::move(cmd), parsed, command_json,
+  SubmitAuthorized(token, std::move(cmd), parsed, command_json, forwarded,
                    [done = std::move(done)](commands::CommandResult r, int http_status) {
                      done({r.ToJson(), http_status});
                    });
@@ -109,11 +109,12 @@ AuthDecision Frontend::AuthorizeCommand(std::optional<std::string_view> token,
 }
 
 void Frontend::Forward(std::optional<std::string_view> token, std::string_view command_json,
-                       const commands::Command& cmd, CommandForwarder::Done done) {
+                       const std::string& id, std::string_view stream,
+                       CommandForwarder::Done done) {
   metrics_->commands_forwarded.fetch_add(1);
   metrics_->in_flight_commands.fetch_add(1);
   ServerMetrics* metrics = metrics_;
-  engine_.forwarder->Forward(token, command_json, cmd.id, StreamOf(cmd),
+  engine_.forwarder->Forward(token, command_json, id, stream,
                              [metrics, done = std::move(done)](std::string json, int status) {
                                done(std::move(json), status);
                                metrics->in_flight_commands.fetch_sub(1);
@@ -131,20 +132,39 @@ void Frontend::SubmitCommandResult(
     return done(RefusalResult(r, cmd.id), r.http_status);
   }
   if (ShouldForward(forwarded, cmd)) {
-    return Forward(token, command_json, cmd,
+    return Forward(token, command_json, cmd.id, StreamOf(cmd),
                    [done = std::move(done)](std::string json, int status) {
                      done(ParseCommandResult(json), status);
                    });
   }
-  SubmitAuthorized(std::move(cmd), parsed, command_json, std::move(done));
+  SubmitAuthorized(token, std::move(cmd), parsed, command_json, forwarded, std::move(done));
 }
 
-void Frontend::SubmitAuthorized(commands::Command cmd, bool parsed, std::string_view command_json,
+void Frontend::SubmitAuthorized(std::optional<std::string_view> token, commands::Command cmd,
+                                bool parsed, std::string_view command_json, bool forwarded,
                                 std::function<void(commands::CommandResult, int)> done) {
   const uint64_t start = NowMicros();
   metrics_->in_flight_commands.fetch_add(1);
   ServerMetrics* metrics = metrics_;
-  auto finish = [metrics, start, done = std::move(done)](commands::CommandResult r) {
+  // With spread partitions, the tenant's partition may go to another node between this
+  // check and the decision: the store then refuses the command undecided, and it is
+  // forwarded to the new writer instead (kept only where a forwarder exists).
+  std::optional<Rerouted> reroute;
+  if (!forwarded && engine_.forwarder != nullptr) {
+    reroute = Rerouted{token ? std::optional<std::string>(*token) : std::nullopt,
+                       std::string(command_json), cmd.id, std::string(StreamOf(cmd))};
+  }
+  auto finish = [this, metrics, start, reroute = std::move(reroute),
+                 done = std::move(done)](commands::CommandResult r) mutable {
+    if (reroute && r.code == "unavailable" &&
+        r.message.find(ledger::kNotThisNodesPartition) != std::string::npos) {
+      Forward(reroute->token, reroute->json, reroute->id, reroute->stream,
+              [done = std::move(done)](std::string json, int status) {
+                done(ParseCommandResult(json), status);
+              });
+      metrics->in_flight_commands.fetch_sub(1);
+      return;
+    }
     metrics->append_latency.Observe(NowMicros() - start);
     const int status = HttpStatusOfResult(r.status, r.code);
     if (r.status == "accepted") metrics->commands_accepted.fetch_add(1);

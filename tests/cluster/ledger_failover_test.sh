@@ -56,6 +56,10 @@ BATCH=500           # commands per resubmission request (the server takes up to 
 # Rounds of both kills: 2 by default, 1 under the sanitizers, 10 in the long mode
 # (scripts/test.sh sets LEDGER_FAILOVER_ROUNDS).
 ROUNDS=${LEDGER_FAILOVER_ROUNDS:-2}
+# LEDGER_FAILOVER_SPREAD=1: the ledgerd nodes run with --spread-partitions, each writing
+# its share of the partitions; the killed or stopped node is the one the clients use, and
+# every client's tenant must take commands again within TAKEOVER_LIMIT of the kill.
+SPREAD=${LEDGER_FAILOVER_SPREAD:-0}
 KILLED_NODE=""      # the ledgerd node the last writer scenario killed
 
 MAIN_PID=$$
@@ -265,6 +269,26 @@ load_figures() {
       printf "tried %d, acknowledged %d, unavailable %d, unanswered %d%s, other %d\n",
         n, c["ack"], c["unavailable"], c["noanswer"], (s == "" ? "" : " (" s ")"), c["other"]
     }'
+}
+
+# When every client of scenario directory $1 has had a command acknowledged that started
+# at or after $2 (µs): the latest of those first acknowledgements' ends, in µs after $2;
+# nothing while some client has none.
+all_resumed_after() {
+  all_records_by_client "$1" | awk -v t="$2" -v n="$CLIENTS" '
+    $5 == "ack" && $3 >= t { if (!($1 in first) || $4 < first[$1]) first[$1] = $4 }
+    END {
+      for (c in first) { k++; if (first[c] - t > worst) worst = first[c] - t }
+      if (k == n) print worst
+    }'
+}
+
+# Every record of scenario directory $1, each line prefixed by its client's number.
+all_records_by_client() {
+  local f
+  for f in "$1"/c[0-9]*; do
+    [ -f "$f" ] && awk -v c="${f##*/c}" '{ print c, $0 }' "$f"
+  done
 }
 
 # Waits until at least $2 seconds have passed since $1 (µs).
@@ -508,6 +532,21 @@ scenario_writer() {  # $1: the round
   [ "$first_port" = "${HTTP_PORTS[new]}" ] ||
     fail "writer: the first acknowledgement after the kill ($first_id) came from port $first_port"
   resume_us=$((first_end - t_kill))
+  if [ "$SPREAD" = 1 ]; then
+    # The other nodes answered at once; the dead node's partitions are taken once its
+    # lease ends: then every client's tenant takes commands again.
+    local all_us=""
+    deadline=$((t_kill + (TAKEOVER_LIMIT + 10) * 1000000))
+    while [ -z "$all_us" ] && ((${EPOCHREALTIME/./} < deadline)); do
+      all_us=$(all_resumed_after "$sdir" "$t_kill")
+      [ -n "$all_us" ] || nap 0.2
+    done
+    [ -n "$all_us" ] || fail "writer: some tenants took no command within $((TAKEOVER_LIMIT + 10))s of the kill"
+    log "writer: every client's tenant took commands again $(secs "$all_us")s after the kill"
+    ((all_us <= TAKEOVER_LIMIT * 1000000)) ||
+      fail "writer: the last tenant took commands again only $(secs "$all_us")s after the kill (limit ${TAKEOVER_LIMIT}s)"
+    takeover_us=$all_us
+  fi
   log "writer: first acknowledgement after the kill $(secs "$resume_us")s after it ($first_id on n$new)"
   sleep_until "$t_kill" "$LOAD_AFTER"
   stop_load
@@ -526,6 +565,11 @@ scenario_writer() {  # $1: the round
 }
 
 # ---------------------------------------------------------------- scenario 3
+
+# How many partitions node $1 writes, as its /healthz says.
+leases_of() {
+  curl -sS --max-time 1 "http://127.0.0.1:${HTTP_PORTS[$1]}/healthz" 2>/dev/null | jq -r '.leases // 0' 2>/dev/null
+}
 
 # Whether node $1's /healthz says role $2 (writer or follower).
 has_role() {
@@ -559,10 +603,15 @@ scenario_stop() {  # $1: the round
   kill -CONT "$pid" || fail "stop: cannot SIGCONT ledgerd n$victim ($pid)"
   log "stop: n$new writes $(secs $((t_taken - t_stop)))s after the SIGSTOP; SIGCONT of n$victim" \
     "after $(secs $((t_cont - t_stop)))s"
-  # The woken node finds itself fenced and follows n$new.
+  # The woken node finds itself fenced and follows n$new (spread: it follows the
+  # partitions taken from it, then takes its share back).
   deadline=$((t_cont + 20 * 1000000))
   while [ -z "$t_follows" ] && ((${EPOCHREALTIME/./} < deadline)); do
-    has_role "$victim" follower && t_follows=${EPOCHREALTIME/./} && break
+    if [ "$SPREAD" = 1 ]; then
+      [ "$(leases_of "$victim")" -gt 0 ] 2>/dev/null && t_follows=${EPOCHREALTIME/./} && break
+    else
+      has_role "$victim" follower && t_follows=${EPOCHREALTIME/./} && break
+    fi
     nap 0.2
   done
   [ -n "$t_follows" ] || fail "stop: n$victim does not follow the log within 20 s of its SIGCONT"
@@ -661,8 +710,9 @@ main() {
   REST_PORTS=($((base + 11)) $((base + 12)) $((base + 13)))
   HTTP_PORTS=([1]=$((base + 31)) [2]=$((base + 32)) [3]=$((base + 33)))
 
-  log "cluster.sh up (ports from $base, $LEDGERD) in $DIR"
-  LEDGER_CLUSTER_PORT_BASE=$base "$CLUSTER" up "$DIR" >"$WORK/up.out" 2>&1 ||
+  log "cluster.sh up (ports from $base, $LEDGERD, spread partitions: $SPREAD) in $DIR"
+  LEDGER_CLUSTER_SPREAD=$SPREAD LEDGER_CLUSTER_PORT_BASE=$base "$CLUSTER" up "$DIR" \
+    >"$WORK/up.out" 2>&1 ||
     { cat "$WORK/up.out" >&2; fail "cluster.sh up failed"; }
   grep -q '^ledgerd n1: ' "$WORK/up.out" ||
     { cat "$WORK/up.out" >&2; fail "cluster.sh up started no ledgerd nodes"; }

@@ -239,8 +239,20 @@ TEST_CASE("postgres: spread partitions are written by every node, and a dead nod
       CHECK(again[i]["position"] == accepted[i]["position"]);
     }
 
-    // Restarted, n3 gets its share back and takes commands.
+    // Restarted, n3 gets its share back and takes commands. While partitions change
+    // hands, commands sent to any node are not refused: a node that forwards waits for
+    // the partition's new writer, and one that let the partition go before deciding a
+    // command forwards it there.
     nodes[2]->Start();
+    const auto restarted = std::chrono::steady_clock::now();
+    for (int k = 0; std::chrono::steady_clock::now() - restarted < std::chrono::seconds(4); ++k) {
+      for (int i = 0; i < kTenants; ++i) {
+        const LedgerdProcess& via = k % 2 == 0 ? *nodes[0] : *nodes[2];
+        const json r = Submit(via, {Invite(i, "e" + std::to_string(k))}).at(0);
+        INFO("while n3 takes its share back: " << r.dump());
+        REQUIRE(r["status"] == "accepted");
+      }
+    }
     CHECK(WaitFor(30, [&] { return Metric(*nodes[2], "ledger_log_leases_held") == n3_held; }));
     REQUIRE(WaitFor(30, [&] { return SharedOut(all()); }));
     for (int i = 0; i < kTenants; ++i) {

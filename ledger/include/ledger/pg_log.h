@@ -114,7 +114,8 @@ class PgLog {
   // as long as nobody took it). Fenced if another acquisition came first.
   Status RenewLease(uint32_t partition, std::string_view node, uint64_t epoch,
                     std::chrono::milliseconds ttl, PgPartition* row);
-  // Gives the lease up at once (clean shutdown). Fenced if it was no longer held.
+  // Gives the lease up at once (a clean shutdown, a partition placed on another node): the
+  // row is then ownerless. Fenced if it was no longer held.
   Status ReleaseLease(uint32_t partition, std::string_view node, uint64_t epoch);
   // The partition's row as committed.
   Status GetPartition(uint32_t partition, PgPartition* row);

@@ -250,6 +250,11 @@ struct StoreOptions {
   std::function<std::vector<bool>()> upstream_placement;
 };
 
+// Part of the message of an append refused because another node writes the tenant's
+// partition of the upstream log (StoreOptions::upstream_placement); nothing was decided,
+// so a forwarder sends the command again to that partition's writer.
+inline constexpr char kNotThisNodesPartition[] = "this node does not write the partition";
+
 class Store {
  public:
   // Opens (creating if missing) the ledger in directory `path`.

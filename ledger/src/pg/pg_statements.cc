@@ -108,8 +108,9 @@ const char* StmtSql(Stmt s) {
              "'1 millisecond' WHERE partition = $1::int4 AND owner = $2::text AND "
              "epoch = $3::int8 RETURNING " LEDGER_PARTITION_COLUMNS;
     case Stmt::kRelease:
-      return "UPDATE ledger_partitions SET lease_until = 'epoch' WHERE partition = $1::int4 "
-             "AND owner = $2::text AND epoch = $3::int8";
+      // Ownerless at once: nodes reading the row see no writer (not the one that left).
+      return "UPDATE ledger_partitions SET lease_until = 'epoch', owner = '' "
+             "WHERE partition = $1::int4 AND owner = $2::text AND epoch = $3::int8";
     case Stmt::kGetPartition:
       return "SELECT " LEDGER_PARTITION_COLUMNS
              " FROM ledger_partitions WHERE partition = $1::int4";

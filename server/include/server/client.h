@@ -105,6 +105,10 @@ class LedgerClient {
   // once the command is durable or refused; InvalidArgument for an unknown `type`.
   ledger::Status Lease(const LeaseCall& call, LeaseAnswer* answer);
 
+  // Whether the server has closed this connection (checked without blocking; a
+  // connection with unread bytes counts as open).
+  bool PeerClosed();
+
   // The last error response received, if any.
   const std::optional<RemoteError>& remote_error() const { return remote_error_; }
 

@@ -80,20 +80,32 @@ class CommandForwarder {
     std::optional<std::string> token;
     std::string command;
     std::string id;
+    std::string stream;  // the tenant (or catalog) whose partition's writer takes it
     std::string writer;  // the node it goes to ("" = none known when it was queued)
+    int tries = 0;       // times it was sent again (Retry)
     Done done;
   };
+  // A partition changing hands: how long to wait before sending again, and how often.
+  static constexpr std::chrono::milliseconds kRetryPause{200};
+  static constexpr int kMaxTries = 15;
   struct Connection;
 
   void Run();
   // Takes what is queued, in order, as runs of consecutive jobs of one token going to one
   // writer (mu_ held).
   std::vector<std::vector<Job>> TakeRuns();
-  // Sends the runs (all to one writer) as pipelined submits, then answers every job.
-  void Send(std::vector<std::vector<Job>>& runs, Connection* connection);
+  // Sends the runs (all to one writer) as pipelined submits, then answers every job but
+  // those the writer refused because it no longer writes their partition: those go to
+  // *again.
+  void Send(std::vector<std::vector<Job>>& runs, Connection* connection, std::vector<Job>* again);
+  // After a pause, puts `jobs` back at the head of the queue, in order, each to the writer
+  // of its partition as the store now sees it; a job tried kMaxTries times is answered
+  // `unavailable` instead.
+  void Retry(std::vector<Job> jobs);
   // Answers a run from the writer's response (or fails it).
   void Answer(std::vector<Job>& run, ResponseFrame& frame,
-              const std::vector<commands::CommandResult>& results, const PeerAddress& writer);
+              const std::vector<commands::CommandResult>& results, const PeerAddress& writer,
+              std::vector<Job>* again);
   // Answers every job of `run` with a rejection.
   static void FailRun(std::vector<Job>& run, const std::string& code, const std::string& message);
   // Where node `writer` listens (cached by node name until a connection to it fails).

@@ -156,11 +156,22 @@ class Frontend {
   // Does this node hand `cmd` to another node (another node writes its stream's
   // partition, and the command was not forwarded here)?
   bool ShouldForward(bool forwarded, const commands::Command& cmd) const;
-  // Forwards an authorized command to the node that writes its stream's partition.
+  // Forwards an authorized command (`id`, appending to `stream`) to the node that writes
+  // that stream's partition.
   void Forward(std::optional<std::string_view> token, std::string_view command_json,
-               const commands::Command& cmd, CommandForwarder::Done done);
-  // Submits an authorized command here (`parsed` false: it is recorded as a rejection).
-  void SubmitAuthorized(commands::Command cmd, bool parsed, std::string_view command_json,
+               const std::string& id, std::string_view stream, CommandForwarder::Done done);
+  // What a command submitted here needs to be forwarded after all.
+  struct Rerouted {
+    std::optional<std::string> token;
+    std::string json;
+    std::string id;
+    std::string stream;
+  };
+  // Submits an authorized command here (`parsed` false: it is recorded as a rejection);
+  // refused because its partition went to another node meanwhile, it is forwarded there
+  // (unless it was `forwarded` here).
+  void SubmitAuthorized(std::optional<std::string_view> token, commands::Command cmd, bool parsed,
+                        std::string_view command_json, bool forwarded,
                         std::function<void(commands::CommandResult, int)> done);
   // ReadPastCursor for one partition, up to its durable end `end`, without catching Cap'n
   // Proto's exceptions.
