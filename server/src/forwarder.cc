@@ -1,6 +1,7 @@
 #include "server/forwarder.h"
 
 #include <fmt/format.h>
+#include <kj/exception.h>
 
 #include <algorithm>
 #include <iterator>
@@ -288,12 +289,21 @@ void CommandForwarder::Send(std::vector<std::vector<Job>>& runs, Connection* con
   uint64_t visible = 0;
   std::vector<std::vector<commands::CommandResult>> results(runs.size());
   for (size_t r = 0; r < runs.size(); ++r) {
-    if (answers[r] == nullptr || !answers[r]->get().isResults()) continue;
-    for (const auto text : answers[r]->get().getResults()) {
-      results[r].push_back(ParseCommandResult(text.cStr()));
-      if (results[r].back().status != "rejected") {
-        visible = std::max(visible, results[r].back().position);
+    if (answers[r] == nullptr) continue;
+    try {
+      if (!answers[r]->get().isResults()) continue;
+      for (const auto text : answers[r]->get().getResults()) {
+        results[r].push_back(ParseCommandResult(text.cStr()));
+        if (results[r].back().status != "rejected") {
+          visible = std::max(visible, results[r].back().position);
+        }
       }
+    } catch (const kj::Exception& e) {
+      // A response that cannot be read is not an answer: its commands' outcome is unknown.
+      answers[r].reset();
+      results[r].clear();
+      s = ledger::Status::Corruption(std::string("unreadable answer: ") +
+                                     e.getDescription().cStr());
     }
   }
   store_->AwaitPosition(visible, options_.visible_within).PermitUncheckedError();
@@ -324,7 +334,13 @@ void CommandForwarder::Answer(std::vector<Job>& run, ResponseFrame& frame,
     return FailRun(run, e.getCode().cStr(),
                    fmt::format("{} (forwarded to {})", e.getMessage().cStr(), Describe(writer)));
   }
-  if (!response.isResults() || response.getResults().size() != run.size()) {
+  if (!response.isResults()) {
+    return FailRun(run, "unavailable",
+                   "the writer " + Describe(writer) + " answered out of protocol");
+  }
+  // Read once: each getResults() counts the whole list against the traversal limit.
+  const auto answers = response.getResults();
+  if (answers.size() != run.size()) {
     return FailRun(run, "unavailable",
                    "the writer " + Describe(writer) + " answered out of protocol");
   }
@@ -336,8 +352,7 @@ void CommandForwarder::Answer(std::vector<Job>& run, ResponseFrame& frame,
       again->push_back(std::move(run[i]));
       continue;
     }
-    run[i].done(response.getResults()[i].cStr(),
-                HttpStatusOfResult(results[i].status, results[i].code));
+    run[i].done(answers[i].cStr(), HttpStatusOfResult(results[i].status, results[i].code));
   }
 }
 

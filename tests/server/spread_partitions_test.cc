@@ -215,6 +215,24 @@ TEST_CASE("postgres: spread partitions are written by every node, and a dead nod
     }
   }
 
+  // One large HTTP batch sent to one node, 50 commands per tenant in a row: they go to
+  // every writer (forwarded as one submit per tenant's run), all in one answer, in order.
+  json batch = json::array();
+  for (int k = 0; k < 600; ++k)
+    batch.push_back(json::parse(Invite(k / 50, "b" + std::to_string(k))));
+  const ledger::testing::HttpReply reply =
+      ledger::testing::HttpRequest(nodes[1]->http_port(), boost::beast::http::verb::post,
+                                   "/v1/commands", batch.dump(), ledger::testing::kSystemToken);
+  INFO(reply.body.substr(0, 500));
+  REQUIRE(reply.status == 200);
+  const json answers = json::parse(reply.body);
+  REQUIRE(answers.size() == 600);
+  int batch_accepted = 0;
+  for (size_t k = 0; k < answers.size(); ++k) {
+    batch_accepted += answers[k]["status"] == "accepted" && answers[k]["id"] == batch[k]["id"];
+  }
+  CHECK(batch_accepted == 600);
+
   SECTION("SIGKILL of a node: the others take its partitions; nothing acknowledged is lost") {
     const double n3_held = Metric(*nodes[2], "ledger_log_leases_held");
     REQUIRE(n3_held > 0);
