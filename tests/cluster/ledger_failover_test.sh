@@ -592,9 +592,20 @@ scenario_stop() {  # $1: the round
   # Past its lease another node takes the log; the stopped one is woken 2 s later.
   deadline=$((t_stop + (TAKEOVER_LIMIT + 10) * 1000000))
   while [ -z "$t_taken" ] && ((${EPOCHREALTIME/./} < deadline)); do
-    for i in 1 2 3; do
-      [ "$i" != "$victim" ] && healthy "${HTTP_PORTS[i]}" && new=$i && t_taken=${EPOCHREALTIME/./} && break
-    done
+    if [ "$SPREAD" = 1 ]; then
+      # Every node answers: past the lease is when the others hold all 16 partitions.
+      local held=0
+      for i in 1 2 3; do
+        [ "$i" != "$victim" ] || continue
+        held=$((held + $(leases_of "$i" || echo 0)))
+        [ -n "$new" ] || new=$i
+      done
+      [ "$held" = 16 ] && t_taken=${EPOCHREALTIME/./}
+    else
+      for i in 1 2 3; do
+        [ "$i" != "$victim" ] && healthy "${HTTP_PORTS[i]}" && new=$i && t_taken=${EPOCHREALTIME/./} && break
+      done
+    fi
     [ -n "$t_taken" ] || nap 0.1
   done
   [ -n "$t_taken" ] || { kill -CONT "$pid"; fail "stop: no other node writes within $((TAKEOVER_LIMIT + 10))s of the SIGSTOP"; }
