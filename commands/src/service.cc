@@ -159,6 +159,24 @@ void CommandService::OnEncoded(const std::string& stream, ledger::schema::Event:
   if (ChangesLeases(event.getPayload().which())) NoteLeases(stream, state);
 }
 
+bool CommandService::MayNeedNewerCatalog(const Command& cmd, const ledger::Rejected& rejection) {
+  // A product or edition the catalog does not know: the catalog's writer may have
+  // defined it a moment ago, when another node writes the catalog's partition.
+  return (rejection.code == "not_found" || rejection.code == "bad_request") &&
+         (!cmd.product.empty() || !cmd.edition.empty()) && !store_->WritesTenant(kCatalogStream);
+}
+
+bool CommandService::RefreshCatalog() {
+  const uint64_t before = tenants_.count(kCatalogStream) ? tenants_[kCatalogStream].version : 0;
+  if (!store_->CatchUpPartitionOf(kCatalogStream).ok()) return false;
+  ledger::StreamHead catalog_head;
+  if (!store_->GetHead(kCatalogStream, &catalog_head).ok() ||
+      StateFor(kCatalogStream, catalog_head) == nullptr) {
+    return false;
+  }
+  return catalog_head.version != before;
+}
+
 ledger::Decision CommandService::DecideInWriter(Pending& p, const ledger::StreamHead& head,
                                                 Micros now) {
   ledger::Decision out;
@@ -198,6 +216,9 @@ ledger::Decision CommandService::DecideInWriter(Pending& p, const ledger::Stream
   }
 
   Decided d = Decide(*view, catalog_, cmd, now);
+  if (d.rejection && MayNeedNewerCatalog(cmd, *d.rejection) && RefreshCatalog()) {
+    d = Decide(*view, catalog_, cmd, now);  // against what the catalog's writer acknowledged
+  }
   p.report = std::move(d.report);
   // Leases the effects expired leave the lease table with them.
   std::vector<std::string> expired;

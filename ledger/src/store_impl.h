@@ -114,6 +114,8 @@ class Store::Impl {
   }
   // Whether this store is on an upstream log with a placement.
   bool Placed() const { return static_cast<bool>(options.upstream_placement); }
+  // Store::CatchUpPartitionOf (builder thread, inside a decide; mu_ not held).
+  Status PullPartitionNow(uint32_t partition);
 
   // Column families.
   rocksdb::ColumnFamilyHandle* meta = nullptr;

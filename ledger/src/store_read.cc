@@ -303,6 +303,12 @@ std::string Store::UpstreamWriter() const {
   return impl_->upstream_writer;
 }
 
+Status Store::CatchUpPartitionOf(std::string_view tenant) {
+  return impl_->PullPartitionNow(LogPartitionOf(tenant, impl_->partitions));
+}
+
+bool Store::SpreadsPartitions() const { return impl_->Placed(); }
+
 bool Store::WritesTenant(std::string_view tenant) const {
   return impl_->WritesPartition(LogPartitionOf(tenant, impl_->partitions));
 }

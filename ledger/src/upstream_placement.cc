@@ -107,6 +107,21 @@ void Store::Impl::PlacementStep(std::unique_lock<std::mutex>& lock) {
   applied_cv_.notify_all();
 }
 
+Status Store::Impl::PullPartitionNow(uint32_t p) {
+  if (!Placed() || p >= partitions || owned[p]) return Status::OK();
+  {
+    // The log's connection is the syncer's while it commits.
+    std::unique_lock<std::mutex> lock(mu_);
+    builder_cv_.wait(lock, [this] { return ready_ == nullptr && !syncer_busy_; });
+  }
+  UpstreamState state;
+  Status s = options.upstream->ReadState(p, &state);
+  if (!s.ok() || state.last_position <= durable_last[p].load()) return s;
+  s = PullUpstream(state);
+  if (s.ok()) s = CatchUpProjections();
+  return s;
+}
+
 void Store::Impl::RefuseUnowned(std::vector<std::unique_ptr<QueuedWrite>>* writes) {
   for (auto& w : *writes) {
     const std::string& tenant = w->rejection ? w->rejection->tenant : w->request.tenant;

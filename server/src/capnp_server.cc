@@ -246,7 +246,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
       return Write(ErrorFrame(id, "unavailable", "server: shutting down"));
     }
     if (!Admit(id)) return;
-    const std::vector<std::string>& commands = req.commands;
+    std::vector<std::string> commands = req.commands;  // kept until every one is answered
     struct Batch {
       std::vector<std::string> results;
       std::atomic<size_t> remaining;
@@ -267,15 +267,13 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
       });
     };
     if (commands.empty()) return finish();
-    for (size_t i = 0; i < commands.size(); ++i) {
-      server_->frontend->SubmitCommand(
-          token, commands[i],
-          [batch, finish, i](CommandOutcome outcome) {
-            batch->results[i] = std::move(outcome.json);
-            if (batch->remaining.fetch_sub(1) == 1) finish();
-          },
-          req.forwarded);
-    }
+    server_->frontend->SubmitCommands(
+        token, std::move(commands),
+        [batch, finish](size_t i, CommandOutcome outcome) {
+          batch->results[i] = std::move(outcome.json);
+          if (batch->remaining.fetch_sub(1) == 1) finish();
+        },
+        req.forwarded);
   }
 
   // A floating-seat command from typed fields: the same command object a `submit` of it

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <kj/exception.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <mutex>
@@ -76,6 +77,64 @@ void Frontend::SubmitCommand(std::optional<std::string_view> token, std::string_
                    [done = std::move(done)](commands::CommandResult r, int http_status) {
                      done({r.ToJson(), http_status});
                    });
+}
+
+// One request's commands on their way (Frontend::SubmitCommands).
+struct CommandWaves {
+  std::optional<std::string> token;
+  std::vector<std::string> commands;
+  std::vector<std::string> destinations;  // empty: one wave (no spread partitions)
+  bool forwarded = false;
+  std::function<void(size_t, CommandOutcome)> done;
+  std::atomic<size_t> pending{0};  // commands of the current wave not yet answered
+};
+
+void Frontend::SubmitCommands(std::optional<std::string_view> token,
+                              std::vector<std::string> commands,
+                              std::function<void(size_t, CommandOutcome)> done, bool forwarded) {
+  auto waves = std::make_shared<CommandWaves>();
+  waves->token = token ? std::optional<std::string>(*token) : std::nullopt;
+  waves->forwarded = forwarded;
+  waves->done = std::move(done);
+  // Only spread partitions have several writers; a forwarded request is all this node's.
+  if (!forwarded && engine_.forwarder != nullptr && engine_.store->SpreadsPartitions() &&
+      commands.size() > 1) {
+    for (const std::string& c : commands) waves->destinations.push_back(DestinationOf(c));
+  }
+  waves->commands = std::move(commands);
+  SubmitWave(std::move(waves), 0);
+}
+
+std::string Frontend::DestinationOf(std::string_view json) const {
+  const nlohmann::json j = nlohmann::json::parse(json, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object()) return "";
+  const std::string type = j.value("type", std::string());
+  const std::string tenant = type == "define_product" ? std::string(commands::kCatalogStream)
+                             : j.contains("tenant") && j["tenant"].is_string()
+                                 ? j["tenant"].get<std::string>()
+                                 : std::string();
+  return engine_.store->WritesTenant(tenant) ? "" : engine_.store->UpstreamWriterOf(tenant);
+}
+
+void Frontend::SubmitWave(std::shared_ptr<CommandWaves> waves, size_t from) {
+  const size_t n = waves->commands.size();
+  size_t end = n;
+  if (!waves->destinations.empty()) {
+    end = from + 1;
+    while (end < n && waves->destinations[end] == waves->destinations[from]) ++end;
+  }
+  waves->pending = end - from;
+  for (size_t i = from; i < end; ++i) {
+    SubmitCommand(
+        waves->token, waves->commands[i],
+        [this, waves, i, end](CommandOutcome outcome) {
+          waves->done(i, std::move(outcome));
+          if (waves->pending.fetch_sub(1) == 1 && end < waves->commands.size()) {
+            SubmitWave(waves, end);
+          }
+        },
+        waves->forwarded);
+  }
 }
 
 std::string_view Frontend::StreamOf(const commands::Command& cmd) {

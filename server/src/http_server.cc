@@ -438,19 +438,29 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
         self->SendText(batch ? 200 : status->load(), std::move(text), "application/json");
       });
     };
+    auto done_one = [results, remaining, status, finish](size_t i, CommandOutcome outcome) {
+      (*results)[i] = std::move(outcome.json);
+      if (outcome.http_status != 200) status->store(outcome.http_status);
+      if (remaining->fetch_sub(1) == 1) finish();
+    };
+    // The objects go to the frontend in order; the others are answered here.
+    std::vector<std::string> objects;
+    std::vector<size_t> index_of;  // objects[k] is command index_of[k] of the request
     for (size_t i = 0; i < n; ++i) {
       const json& c = batch ? body[i] : body;
-      auto done_one = [results, remaining, status, finish, i](CommandOutcome outcome) {
-        (*results)[i] = std::move(outcome.json);
-        if (outcome.http_status != 200) status->store(outcome.http_status);
-        if (remaining->fetch_sub(1) == 1) finish();
-      };
       if (!c.is_object()) {
-        done_one({Error("bad_request", "command: not a JSON object").dump(), 400});
+        done_one(i, {Error("bad_request", "command: not a JSON object").dump(), 400});
         continue;
       }
-      server_->frontend->SubmitCommand(Token(), c.dump(), std::move(done_one));
+      objects.push_back(c.dump());
+      index_of.push_back(i);
     }
+    if (objects.empty()) return;
+    server_->frontend->SubmitCommands(
+        Token(), std::move(objects),
+        [done_one, index_of = std::move(index_of)](size_t k, CommandOutcome outcome) {
+          done_one(index_of[k], std::move(outcome));
+        });
   }
 
   // POST /v1/admin/backup: a backup into ledgerd's --backup-dir (admin tokens only),

@@ -26,6 +26,7 @@
 #include "support/ledgerd_client.h"
 #include "support/ledgerd_process.h"
 #include "support/run_tool.h"
+#include "support/wait_for.h"
 
 namespace {
 
@@ -87,16 +88,7 @@ json Health(const LedgerdProcess& d) {
   return body;
 }
 
-// Polls `done` every 100 ms for up to `seconds`; true once it held.
-template <typename Fn>
-bool WaitFor(int seconds, Fn done) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
-  while (!done()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  return true;
-}
+using ledger::testing::WaitFor;
 
 }  // namespace
 

@@ -25,6 +25,7 @@
 #include "support/ledgerd_client.h"
 #include "support/ledgerd_process.h"
 #include "support/run_tool.h"
+#include "support/wait_for.h"
 
 namespace {
 
@@ -72,16 +73,7 @@ double Metric(const LedgerdProcess& d, const std::string& name) {
                                       name);
 }
 
-// Polls `done` every 100 ms for up to `seconds`; true once it held.
-template <typename Fn>
-bool WaitFor(int seconds, Fn done) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
-  while (!done()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  return true;
-}
+using ledger::testing::WaitFor;
 
 // Whether every node of `nodes` holds some partitions and together they hold all 16.
 bool SharedOut(const std::vector<const LedgerdProcess*>& nodes) {
@@ -232,6 +224,24 @@ TEST_CASE("postgres: spread partitions are written by every node, and a dead nod
     batch_accepted += answers[k]["status"] == "accepted" && answers[k]["id"] == batch[k]["id"];
   }
   CHECK(batch_accepted == 600);
+
+  // A product defined and used in one batch: the purchases' writers (other nodes than the
+  // catalog's, for most tenants) decide them against the catalog the log holds.
+  json with_product = json::array({json::parse(
+      R"({"type":"define_product","actor":"system","id":"p2","product":"pnew","editions":["std"]})")});
+  for (int i = 0; i < kTenants; ++i) {
+    json purchase = json::parse(Purchase(i));
+    purchase["id"] = "s2-" + Tenant(i);
+    purchase["subscription"] = "S2";
+    purchase["product"] = "pnew";
+    with_product.push_back(purchase);
+  }
+  const ledger::testing::HttpReply defined = ledger::testing::HttpRequest(
+      nodes[2]->http_port(), boost::beast::http::verb::post, "/v1/commands", with_product.dump(),
+      ledger::testing::kSystemToken);
+  INFO(defined.body.substr(0, 2000));
+  REQUIRE(defined.status == 200);
+  for (const json& r : json::parse(defined.body)) CHECK(r["status"] == "accepted");
 
   SECTION("SIGKILL of a node: the others take its partitions; nothing acknowledged is lost") {
     const double n3_held = Metric(*nodes[2], "ledger_log_leases_held");

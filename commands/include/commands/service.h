@@ -69,6 +69,12 @@ class CommandService {
   CommandResult ExecuteJson(std::string_view json);
 
  private:
+  // Whether `rejection` of `cmd` may come from a stale copy of the catalog (another node
+  // writes the catalog's partition, and the command names a product or edition).
+  bool MayNeedNewerCatalog(const Command& cmd, const ledger::Rejected& rejection);
+  // Brings this node's copy of the catalog up to the log and reloads it (writer thread);
+  // true when the catalog changed.
+  bool RefreshCatalog();
   struct Pending;
   ledger::Decision DecideInWriter(Pending& pending, const ledger::StreamHead& head,
                                   ledger::Micros now);

@@ -347,10 +347,19 @@ class Store {
   // The node that writes the upstream log as this copy last saw it ("" = none known); with
   // a placement, the writer of partition 0.
   std::string UpstreamWriter() const;
+  // From a decide only (AppendRequest::decide, on the writer's thread): brings this
+  // copy's partition of `tenant` up to the upstream log now when another node writes it
+  // (with a placement), so that a decision that reads another partition's stream — the
+  // product catalog — sees what that partition's writer acknowledged. Waits for the group
+  // being written first. OK at once when this node writes the partition or has no log.
+  Status CatchUpPartitionOf(std::string_view tenant);
   // Whether this store takes commands for `tenant` (its partition's right to write is
   // held here): always on an embedded ledger; on an upstream log, when this node writes
   // the tenant's partition.
   bool WritesTenant(std::string_view tenant) const;
+  // Whether this store writes a share of the upstream log's partitions, chosen by a
+  // placement (StoreOptions::upstream_placement), so that other nodes write the rest.
+  bool SpreadsPartitions() const;
   // The node that writes `tenant`'s partition of the upstream log, as this copy last saw
   // it ("" = none known).
   std::string UpstreamWriterOf(std::string_view tenant) const;

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -65,6 +66,8 @@ struct CommandOutcome {
   int http_status = 200;
 };
 
+struct CommandWaves;  // frontend.cc: one request's commands on their way
+
 // What both protocols share: authorize, run, count. Thread-safe (called from every I/O
 // thread at once).
 class Frontend {
@@ -80,6 +83,13 @@ class Frontend {
   // before submission.
   void SubmitCommand(std::optional<std::string_view> token, std::string_view command_json,
                      std::function<void(CommandOutcome)> done, bool forwarded = false);
+  // The commands of one request (an HTTP array, a Cap'n Proto submit), each answered by
+  // `done(i, outcome)`. Decided in their order: on one writer they are queued in order;
+  // with spread partitions, consecutive commands for one writer go together and the next
+  // writer's only once those are answered, so a command sees what an earlier one of the
+  // request wrote on another node (a product it defined).
+  void SubmitCommands(std::optional<std::string_view> token, std::vector<std::string> commands,
+                      std::function<void(size_t, CommandOutcome)> done, bool forwarded = false);
   // Like SubmitCommand, answering the result itself (with its HTTP status) rather than its
   // JSON: for protocols that send typed results.
   void SubmitCommandResult(std::optional<std::string_view> token, std::string_view command_json,
@@ -151,6 +161,12 @@ class Frontend {
   AuthDecision AuthorizeCommand(std::optional<std::string_view> token,
                                 std::string_view command_json, commands::Command* cmd,
                                 bool* parsed);
+  // Where a command of `json` goes: "" here, else the node that writes its partition
+  // (SubmitCommands' waves).
+  std::string DestinationOf(std::string_view json) const;
+  // SubmitCommands from command `from` on: the wave of commands with one destination,
+  // then (once all are answered) the rest.
+  void SubmitWave(std::shared_ptr<CommandWaves> waves, size_t from);
   // The stream a command appends to: its tenant's, or the catalog for define_product.
   static std::string_view StreamOf(const commands::Command& cmd);
   // Does this node hand `cmd` to another node (another node writes its stream's
